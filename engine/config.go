@@ -1,0 +1,191 @@
+// Package engine holds the domain of docker-ecr-cache: the configuration, the
+// cache key and the flow that turns a key into a ready image.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Config is every option a front end can set. The names in comments are the
+// option names users write, shared by all front ends.
+type Config struct {
+	Dockerfile          string            // dockerfile
+	DockerfileInline    string            // dockerfile-inline
+	Context             string            // context
+	Target              string            // target
+	Platform            string            // platform
+	BuildArgs           []string          // build-args
+	AdditionalBuildArgs string            // additional-build-args
+	CacheOn             []string          // cache-on
+	Secrets             []string          // secrets
+	ECRName             string            // ecr-name
+	ECRTags             map[string]string // ecr-tags
+	ECRAccountID        string            // ecr-account-id
+	Region              string            // region
+	MaxAgeDays          int               // max-age-days
+	ExportEnvVariable   string            // export-env-variable
+	RegistryProvider    string            // registry-provider
+	GCPProject          string            // gcp-project
+	RegistryHostname    string            // registry-hostname
+	Registry            string            // registry
+	SkipPullFromCache   bool              // skip-pull-from-cache
+	PushLatest          bool              // push-latest
+	AllowEmptyCacheOn   bool              // allow-empty-cache-on
+
+	// WorkDir is the directory relative paths resolve against: the
+	// checkout. Adapters set it; empty means the process's directory.
+	WorkDir string
+	// DefaultName is the repository name used when ecr-name is empty.
+	DefaultName string
+	// Getenv reads the environment of the job, for bare build-args and
+	// secrets. Adapters set it so that tests can pass a map.
+	Getenv func(string) string
+}
+
+// Provider names accepted by registry-provider.
+const (
+	ProviderECR      = "ecr"
+	ProviderGCR      = "gcr"
+	ProviderGAR      = "artifact-registry"
+	ProviderRegistry = "registry"
+	ProviderLocal    = "local"
+)
+
+// Providers lists the valid registry-provider values.
+var Providers = []string{ProviderECR, ProviderGCR, ProviderGAR, ProviderRegistry, ProviderLocal}
+
+// NewConfig returns a Config holding the original plugin's defaults.
+func NewConfig() Config {
+	return Config{
+		Dockerfile:        "",
+		MaxAgeDays:        30,
+		ExportEnvVariable: "BUILDKITE_PLUGIN_DOCKER_IMAGE",
+		RegistryProvider:  ProviderECR,
+		PushLatest:        true,
+		DefaultName:       "build-cache/docker-ecr-cache",
+	}
+}
+
+// ConfigError is a problem with the configuration: the fix is the user's.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// IsConfigError reports whether err is a configuration problem (exit 2).
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+// Configf builds a ConfigError.
+func Configf(format string, args ...any) error {
+	return &ConfigError{Err: fmt.Errorf(format, args...)}
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate reports every problem at once, each naming the option.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Dockerfile != "" && c.DockerfileInline != "" {
+		add("dockerfile and dockerfile-inline are both set: keep one of them")
+	}
+	if c.MaxAgeDays < 1 {
+		add("max-age-days is %d: give a whole number of days, 1 or more", c.MaxAgeDays)
+	}
+	if !envName.MatchString(c.ExportEnvVariable) {
+		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
+	}
+	if !contains(Providers, c.RegistryProvider) {
+		add("registry-provider %q is not known: use one of %s%s", c.RegistryProvider,
+			strings.Join(Providers, ", "), suggestion(c.RegistryProvider, Providers))
+	}
+	switch c.RegistryProvider {
+	case ProviderGCR, ProviderGAR:
+		if c.GCPProject == "" {
+			add("gcp-project is required with registry-provider: %s: set it to the Google Cloud project ID", c.RegistryProvider)
+		}
+	case ProviderRegistry:
+		if c.Registry == "" {
+			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
+		}
+	}
+	for _, a := range c.BuildArgs {
+		name, _, _ := strings.Cut(a, "=")
+		if !envName.MatchString(name) {
+			add("build-args entry %q does not start with a valid NAME: write NAME or NAME=value", a)
+		}
+	}
+	for _, s := range c.Secrets {
+		if _, err := ParseSecret(s, c.getenv); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := ParseBuildFlags(c.AdditionalBuildArgs); err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range c.CacheOn {
+		if strings.TrimSpace(p) == "" {
+			add("cache-on has an empty entry: remove it or give a file or glob")
+		}
+	}
+	if c.Platform != "" && !validPlatform(c.Platform) {
+		add("platform %q is not os/arch[/variant]: write for example linux/amd64", c.Platform)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ConfigError{Err: errors.Join(errs...)}
+}
+
+func validPlatform(p string) bool {
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return false
+	}
+	for _, s := range parts {
+		if s == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) getenv(name string) string {
+	if c.Getenv == nil {
+		return ""
+	}
+	return c.Getenv(name)
+}
+
+// Path resolves p against WorkDir.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) || c.WorkDir == "" {
+		return p
+	}
+	return filepath.Join(c.WorkDir, p)
+}
+
+// RepositoryName is ecr-name, or the front end's default.
+func (c *Config) RepositoryName() string {
+	if c.ECRName != "" {
+		return c.ECRName
+	}
+	return c.DefaultName
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

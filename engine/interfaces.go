@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned by lookups when the image or tag does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Auth is a registry credential, sent per request and never stored.
+type Auth struct {
+	Server   string
+	Username string
+	Password string
+}
+
+// Registry is where cached images are kept.
+type Registry interface {
+	// Repository is the image name without a tag: host/path.
+	Repository(ctx context.Context) (string, error)
+	// Remote is false for the local provider: nothing is pushed or looked up.
+	Remote() bool
+	// Auth returns the credential for the repository's host.
+	Auth(ctx context.Context) (Auth, error)
+	// Lookup returns the manifest digest of tag, or ErrNotFound. Any other
+	// error (denied, unreachable) must not be taken for a miss.
+	Lookup(ctx context.Context, tag string) (string, error)
+	// Prepare readies the repository for a push: it creates it if needed
+	// and applies tags and retention. Called on a miss, before the build.
+	Prepare(ctx context.Context) error
+}
+
+// Image is what the daemon knows of a local image.
+type Image struct {
+	ID          string
+	RepoDigests []string
+	Labels      map[string]string
+	Created     time.Time
+}
+
+// BuildSpec is one image build.
+type BuildSpec struct {
+	ContextDir string
+	Dockerfile string // path on disk, or empty with DockerfileInline
+	Inline     []byte // Dockerfile content when given inline
+	Target     string
+	Platform   string
+	BuildArgs  []string // NAME=value
+	Secrets    []Secret
+	Flags      BuildFlags
+	Tags       []string
+	Labels     map[string]string
+	CacheFrom  []string
+	Auth       Auth // for pulling base images and cache from the cache's registry
+	Getenv     func(string) string
+	WorkDir    string
+}
+
+// Docker is the Docker Engine, as the cache uses it.
+type Docker interface {
+	// Inspect returns a local image, or ErrNotFound.
+	Inspect(ctx context.Context, ref string) (Image, error)
+	Pull(ctx context.Context, ref string, auth Auth) error
+	// Build builds spec and returns the image ID.
+	Build(ctx context.Context, spec BuildSpec) (string, error)
+	Tag(ctx context.Context, src, dst string) error
+	// Push pushes ref and returns its manifest digest.
+	Push(ctx context.Context, ref string, auth Auth) (string, error)
+}
+
+// Reporter shows the user what is happening, in the CI's own way.
+type Reporter interface {
+	// Group starts a collapsible section, ending the one before.
+	Group(title string)
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+	// Mask hides a secret value in all later output.
+	Mask(secret string)
+	// Progress is where build and pull progress is written.
+	Progress() io.Writer
+}
+
+// Result is what a run hands over.
+type Result struct {
+	Image    string `json:"image"`
+	Tag      string `json:"tag"`
+	Ref      string `json:"image-ref"`
+	CacheHit bool   `json:"cache-hit"`
+	Digest   string `json:"digest"`
+	Key      Key    `json:"-"`
+
+	Pulled   bool          `json:"-"`
+	Built    bool          `json:"-"`
+	Pushed   bool          `json:"-"`
+	Elapsed  time.Duration `json:"-"`
+	Saved    time.Duration `json:"-"` // the recorded build time a hit avoided
+	Changed  []string      `json:"-"` // inputs that differ from the previous image, on a miss
+	Previous string        `json:"-"` // the image the change was measured against
+}
+
+// Output is one named result value.
+type Output struct{ Name, Value string }
+
+// Outputs lists the results every front end writes, in a fixed order.
+func (r Result) Outputs() []Output {
+	hit := "false"
+	if r.CacheHit {
+		hit = "true"
+	}
+	return []Output{
+		{"image", r.Image},
+		{"tag", r.Tag},
+		{"image-ref", r.Ref},
+		{"cache-hit", hit},
+		{"digest", r.Digest},
+		{"key", r.Key.Tag},
+	}
+}

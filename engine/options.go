@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Kind is the type of an option's value.
+type Kind int
+
+// The kinds of option value.
+const (
+	String Kind = iota
+	List
+	Bool
+	Int
+	Map
+)
+
+func (k Kind) String() string {
+	return [...]string{"a string", "a list of strings", "a boolean (true or false)", "a whole number", "a map of strings"}[k]
+}
+
+// Option describes one option that every front end accepts.
+type Option struct {
+	Name  string
+	Kind  Kind
+	Usage string
+	field func(*Config) any // pointer to the field
+}
+
+// Options is every option, in the order the README lists them.
+var Options = []Option{
+	{"dockerfile", String, "Dockerfile to build, relative to the checkout (default: Dockerfile).", func(c *Config) any { return &c.Dockerfile }},
+	{"dockerfile-inline", String, "Dockerfile content given inline instead of a file.", func(c *Config) any { return &c.DockerfileInline }},
+	{"context", String, "Build context directory (default: the Dockerfile's directory, or . with dockerfile-inline).", func(c *Config) any { return &c.Context }},
+	{"target", String, "Stage of a multi-stage Dockerfile to build.", func(c *Config) any { return &c.Target }},
+	{"platform", String, "Platform to build for, os/arch[/variant] (default: the daemon's).", func(c *Config) any { return &c.Platform }},
+	{"build-args", List, "Build args, NAME=value or NAME to take the value from the environment. Part of the key.", func(c *Config) any { return &c.BuildArgs }},
+	{"additional-build-args", String, "Extra docker build flags (--ssh, --network, --no-cache, --label, --platform, --build-arg, --add-host). Part of the key.", func(c *Config) any { return &c.AdditionalBuildArgs }},
+	{"cache-on", List, "Files or globs (** allowed) whose content is part of the key; file.json#.path hashes only that JSON value.", func(c *Config) any { return &c.CacheOn }},
+	{"secrets", List, "Build secrets: NAME (from the environment) or id=…,src=… / id=…,env=…. Never part of the key.", func(c *Config) any { return &c.Secrets }},
+	{"ecr-name", String, "Repository name (default: build-cache/<org>/<pipeline> on Buildkite, build-cache/<owner>/<repo> on GitHub).", func(c *Config) any { return &c.ECRName }},
+	{"ecr-tags", Map, "Tags for a new ECR repository.", func(c *Config) any { return &c.ECRTags }},
+	{"ecr-account-id", String, "AWS account that owns the ECR repository (default: the caller's), for cross-account registries.", func(c *Config) any { return &c.ECRAccountID }},
+	{"region", String, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else eu-west-1).", func(c *Config) any { return &c.Region }},
+	{"max-age-days", Int, "Days an image is kept by the ECR lifecycle policy (default: 30).", func(c *Config) any { return &c.MaxAgeDays }},
+	{"export-env-variable", String, "Variable that receives image:tag (default: BUILDKITE_PLUGIN_DOCKER_IMAGE).", func(c *Config) any { return &c.ExportEnvVariable }},
+	{"registry-provider", String, "ecr (default), gcr, artifact-registry, registry (any OCI registry) or local (the daemon only).", func(c *Config) any { return &c.RegistryProvider }},
+	{"gcp-project", String, "Google Cloud project, required with gcr and artifact-registry.", func(c *Config) any { return &c.GCPProject }},
+	{"registry-hostname", String, "Registry host: gcr.io by default for gcr; overrides the ECR registry host.", func(c *Config) any { return &c.RegistryHostname }},
+	{"registry", String, "Repository host[:port]/path for registry-provider: registry.", func(c *Config) any { return &c.Registry }},
+	{"skip-pull-from-cache", Bool, "On a hit, hand over the reference without pulling the image.", func(c *Config) any { return &c.SkipPullFromCache }},
+	{"push-latest", Bool, "On a miss, also move the latest tag (default: true).", func(c *Config) any { return &c.PushLatest }},
+	{"allow-empty-cache-on", Bool, "Let a cache-on glob match no file instead of failing.", func(c *Config) any { return &c.AllowEmptyCacheOn }},
+}
+
+// OptionNames lists every option name.
+func OptionNames() []string {
+	names := make([]string, len(Options))
+	for i, o := range Options {
+		names[i] = o.Name
+	}
+	return names
+}
+
+// LookupOption finds an option by name; an unknown name's error suggests the
+// nearest valid one.
+func LookupOption(name string) (Option, error) {
+	for _, o := range Options {
+		if o.Name == name {
+			return o, nil
+		}
+	}
+	return Option{}, Configf("unknown option %q%s; valid options are: %s", name, suggestion(name, OptionNames()), strings.Join(OptionNames(), ", "))
+}
+
+// SetText sets an option from text, as environment variables and action
+// inputs give it: lists are one item a line, booleans true or false in any
+// case, maps a JSON object or KEY=value lines.
+func (c *Config) SetText(name, text string) error {
+	o, err := LookupOption(name)
+	if err != nil {
+		return err
+	}
+	switch p := o.field(c).(type) {
+	case *string:
+		*p = text
+	case *[]string:
+		*p = splitLines(text)
+	case *bool:
+		switch strings.ToLower(strings.TrimSpace(text)) {
+		case "true":
+			*p = true
+		case "false":
+			*p = false
+		default:
+			return Configf("%s is %q: write true or false", name, text)
+		}
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(text))
+		if err != nil {
+			return Configf("%s is %q: write a whole number", name, text)
+		}
+		*p = n
+	case *map[string]string:
+		m, err := parseMapText(text)
+		if err != nil {
+			return Configf("%s: %v", name, err)
+		}
+		*p = m
+	}
+	return nil
+}
+
+// AppendText adds one item to a list option, as repeated flags do.
+func (c *Config) AppendText(name, text string) error {
+	o, err := LookupOption(name)
+	if err != nil {
+		return err
+	}
+	if p, ok := o.field(c).(*[]string); ok {
+		*p = append(*p, text)
+		return nil
+	}
+	return c.SetText(name, text)
+}
+
+// SetJSON sets an option from a decoded JSON value, as Buildkite's plugin
+// configuration gives it. A list also accepts a single string, as the
+// original plugin did.
+func (c *Config) SetJSON(name string, v any) error {
+	o, err := LookupOption(name)
+	if err != nil {
+		return err
+	}
+	wrong := func() error {
+		return Configf("%s must be %s, not %s", name, o.Kind, jsonType(v))
+	}
+	switch p := o.field(c).(type) {
+	case *string:
+		switch v := v.(type) {
+		case string:
+			*p = v
+		case float64:
+			*p = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return wrong()
+		}
+	case *[]string:
+		switch v := v.(type) {
+		case string:
+			*p = []string{v}
+		case []any:
+			list := make([]string, 0, len(v))
+			for i, item := range v {
+				s, ok := item.(string)
+				if !ok {
+					return Configf("%s[%d] must be a string, not %s", name, i, jsonType(item))
+				}
+				list = append(list, s)
+			}
+			*p = list
+		default:
+			return wrong()
+		}
+	case *bool:
+		switch v := v.(type) {
+		case bool:
+			*p = v
+		case string:
+			return c.SetText(name, v)
+		default:
+			return wrong()
+		}
+	case *int:
+		switch v := v.(type) {
+		case float64:
+			if v != float64(int(v)) {
+				return Configf("%s is %v: write a whole number", name, v)
+			}
+			*p = int(v)
+		case string:
+			return c.SetText(name, v)
+		default:
+			return wrong()
+		}
+	case *map[string]string:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return wrong()
+		}
+		out := make(map[string]string, len(m))
+		for k, item := range m {
+			switch item := item.(type) {
+			case string:
+				out[k] = item
+			case float64, bool:
+				out[k] = fmt.Sprint(item)
+			default:
+				return Configf("%s.%s must be a string, not %s", name, k, jsonType(item))
+			}
+		}
+		*p = out
+	}
+	return nil
+}
+
+func splitLines(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func parseMapText(text string) (map[string]string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(text, "{") {
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(text), &raw); err != nil {
+			return nil, fmt.Errorf("not a JSON object: %v", err)
+		}
+		out := make(map[string]string, len(raw))
+		for k, v := range raw {
+			out[k] = fmt.Sprint(v)
+		}
+		return out, nil
+	}
+	out := map[string]string{}
+	for _, line := range splitLines(text) {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			k, v, ok = strings.Cut(line, ":")
+		}
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("line %q is not KEY=value: give KEY=value lines or a JSON object", line)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// suggestion returns `: did you mean "x"?` for the nearest candidate
+// within a small edit distance, or "".
+func suggestion(name string, candidates []string) string {
+	best, bestDist := "", 1<<30
+	sorted := append([]string(nil), candidates...)
+	sort.Strings(sorted)
+	for _, c := range sorted {
+		if d := editDistance(strings.ToLower(name), c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" || bestDist > max(2, len(name)/3) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,312 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Labels written on every image the cache builds.
+const (
+	LabelKey          = "org.docker-ecr-cache.key"
+	LabelInputs       = "org.docker-ecr-cache.inputs"
+	LabelBuildStarted = "org.docker-ecr-cache.build-started" // unix seconds
+)
+
+// Engine runs the cache for one configuration.
+type Engine struct {
+	Config   Config
+	Registry Registry
+	Docker   Docker
+	Reporter Reporter
+}
+
+// Run computes the key, looks it up, and builds and pushes on a miss.
+func (e *Engine) Run(ctx context.Context) (Result, error) {
+	start := time.Now()
+	c := &e.Config
+	if err := c.Validate(); err != nil {
+		return Result{}, err
+	}
+	log := e.Reporter
+
+	log.Group(":key: Computing cache key")
+	key, err := ComputeKey(c)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, in := range key.Inputs {
+		log.Infof("  %-40s %s", in.Name, shortDigest(in.Digest))
+	}
+	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
+
+	repo, err := e.Registry.Repository(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
+
+	local, err := e.Docker.Inspect(ctx, res.Ref)
+	isLocal := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return res, fmt.Errorf("inspecting %s: %w", res.Ref, err)
+	}
+
+	var auth Auth
+	if e.Registry.Remote() {
+		log.Group(":mag: Looking up " + res.Ref)
+		if auth, err = e.Registry.Auth(ctx); err != nil {
+			return res, err
+		}
+		log.Mask(auth.Password)
+		res.Digest, err = e.Registry.Lookup(ctx, key.Tag)
+		switch {
+		case err == nil:
+			res.CacheHit = true
+		case errors.Is(err, ErrNotFound):
+		default:
+			return res, err
+		}
+	} else {
+		res.CacheHit = isLocal
+	}
+
+	switch {
+	case res.CacheHit && isLocal:
+		log.Infof("cache hit: %s is already on this machine, nothing to pull", res.Ref)
+	case res.CacheHit && c.SkipPullFromCache:
+		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", res.Ref)
+	case res.CacheHit:
+		log.Group(":docker: Pulling " + res.Ref)
+		if err := e.Docker.Pull(ctx, res.Ref, auth); err != nil {
+			return res, fmt.Errorf("pulling %s: %w", res.Ref, err)
+		}
+		res.Pulled = true
+		if local, err = e.Docker.Inspect(ctx, res.Ref); err != nil {
+			return res, fmt.Errorf("inspecting %s after the pull: %w", res.Ref, err)
+		}
+	case isLocal:
+		// Built here before but never pushed: push it rather than rebuild.
+		log.Infof("%s is on this machine but not in the registry: pushing it", res.Ref)
+		if err := e.Registry.Prepare(ctx); err != nil {
+			return res, err
+		}
+		if err := e.push(ctx, &res, auth); err != nil {
+			return res, err
+		}
+		res.CacheHit = true
+	default:
+		if err := e.build(ctx, &res, auth); err != nil {
+			return res, err
+		}
+		if local, err = e.Docker.Inspect(ctx, res.Ref); err != nil {
+			return res, fmt.Errorf("inspecting %s after the build: %w", res.Ref, err)
+		}
+	}
+
+	if res.CacheHit {
+		res.Saved = buildTime(local)
+	}
+	if res.Digest == "" {
+		res.Digest = localDigest(local, repo)
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
+	c, log := &e.Config, e.Reporter
+	previous := res.Image + ":latest"
+	if prev, err := e.Docker.Inspect(ctx, previous); err == nil {
+		res.Previous = previous
+		res.Changed = changedInputs(prev.Labels[LabelInputs], res.Key.Inputs)
+	}
+	if res.Previous != "" {
+		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, describeChanges(res.Changed))
+	} else {
+		log.Infof("cache miss: no image for key %s", res.Key.Tag)
+	}
+
+	if e.Registry.Remote() {
+		log.Group(":package: Preparing repository " + res.Image)
+		if err := e.Registry.Prepare(ctx); err != nil {
+			return err
+		}
+	}
+
+	log.Group(":docker: Building " + res.Ref)
+	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	if err != nil {
+		return err
+	}
+	platform, err := c.BuildPlatform(flags)
+	if err != nil {
+		return err
+	}
+	var secrets []Secret
+	for _, s := range c.Secrets {
+		sec, err := ParseSecret(s, c.getenv)
+		if err != nil {
+			return err
+		}
+		if sec.Src != "" {
+			sec.Src = c.Path(sec.Src)
+		}
+		secrets = append(secrets, sec)
+	}
+	inputs, err := json.Marshal(res.Key.Inputs)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{LabelKey: res.Key.Tag, LabelInputs: string(inputs)}
+	spec := BuildSpec{
+		ContextDir: c.ContextDir(),
+		Target:     c.Target,
+		Platform:   platformIfSet(c, flags, platform),
+		BuildArgs:  append(c.ResolvedBuildArgs(flags), "BUILDKIT_INLINE_CACHE=1"),
+		Secrets:    secrets,
+		Flags:      flags,
+		Tags:       []string{res.Ref},
+		Labels:     labels,
+		Auth:       auth,
+		Getenv:     c.getenv,
+		WorkDir:    c.WorkDir,
+	}
+	if c.DockerfileInline != "" {
+		spec.Inline = []byte(c.DockerfileInline)
+	} else {
+		spec.Dockerfile = c.DockerfilePath()
+	}
+	if e.Registry.Remote() && !flags.NoCache {
+		spec.CacheFrom = []string{previous}
+	}
+	if _, err := os.Stat(spec.ContextDir); err != nil {
+		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
+	}
+	started := time.Now()
+	labels[LabelBuildStarted] = strconv.FormatInt(started.Unix(), 10)
+	if _, err := e.Docker.Build(ctx, spec); err != nil {
+		return fmt.Errorf("building %s: %w", res.Ref, err)
+	}
+	took := time.Since(started)
+	res.Built = true
+	log.Infof("built %s in %s", res.Ref, took.Round(100*time.Millisecond))
+
+	if !e.Registry.Remote() {
+		return nil
+	}
+	return e.push(ctx, res, auth)
+}
+
+// push pushes the key tag, then moves latest: latest never points at an
+// image whose key tag is not in the registry.
+func (e *Engine) push(ctx context.Context, res *Result, auth Auth) error {
+	log := e.Reporter
+	log.Group(":docker: Pushing " + res.Ref)
+	digest, err := e.Docker.Push(ctx, res.Ref, auth)
+	if err != nil {
+		return fmt.Errorf("pushing %s: %w", res.Ref, err)
+	}
+	res.Digest, res.Pushed = digest, true
+	if !e.Config.PushLatest {
+		return nil
+	}
+	latest := res.Image + ":latest"
+	if err := e.Docker.Tag(ctx, res.Ref, latest); err != nil {
+		return fmt.Errorf("tagging %s: %w", latest, err)
+	}
+	if _, err := e.Docker.Push(ctx, latest, auth); err != nil {
+		return fmt.Errorf("pushing %s: %w", latest, err)
+	}
+	return nil
+}
+
+// buildTime is how long img took to build: from the start recorded in its
+// labels to its creation time.
+func buildTime(img Image) time.Duration {
+	started, err := strconv.ParseInt(img.Labels[LabelBuildStarted], 10, 64)
+	if err != nil || img.Created.IsZero() {
+		return 0
+	}
+	return max(img.Created.Sub(time.Unix(started, 0)), 0)
+}
+
+func platformIfSet(c *Config, flags BuildFlags, platform string) string {
+	if c.Platform == "" && flags.Platform == "" {
+		return ""
+	}
+	return platform
+}
+
+func localDigest(img Image, repo string) string {
+	for _, d := range img.RepoDigests {
+		if name, dg, ok := strings.Cut(d, "@"); ok && name == repo {
+			return dg
+		}
+	}
+	return img.ID
+}
+
+// changedInputs compares the inputs recorded on a previous image with now.
+func changedInputs(recorded string, now []Input) []string {
+	var before []Input
+	if json.Unmarshal([]byte(recorded), &before) != nil {
+		return nil
+	}
+	old := map[string]string{}
+	for _, in := range before {
+		old[in.Name] = in.Digest
+	}
+	var changed []string
+	for _, in := range now {
+		d, ok := old[in.Name]
+		switch {
+		case !ok:
+			changed = append(changed, "+"+in.Name)
+		case d != in.Digest:
+			changed = append(changed, "~"+in.Name)
+		}
+		delete(old, in.Name)
+	}
+	for name := range old {
+		changed = append(changed, "-"+name)
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+func describeChanges(changed []string) string {
+	if len(changed) == 0 {
+		return "no recorded input differs (the image was removed or expired)"
+	}
+	const most = 20
+	if len(changed) > most {
+		return strings.Join(changed[:most], ", ") + fmt.Sprintf(" and %d more", len(changed)-most)
+	}
+	return strings.Join(changed, ", ")
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+// Summary is the one-line outcome of a run.
+func Summary(r Result) string {
+	switch {
+	case r.CacheHit && r.Saved > 0:
+		return fmt.Sprintf("cache hit: %s in %s, saving a %s build", r.Ref, r.Elapsed.Round(time.Millisecond), r.Saved.Round(100*time.Millisecond))
+	case r.CacheHit:
+		return fmt.Sprintf("cache hit: %s in %s", r.Ref, r.Elapsed.Round(time.Millisecond))
+	default:
+		return fmt.Sprintf("cache miss: built and stored %s in %s", r.Ref, r.Elapsed.Round(100*time.Millisecond))
+	}
+}
