@@ -25,9 +25,10 @@ type Registry interface {
 	Remote() bool
 	// Auth returns the credential for the repository's host.
 	Auth(ctx context.Context) (Auth, error)
-	// Lookup returns the manifest digest of tag, or ErrNotFound. Any other
-	// error (denied, unreachable) must not be taken for a miss.
-	Lookup(ctx context.Context, tag string) (string, error)
+	// Lookup returns the manifest digest of tag, or ErrNotFound, using the
+	// credential Auth returned. Any other error (denied, unreachable) must
+	// not be taken for a miss.
+	Lookup(ctx context.Context, tag string, auth Auth) (string, error)
 	// Prepare readies the repository for a push: it creates it if needed
 	// and applies tags and retention. Called on a miss, before the build.
 	Prepare(ctx context.Context) error

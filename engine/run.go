@@ -65,7 +65,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		log.Mask(auth.Password)
-		res.Digest, err = e.Registry.Lookup(ctx, key.Tag)
+		res.Digest, err = e.Registry.Lookup(ctx, key.Tag, auth)
 		switch {
 		case err == nil:
 			res.CacheHit = true

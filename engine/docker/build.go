@@ -1,0 +1,149 @@
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker/api/types/build"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+// Build builds spec with BuildKit and returns the image ID. Progress is
+// written as `docker build --progress=plain` would; a failing step's
+// output is part of the returned error.
+func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
+	getenv := spec.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	spec.ContextDir = inWorkDir(spec.WorkDir, spec.ContextDir)
+	if spec.Dockerfile != "" {
+		spec.Dockerfile = inWorkDir(spec.WorkDir, spec.Dockerfile)
+	}
+	tar, dockerfile, err := contextTar(spec)
+	if err != nil {
+		return "", err
+	}
+	defer tar.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sess, err := newSession(ctx, spec, getenv)
+	if err != nil {
+		return "", err
+	}
+	defer sess.Close()
+	sessDone := make(chan error, 1)
+	go func() {
+		sessDone <- sess.Run(ctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+			return c.api.DialHijack(ctx, "/session", proto, meta)
+		})
+	}()
+
+	resp, err := c.api.ImageBuild(ctx, tar, buildOptions(spec, dockerfile, sess.ID()))
+	if err != nil {
+		return "", fmt.Errorf("starting the build: %w", sessionErr(err, sessDone))
+	}
+	defer resp.Body.Close()
+
+	p := newBuildProgress(c.progress)
+	var id string
+	err = readMessages(resp.Body, func(m *message) error {
+		switch {
+		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
+			p.trace(*m.Aux)
+		case m.ID == "moby.image.id" && m.Aux != nil:
+			var aux struct{ ID string }
+			if err := json.Unmarshal(*m.Aux, &aux); err != nil {
+				return fmt.Errorf("reading the image ID: %w", err)
+			}
+			id = aux.ID
+		default:
+			plainLine(c.progress, m)
+		}
+		return nil
+	})
+	p.close()
+	if err != nil {
+		return "", p.explain(sessionErr(err, sessDone))
+	}
+	if id == "" {
+		return "", fmt.Errorf("the build finished without an image ID")
+	}
+	return id, nil
+}
+
+// sessionErr adds the session's own failure, if it has one, to err.
+func sessionErr(err error, sessDone chan error) error {
+	select {
+	case serr := <-sessDone:
+		if serr != nil {
+			return fmt.Errorf("%w (BuildKit session: %v)", err, serr)
+		}
+	default:
+	}
+	return err
+}
+
+// buildOptions maps spec onto the Engine API's build options.
+func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.ImageBuildOptions {
+	args := map[string]*string{}
+	for _, a := range spec.BuildArgs {
+		name, value, ok := strings.Cut(a, "=")
+		if !ok {
+			args[name] = nil // the daemon's rules for an unset arg
+			continue
+		}
+		args[name] = &value
+	}
+	labels := map[string]string{}
+	for k, v := range spec.Flags.Labels {
+		labels[k] = v
+	}
+	for k, v := range spec.Labels { // the cache's own labels win
+		labels[k] = v
+	}
+	platform := spec.Platform
+	if platform == "" {
+		platform = spec.Flags.Platform
+	}
+	return build.ImageBuildOptions{
+		Version:     build.BuilderBuildKit,
+		SessionID:   sessionID,
+		Dockerfile:  dockerfile,
+		Target:      spec.Target,
+		Platform:    platform,
+		BuildArgs:   args,
+		Tags:        spec.Tags,
+		Labels:      labels,
+		CacheFrom:   spec.CacheFrom,
+		NoCache:     spec.Flags.NoCache,
+		NetworkMode: spec.Flags.Network,
+		ExtraHosts:  spec.Flags.AddHosts,
+		Remove:      true,
+		ForceRemove: true,
+	}
+}
+
+func inWorkDir(workDir, p string) string {
+	if filepath.IsAbs(p) || workDir == "" {
+		return p
+	}
+	return filepath.Join(workDir, p)
+}
+
+// randomName is a context path for a Dockerfile that is not in the
+// context, one that cannot clash with a file of the context.
+func randomName() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return ".dockerfile." + hex.EncodeToString(b)
+}

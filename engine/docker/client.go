@@ -1,0 +1,101 @@
+// Package docker implements engine.Docker against the Docker Engine API.
+//
+// It uses github.com/docker/docker/client rather than its successor
+// github.com/moby/moby/client because buildkit's session and progress
+// packages are built and tested against it. Builds always go through
+// BuildKit, with a session that serves secrets, SSH agents and registry
+// credentials. Nothing is printed except to the progress writer given to
+// New, and credentials are sent per request, never stored.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+var _ engine.Docker = (*Client)(nil)
+
+// Client is a Docker Engine, reached through DOCKER_HOST and friends.
+type Client struct {
+	api      *client.Client
+	progress io.Writer
+}
+
+// New connects to the daemon named by the environment (DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION), negotiates the
+// API version and checks that the daemon answers. Pull, push and build
+// progress is written to progress, which may be nil.
+func New(ctx context.Context, progress io.Writer) (*Client, error) {
+	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("configuring the Docker client from the environment (DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := api.Ping(pingCtx); err != nil {
+		api.Close()
+		return nil, fmt.Errorf("no Docker daemon answers at %s (from DOCKER_HOST=%q): %w: start dockerd, or set DOCKER_HOST to a daemon that runs",
+			api.DaemonHost(), os.Getenv("DOCKER_HOST"), err)
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	return &Client{api: api, progress: progress}, nil
+}
+
+// Close releases the connection to the daemon.
+func (c *Client) Close() error { return c.api.Close() }
+
+// Inspect returns the local image ref, or an error wrapping engine.ErrNotFound.
+func (c *Client) Inspect(ctx context.Context, ref string) (engine.Image, error) {
+	resp, err := c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return engine.Image{}, fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
+		}
+		return engine.Image{}, fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	img := engine.Image{ID: resp.ID, RepoDigests: resp.RepoDigests}
+	if resp.Config != nil {
+		img.Labels = resp.Config.Labels
+	}
+	if resp.Created != "" {
+		created, err := time.Parse(time.RFC3339Nano, resp.Created)
+		if err != nil {
+			return img, fmt.Errorf("image %s: creation time %q: %w", ref, resp.Created, err)
+		}
+		img.Created = created
+	}
+	return img, nil
+}
+
+// Tag gives the image src the name dst.
+func (c *Client) Tag(ctx context.Context, src, dst string) error {
+	if err := c.api.ImageTag(ctx, src, dst); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+// registryAuth is the X-Registry-Auth header for auth; an empty Auth is
+// sent as an empty credential, which the daemon takes for anonymous.
+func registryAuth(auth engine.Auth) (string, error) {
+	enc, err := registry.EncodeAuthConfig(registry.AuthConfig{
+		Username:      auth.Username,
+		Password:      auth.Password,
+		ServerAddress: auth.Server,
+	})
+	if err != nil {
+		return "", errors.New("encoding registry credentials failed")
+	}
+	return enc, nil
+}

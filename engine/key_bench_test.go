@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/bench/monorepo"
+)
+
+// BenchmarkKeyMonorepo computes the key of a synthetic monorepo of 45,000
+// files (see package bench/monorepo): 5,000 package.json of about 900 bytes
+// matched by **/package.json, and a 1 MiB yarn.lock. The tree is generated
+// once per run, outside the timed loop; set BENCH_MONOREPO to the directory
+// of a tree made by `go run ./bench/genrepo DIR` to reuse it.
+//
+//	go test ./engine/ -run '^$' -bench KeyMonorepo -benchmem
+func BenchmarkKeyMonorepo(b *testing.B) {
+	dir := os.Getenv("BENCH_MONOREPO")
+	if dir == "" {
+		dir = filepath.Join(b.TempDir(), "repo")
+		if _, err := monorepo.Generate(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c := NewConfig()
+	c.WorkDir = dir
+	c.Dockerfile = "Dockerfile"
+	c.Platform = "linux/amd64"
+	c.CacheOn = monorepo.CacheOn
+
+	want, err := ComputeKey(&c) // also warms the page cache
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := len(want.Inputs); got != 5+monorepo.PackageJSONs {
+		b.Fatalf("key has %d inputs, want %d", got, 5+monorepo.PackageJSONs)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		k, err := ComputeKey(&c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if k.Tag != want.Tag {
+			b.Fatalf("key changed between runs: %s, then %s", want.Tag, k.Tag)
+		}
+	}
+	b.ReportMetric(float64(monorepo.PackageJSONs+1), "files/op")
+}

@@ -1,0 +1,38 @@
+// Package registry chooses the registry provider named by registry-provider.
+package registry
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/local"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
+)
+
+// constructor builds a provider from the configuration.
+type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error)
+
+var providers = map[string]constructor{
+	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
+		return local.New(c)
+	},
+	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
+		return oci.New(c)
+	},
+}
+
+// New returns the provider for c.RegistryProvider.
+func New(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+	newProvider, ok := providers[c.RegistryProvider]
+	if !ok {
+		names := make([]string, 0, len(providers))
+		for name := range providers {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		return nil, engine.Configf("registry-provider %q is not available: use one of %s", c.RegistryProvider, strings.Join(names, ", "))
+	}
+	return newProvider(ctx, c, log)
+}

@@ -1,0 +1,93 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"     // htpasswd access controller
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
+	"golang.org/x/crypto/bcrypt"
+)
+
+// RegistryOptions configures a test registry.
+type RegistryOptions struct {
+	// Username and Password turn on htpasswd authentication.
+	Username, Password string
+}
+
+// Registry is a real distribution registry served on 127.0.0.1, which the
+// Docker daemon reaches over plain HTTP.
+type Registry struct {
+	Host string // 127.0.0.1:port
+
+	mu       sync.Mutex
+	requests []string
+}
+
+// StartRegistry starts a registry for the test's lifetime.
+func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
+	t.Helper()
+	cfg := &configuration.Configuration{
+		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
+	}
+	cfg.Log.Level = "error"
+	cfg.HTTP.Secret = "test-secret"
+	if opts.Username != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(opts.Password), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "htpasswd")
+		if err := os.WriteFile(file, []byte(opts.Username+":"+string(hash)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": file}}
+	}
+	app := handlers.NewApp(context.Background(), cfg)
+	r := &Registry{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		app.ServeHTTP(rec, req)
+		r.mu.Lock()
+		r.requests = append(r.requests, fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, rec.status))
+		r.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	r.Host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+// Requests returns "METHOD /path status" for every request so far.
+func (r *Registry) Requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.requests...)
+}
+
+// Reset forgets the requests so far.
+func (r *Registry) Reset() {
+	r.mu.Lock()
+	r.requests = nil
+	r.mu.Unlock()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush and Hijack are not needed by the registry's handlers.
