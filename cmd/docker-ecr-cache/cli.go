@@ -47,7 +47,10 @@ var commands = map[string]func(ctx context.Context, args []string, p process) er
 	"key":       runKey,
 	"buildkite": runBuildkite,
 	"github":    runGitHub,
-	"version": func(_ context.Context, _ []string, p process) error { _, err := fmt.Fprintln(p.Stdout, version); return err },
+	"version": func(_ context.Context, _ []string, p process) error {
+		_, err := fmt.Fprintln(p.Stdout, version)
+		return err
+	},
 }
 
 // version is set at link time for releases.

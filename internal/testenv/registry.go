@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // htpasswd access controller
 	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"     // htpasswd access controller
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
 	"golang.org/x/crypto/bcrypt"
 )
