@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -175,68 +176,93 @@ func (c *Config) ResolvedBuildArgs(flags BuildFlags) []string {
 }
 
 // cacheOnInputs expands the cache-on patterns into one input per file (or
-// JSON selection), sorted by path and de-duplicated.
+// JSON selection), sorted by path and de-duplicated. Files are hashed by a
+// pool of workers while the patterns are still being expanded.
 func (c *Config) cacheOnInputs() ([]Input, error) {
 	root := c.WorkDir
 	if root == "" {
 		root = "."
 	}
-	type job struct{ path, selector string }
+	type job struct {
+		path, selector string
+		digest         string
+		err            error
+	}
 	seen := map[string]bool{}
-	var jobs []job
+	var jobs []*job
+
+	work := make(chan *job, 1024)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.NumCPU()*2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for j := range work {
+				p := filepath.Join(root, filepath.FromSlash(j.path))
+				if j.selector == "" {
+					if buf == nil {
+						buf = make([]byte, 64<<10)
+					}
+					j.digest, j.err = fileDigest(p, buf)
+				} else {
+					j.digest, j.err = jsonDigest(p, j.selector)
+				}
+			}
+		}()
+	}
+	finished := false
+	finish := func() {
+		if !finished {
+			finished = true
+			close(work)
+			wg.Wait()
+		}
+	}
+	defer finish()
+
+	tree := newDirCache(root)
+	defer tree.close()
 	for _, pattern := range c.CacheOn {
 		pattern = strings.TrimSpace(pattern)
 		glob, selector, _ := strings.Cut(pattern, "#")
-		matches, err := matchFiles(root, glob)
-		if err != nil {
-			return nil, Configf("cache-on %q: %v", pattern, err)
-		}
-		if len(matches) == 0 && !c.AllowEmptyCacheOn {
-			return nil, Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, root)
-		}
-		for _, m := range matches {
+		matched := 0
+		err := tree.match(glob, func(m string) {
+			matched++
 			id := m + "#" + selector
 			if !seen[id] {
 				seen[id] = true
-				jobs = append(jobs, job{m, selector})
+				j := &job{path: m, selector: selector}
+				jobs = append(jobs, j)
+				work <- j
 			}
+		})
+		if err != nil {
+			return nil, Configf("cache-on %q: %v", pattern, err)
+		}
+		if matched == 0 && !c.AllowEmptyCacheOn {
+			return nil, Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, root)
 		}
 	}
+	finish()
+
 	sort.Slice(jobs, func(i, j int) bool {
 		if jobs[i].path != jobs[j].path {
 			return jobs[i].path < jobs[j].path
 		}
 		return jobs[i].selector < jobs[j].selector
 	})
-
+	for _, j := range jobs {
+		if j.err != nil {
+			return nil, Configf("cache-on %s: %v", j.path, j.err)
+		}
+	}
 	inputs := make([]Input, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.NumCPU()*2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				if j.selector == "" {
-					inputs[i].Name = "file " + j.path
-					inputs[i].Digest, errs[i] = fileDigest(filepath.Join(root, filepath.FromSlash(j.path)))
-				} else {
-					inputs[i].Name = "json " + j.path + "#" + j.selector
-					inputs[i].Digest, errs[i] = jsonDigest(filepath.Join(root, filepath.FromSlash(j.path)), j.selector)
-				}
-			}
-		}()
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, Configf("cache-on %s: %v", jobs[i].path, err)
+	for i, j := range jobs {
+		if j.selector == "" {
+			inputs[i] = Input{Name: "file " + j.path, Digest: j.digest}
+		} else {
+			inputs[i] = Input{Name: "json " + j.path + "#" + j.selector, Digest: j.digest}
 		}
 	}
 	return inputs, nil
@@ -246,54 +272,248 @@ func (c *Config) cacheOnInputs() ([]Input, error) {
 // slash-separated relative paths. Like bash's globstar without dotglob, a
 // wildcard does not match a name that starts with a dot.
 func matchFiles(root, glob string) ([]string, error) {
+	var out []string
+	d := newDirCache(root)
+	defer d.close()
+	err := d.match(glob, func(p string) { out = append(out, p) })
+	return out, err
+}
+
+// fixedPrefix is the directory part of glob before its first segment with a
+// glob character, or ".".
+func fixedPrefix(glob string) string {
+	dir := "."
+	for {
+		seg, rest, more := strings.Cut(glob, "/")
+		if !more || strings.ContainsAny(seg, "*?[{\\") {
+			return dir
+		}
+		dir = path.Join(dir, seg)
+		glob = rest
+	}
+}
+
+// match calls fn with each file under the cache's root that glob matches
+// (see matchFiles).
+func (d *dirCache) match(glob string, fn func(string)) error {
 	glob = filepath.ToSlash(glob)
 	if path.IsAbs(glob) {
-		rel, err := filepath.Rel(root, glob)
+		rel, err := filepath.Rel(d.root, glob)
 		if err != nil || strings.HasPrefix(rel, "..") {
-			return nil, fmt.Errorf("is outside the checkout %s", root)
+			return fmt.Errorf("is outside the checkout %s", d.root)
 		}
 		glob = filepath.ToSlash(rel)
 	}
 	glob = path.Clean(glob)
 	if strings.HasPrefix(glob, "../") {
-		return nil, fmt.Errorf("is outside the checkout %s", root)
+		return fmt.Errorf("is outside the checkout %s", d.root)
 	}
 	if !doublestar.ValidatePattern(glob) {
-		return nil, fmt.Errorf("is not a valid glob")
+		return fmt.Errorf("is not a valid glob")
 	}
-	var out []string
-	err := doublestar.GlobWalk(os.DirFS(root), glob, func(p string, d os.DirEntry) error {
-		if hiddenByWildcard(glob, p) {
+	// Without a dot-part in glob, every path with a dot-name is dropped, so
+	// the walk need not list dot-names at all: it skips .git and the like.
+	hideDots := !globHasDotPart(glob)
+	if strings.Contains(glob, "**") {
+		d.prefetch(fixedPrefix(glob), hideDots)
+	}
+	return doublestar.GlobWalk(globFS{d, hideDots}, glob, func(p string, _ os.DirEntry) error {
+		if hideDots && pathHasDotName(p) {
 			return nil
 		}
-		out = append(out, p)
+		fn(p)
 		return nil
 	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
-	return out, err
 }
 
 // hiddenByWildcard reports whether a wildcard in glob matched a dot-name in p.
 func hiddenByWildcard(glob, p string) bool {
-	if !strings.Contains(p, "/.") && !strings.HasPrefix(p, ".") {
-		return false
-	}
-	for _, part := range strings.Split(glob, "/") {
-		if strings.HasPrefix(part, ".") {
-			return false
-		}
-	}
-	return true
+	return pathHasDotName(p) && !globHasDotPart(glob)
 }
 
-func fileDigest(p string) (string, error) {
+func pathHasDotName(p string) bool {
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
+}
+
+func globHasDotPart(glob string) bool {
+	return strings.HasPrefix(glob, ".") || strings.Contains(glob, "/.")
+}
+
+// dirCache lists each directory of a checkout at most once while the
+// cache-on patterns are expanded: doublestar.GlobWalk reads a directory once
+// to walk ** and again to match the name after it, and patterns share
+// directories. For a pattern with **, a few goroutines list the directories
+// below its fixed prefix ahead of the walk, which then finds them listed.
+// The walk itself, and so what matches, is GlobWalk's. The checkout must not
+// change meanwhile.
+type dirCache struct {
+	root    string
+	fsys    fs.FS
+	visible map[string]dirList // without dot-names; used by the walk only
+
+	mu       sync.Mutex
+	all      map[string]*dirList
+	queue    []prefetch // a stack, so that prefetching goes depth first as the walk does
+	queued   *sync.Cond
+	workers  int
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+type dirList struct {
+	done    chan struct{} // closed once entries and err are set
+	entries []fs.DirEntry
+	err     error
+}
+
+type prefetch struct {
+	dir      string
+	hideDots bool
+}
+
+func newDirCache(root string) *dirCache {
+	d := &dirCache{root: root, fsys: os.DirFS(root), visible: map[string]dirList{}, all: map[string]*dirList{}}
+	d.queued = sync.NewCond(&d.mu)
+	return d
+}
+
+// list returns the listing of dir, reading it unless it was read or is
+// being read.
+func (d *dirCache) list(dir string) *dirList {
+	d.mu.Lock()
+	l, ok := d.all[dir]
+	if ok {
+		d.mu.Unlock()
+		<-l.done
+		return l
+	}
+	l = &dirList{done: make(chan struct{})}
+	d.all[dir] = l
+	d.mu.Unlock()
+	l.entries, l.err = fs.ReadDir(d.fsys, dir)
+	close(l.done)
+	return l
+}
+
+// prefetch lists dir and the directories below it in the background,
+// without dot-names if hideDots.
+func (d *dirCache) prefetch(dir string, hideDots bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopping {
+		return
+	}
+	d.queue = append(d.queue, prefetch{dir, hideDots})
+	if d.workers < prefetchWorkers {
+		d.workers++
+		d.wg.Add(1)
+		go d.prefetchWorker()
+	}
+	d.queued.Signal()
+}
+
+// prefetchWorkers bounds the goroutines listing directories ahead of the walk.
+var prefetchWorkers = max(2, runtime.NumCPU())
+
+func (d *dirCache) prefetchWorker() {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		for len(d.queue) == 0 && !d.stopping {
+			d.queued.Wait()
+		}
+		if d.stopping {
+			d.mu.Unlock()
+			return
+		}
+		p := d.queue[len(d.queue)-1]
+		d.queue = d.queue[:len(d.queue)-1]
+		d.mu.Unlock()
+
+		l := d.list(p.dir)
+		if l.err != nil {
+			continue
+		}
+		var subdirs []prefetch
+		for i := len(l.entries) - 1; i >= 0; i-- {
+			e := l.entries[i]
+			if e.IsDir() && !(p.hideDots && strings.HasPrefix(e.Name(), ".")) {
+				subdirs = append(subdirs, prefetch{path.Join(p.dir, e.Name()), p.hideDots})
+			}
+		}
+		if len(subdirs) > 0 {
+			d.mu.Lock()
+			d.queue = append(d.queue, subdirs...)
+			d.queued.Broadcast()
+			d.mu.Unlock()
+		}
+	}
+}
+
+// close stops the prefetching goroutines and waits for them.
+func (d *dirCache) close() {
+	d.mu.Lock()
+	d.stopping = true
+	d.queue = nil
+	d.queued.Broadcast()
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+// globFS is the checkout as GlobWalk sees it: os.DirFS, with listings cached
+// and, if hideDots, without dot-names.
+type globFS struct {
+	d        *dirCache
+	hideDots bool
+}
+
+func (g globFS) Open(name string) (fs.File, error)     { return g.d.fsys.Open(name) }
+func (g globFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(g.d.fsys, name) }
+
+func (g globFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	l := g.d.list(name)
+	if !g.hideDots {
+		return l.entries, l.err
+	}
+	v, ok := g.d.visible[name]
+	if !ok {
+		v.err = l.err
+		for i, e := range l.entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				if v.entries == nil {
+					v.entries = append(make([]fs.DirEntry, 0, len(l.entries)), l.entries[:i]...)
+				}
+				continue
+			}
+			if v.entries != nil {
+				v.entries = append(v.entries, e)
+			}
+		}
+		if v.entries == nil {
+			v.entries = l.entries
+		}
+		g.d.visible[name] = v
+	}
+	return v.entries, v.err
+}
+
+// fileDigest hashes the file at p, reading it through buf.
+func fileDigest(p string, buf []byte) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	for {
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

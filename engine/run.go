@@ -36,6 +36,11 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	}
 	log := e.Reporter
 
+	for _, a := range c.ResolvedBuildArgs(flagsOrZero(c)) {
+		_, value, _ := strings.Cut(a, "=")
+		log.Redact(value)
+	}
+
 	log.Group(":key: Computing cache key")
 	key, err := ComputeKey(c)
 	if err != nil {
@@ -192,7 +197,7 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	started := time.Now()
 	labels[LabelBuildStarted] = strconv.FormatInt(started.Unix(), 10)
 	if _, err := e.Docker.Build(ctx, spec); err != nil {
-		return fmt.Errorf("building %s: %w", res.Ref, err)
+		return &BuildError{Ref: res.Ref, Dockerfile: spec.Dockerfile, Err: err}
 	}
 	took := time.Since(started)
 	res.Built = true
@@ -203,6 +208,17 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	}
 	return e.push(ctx, res, auth)
 }
+
+// BuildError is a failed image build. Front ends use Dockerfile to point
+// at the file, for example in a GitHub annotation.
+type BuildError struct {
+	Ref        string
+	Dockerfile string // path on disk; empty with dockerfile-inline
+	Err        error
+}
+
+func (e *BuildError) Error() string { return fmt.Sprintf("building %s: %v", e.Ref, e.Err) }
+func (e *BuildError) Unwrap() error { return e.Err }
 
 // push pushes the key tag, then moves latest: latest never points at an
 // image whose key tag is not in the registry.
@@ -225,6 +241,11 @@ func (e *Engine) push(ctx context.Context, res *Result, auth Auth) error {
 		return fmt.Errorf("pushing %s: %w", latest, err)
 	}
 	return nil
+}
+
+func flagsOrZero(c *Config) BuildFlags {
+	f, _ := ParseBuildFlags(c.AdditionalBuildArgs) // Validate has checked it
+	return f
 }
 
 // buildTime is how long img took to build: from the start recorded in its

@@ -44,7 +44,6 @@ nohup dockerd \
   --data-root "$state/data" \
   --exec-root "$state/exec" \
   --pidfile "$state/dockerd.pid" \
-  --bridge none --iptables=false \
   >"$state/dockerd.log" 2>&1 </dev/null &
 for _ in $(seq 1 60); do
   if answers "$sock"; then

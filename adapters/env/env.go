@@ -32,6 +32,7 @@ var notOptions = map[string]bool{
 }
 
 // Load reads options from the environment, then from args: flags win.
+// An empty variable counts as unset.
 // environ is the list of NAME=value pairs, getenv reads one of them.
 func Load(args, environ []string, getenv func(string) string) (engine.Config, Settings, error) {
 	c := engine.NewConfig()
@@ -50,8 +51,8 @@ func Load(args, environ []string, getenv func(string) string) (engine.Config, Se
 	}
 	var names []string
 	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if rest, ok := strings.CutPrefix(k, Prefix); ok && !notOptions[rest] {
+		k, v, _ := strings.Cut(kv, "=")
+		if rest, ok := strings.CutPrefix(k, Prefix); ok && !notOptions[rest] && v != "" {
 			names = append(names, rest)
 		}
 	}

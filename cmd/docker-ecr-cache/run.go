@@ -13,13 +13,21 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
+// errorPrinter is a front end that prints a failed run's error itself, for
+// example as an annotation on the Dockerfile that failed to build.
+type errorPrinter interface{ PrintError(err error) }
+
 // runWith runs the engine for a front end: load, run, emit. Errors are
 // printed here once, in the front end's style.
 func runWith(ctx context.Context, fe frontEnd) error {
 	log := fe.Reporter()
 	res, err := runEngine(ctx, fe, log)
 	if err != nil {
-		log.Errorf("%v", err)
+		if p, ok := fe.(errorPrinter); ok {
+			p.PrintError(err)
+		} else {
+			log.Errorf("%v", err)
+		}
 		if engine.IsConfigError(err) {
 			return errors.Join(errReported, errConfig)
 		}

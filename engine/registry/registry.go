@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/local"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
@@ -15,6 +16,7 @@ import (
 type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error)
 
 var providers = map[string]constructor{
+	engine.ProviderECR: ecr.Provider,
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
 		return local.New(c)
 	},

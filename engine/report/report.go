@@ -110,8 +110,18 @@ func (r *Reporter) Mask(secret string) {
 		fmt.Fprintln(r.w, r.style.Mask(secret))
 		r.mu.Unlock()
 	}
+	r.Redact(secret)
+}
+
+// Redact hides value in everything written afterwards, without asking the
+// CI to. Values shorter than four characters are left alone: hiding them
+// would shred the log.
+func (r *Reporter) Redact(value string) {
+	if len(value) < 4 {
+		return
+	}
 	r.mu.Lock()
-	r.masks = append(r.masks, secret)
+	r.masks = append(r.masks, value)
 	r.mu.Unlock()
 }
 

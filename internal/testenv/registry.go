@@ -29,6 +29,7 @@ type RegistryOptions struct {
 type Registry struct {
 	Host string // 127.0.0.1:port
 
+	srv      *httptest.Server
 	mu       sync.Mutex
 	requests []string
 }
@@ -36,6 +37,16 @@ type Registry struct {
 // StartRegistry starts a registry for the test's lifetime.
 func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	t.Helper()
+	r, err := NewRegistry(opts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+// NewRegistry starts a registry keeping its files in dir; Close stops it.
+func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
 	}
@@ -44,27 +55,29 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 	if opts.Username != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(opts.Password), bcrypt.MinCost)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		file := filepath.Join(t.TempDir(), "htpasswd")
+		file := filepath.Join(dir, "htpasswd")
 		if err := os.WriteFile(file, []byte(opts.Username+":"+string(hash)+"\n"), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": file}}
 	}
 	app := handlers.NewApp(context.Background(), cfg)
 	r := &Registry{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		app.ServeHTTP(rec, req)
 		r.mu.Lock()
 		r.requests = append(r.requests, fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, rec.status))
 		r.mu.Unlock()
 	}))
-	t.Cleanup(srv.Close)
-	r.Host = strings.TrimPrefix(srv.URL, "http://")
-	return r
+	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
+	return r, nil
 }
+
+// Close stops the registry.
+func (r *Registry) Close() { r.srv.Close() }
 
 // Requests returns "METHOD /path status" for every request so far.
 func (r *Registry) Requests() []string {
@@ -89,5 +102,3 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
 }
-
-// Flush and Hijack are not needed by the registry's handlers.

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"docker-ecr-cache": func() { os.Exit(realMain(context.Background(), os.Args[1:], system())) },
+	})
+}
+
+// TestScripts runs the end-to-end command tests in testdata/script against
+// the real Docker daemon and in-process registries, one pair per script:
+// $REGISTRY is open, $AUTH_REGISTRY needs $AUTH_USER / $AUTH_PASS.
+func TestScripts(t *testing.T) {
+	dockerHost := testenv.Docker(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			open, err := testenv.NewRegistry(testenv.RegistryOptions{}, env.WorkDir)
+			if err != nil {
+				return err
+			}
+			auth, err := testenv.NewRegistry(testenv.RegistryOptions{Username: "ci", Password: "s3cret-pass"}, env.WorkDir)
+			if err != nil {
+				return err
+			}
+			env.Defer(open.Close)
+			env.Defer(auth.Close)
+			env.Values["registries"] = map[string]*testenv.Registry{"open": open, "auth": auth}
+			env.Setenv("DOCKER_HOST", dockerHost)
+			env.Setenv("DOCKER_HOST_SAVED", dockerHost)
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("REGISTRY", open.Host)
+			env.Setenv("AUTH_REGISTRY", auth.Host)
+			env.Setenv("AUTH_USER", "ci")
+			env.Setenv("AUTH_PASS", "s3cret-pass")
+			// A name unique to this script, for images on the shared daemon.
+			env.Setenv("NAME", fmt.Sprintf("build-cache/%s-%d", strings.ToLower(filepath.Base(env.WorkDir)), time.Now().UnixNano()))
+			b, err := os.ReadFile("/bin/busybox")
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(env.WorkDir, "busybox"), b, 0o755)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":    cmdExits,
+			"requests": cmdRequests,
+		},
+	})
+}
+
+// exits N command args...: runs command and checks its exit code is N.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: %v", err)
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		got = exitErr.ExitCode()
+	case err != nil:
+		ts.Fatalf("exits: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// requests open|auth [reset]: prints the registry's request log as stdout,
+// one "METHOD /path status" a line, or forgets it.
+func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: requests open|auth [reset]")
+	}
+	r := ts.Value("registries").(map[string]*testenv.Registry)[args[0]]
+	if r == nil {
+		ts.Fatalf("no registry %q", args[0])
+	}
+	if len(args) > 1 && args[1] == "reset" {
+		r.Reset()
+		return
+	}
+	for _, line := range r.Requests() {
+		ts.Stdout().Write([]byte(line + "\n"))
+	}
+}

@@ -1,0 +1,47 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+func TestNewUnreachable(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	_, err := New(context.Background(), nil)
+	if err == nil {
+		t.Fatal("New succeeded without a daemon")
+	}
+	for _, want := range []string{"unix:///nonexistent/docker.sock", "DOCKER_HOST", "start dockerd"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestInspectMissing(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestClient(t)
+	_, err := c.Inspect(testContext(t), "docker-ecr-cache-test/missing:"+random(t))
+	if !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("err = %v, want engine.ErrNotFound", err)
+	}
+}
+
+func TestRegistryHost(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://123.dkr.ecr.us-east-1.amazonaws.com": "123.dkr.ecr.us-east-1.amazonaws.com",
+		"127.0.0.1:5000":                              "127.0.0.1:5000",
+		"http://127.0.0.1:5000/v2/":                   "127.0.0.1:5000",
+		"https://index.docker.io/v1/":                 "registry-1.docker.io",
+		"europe-docker.pkg.dev":                       "europe-docker.pkg.dev",
+	} {
+		if got := registryHost(in); got != want {
+			t.Errorf("registryHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

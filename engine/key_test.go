@@ -1,0 +1,721 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// writeTree writes files (slash paths to content) under a new temporary
+// directory and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		writeFile(t, dir, name, content)
+	}
+	return dir
+}
+
+func writeFile(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func mustKey(t *testing.T, c *Config) Key {
+	t.Helper()
+	k, err := ComputeKey(c)
+	if err != nil {
+		t.Fatalf("ComputeKey: %v", err)
+	}
+	if len(k.Tag) != KeyLength {
+		t.Fatalf("key %q has %d characters, want %d", k.Tag, len(k.Tag), KeyLength)
+	}
+	return k
+}
+
+// keyTree is the checkout most key tests start from.
+func keyTree() map[string]string {
+	return map[string]string{
+		"Dockerfile":                  "FROM node:22\nCOPY . .\n",
+		"yarn.lock":                   "left-pad@^1.3.0:\n  version \"1.3.0\"\n",
+		"package.json":                `{"name":"root","private":true,"workspaces":["packages/*"]}`,
+		"packages/a/package.json":     `{"name":"a","version":"1.0.0"}`,
+		"packages/b/package.json":     `{"name":"b","version":"2.0.0"}`,
+		"packages/b/src/index.ts":     "export const b = 2;\n",
+		"tools/deep/x/y/package.json": `{"name":"deep"}`,
+		".git/package.json":           `{"not":"a package"}`,
+		"config.json":                 `{"deps":{"x":"1.0","y":"2.0"},"version":"1.2.3","scripts":{"test":"jest"}}`,
+	}
+}
+
+func keyConfig(dir string, env map[string]string) Config {
+	c := NewConfig()
+	c.WorkDir = dir
+	c.Target = "build"
+	c.Platform = "linux/amd64"
+	c.BuildArgs = []string{"A=1", "BARE"}
+	c.AdditionalBuildArgs = "--network host"
+	c.CacheOn = []string{"yarn.lock", "**/package.json", "config.json#.deps"}
+	c.Getenv = mapEnv(env)
+	return c
+}
+
+func defaultEnv() map[string]string { return map[string]string{"BARE": "from-env"} }
+
+// TestComputeKeyGolden pins the key of a fixed checkout. Any change to the
+// key's inputs, digests, order or framing changes every cached tag: bump
+// KeyScheme if that is wanted, and update this value.
+func TestComputeKeyGolden(t *testing.T) {
+	t.Parallel()
+	c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	k := mustKey(t, &c)
+	const want = "4ebbb6e5b095a81ffa5c14d58cc106162a194568"
+	if k.Tag != want {
+		t.Errorf("key = %s, want %s", k.Tag, want)
+	}
+	var names []string
+	for _, in := range k.Inputs {
+		names = append(names, in.Name)
+		if !strings.HasPrefix(in.Digest, "sha256:") || len(in.Digest) != len("sha256:")+64 {
+			t.Errorf("input %s has digest %q", in.Name, in.Digest)
+		}
+	}
+	wantNames := []string{
+		"dockerfile", "target", "platform", "build-arg A", "build-arg BARE", "additional-build-args",
+		"json config.json#.deps",
+		"file package.json",
+		"file packages/a/package.json",
+		"file packages/b/package.json",
+		"file tools/deep/x/y/package.json",
+		"file yarn.lock",
+	}
+	if !slices.Equal(names, wantNames) {
+		t.Errorf("inputs:\n got %q\nwant %q", names, wantNames)
+	}
+	if got, want := k.Inputs[0].Digest, digest([]byte(keyTree()["Dockerfile"])); got != want {
+		t.Errorf("dockerfile digest = %s, want %s", got, want)
+	}
+	if got, want := k.Inputs[4].Digest, digest([]byte("BARE=from-env")); got != want {
+		t.Errorf("bare build-arg digest = %s, want %s (of BARE=from-env)", got, want)
+	}
+}
+
+func TestComputeKeySameInputsSameKey(t *testing.T) {
+	t.Parallel()
+	base := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	want := mustKey(t, &base)
+
+	tests := []struct {
+		name    string
+		cacheOn []string
+	}{
+		{"same order", []string{"yarn.lock", "**/package.json", "config.json#.deps"}},
+		{"reversed", []string{"config.json#.deps", "**/package.json", "yarn.lock"}},
+		{"duplicates", []string{"**/package.json", "yarn.lock", "**/package.json", "config.json#.deps", "yarn.lock", "config.json#.deps"}},
+		{"overlapping globs", []string{"packages/*/package.json", "yarn.lock", "**/package.json", "package.json", "config.json#.deps"}},
+		{"spaces and ./", []string{" ./yarn.lock ", "**/package.json", "./config.json#.deps"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// A fresh checkout elsewhere: the key must not depend on where it is.
+			c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+			c.CacheOn = tt.cacheOn
+			got := mustKey(t, &c)
+			if got.Tag != want.Tag {
+				t.Errorf("key = %s, want %s", got.Tag, want.Tag)
+			}
+			if !reflect.DeepEqual(got.Inputs, want.Inputs) {
+				t.Errorf("inputs:\n got %v\nwant %v", got.Inputs, want.Inputs)
+			}
+		})
+	}
+}
+
+func TestComputeKeyInputChanges(t *testing.T) {
+	t.Parallel()
+	base := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	baseKey := mustKey(t, &base)
+
+	tests := []struct {
+		name    string
+		change  func(t *testing.T, c *Config, env map[string]string, dir string)
+		changes bool
+	}{
+		{"dockerfile content", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "Dockerfile", "FROM node:24\nCOPY . .\n")
+		}, true},
+		{"dockerfile-inline instead of the same-named file", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.DockerfileInline = "FROM node:24\n"
+		}, true},
+		{"target", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Target = "test" }, true},
+		{"no target", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Target = "" }, true},
+		{"platform", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Platform = "linux/arm64" }, true},
+		{"platform from additional-build-args", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.Platform = ""
+			c.AdditionalBuildArgs = "--network host --platform linux/arm64/v8"
+		}, true},
+		{"build-arg value", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.BuildArgs = []string{"A=2", "BARE"}
+		}, true},
+		{"build-arg added", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.BuildArgs = []string{"A=1", "BARE", "C=3"}
+		}, true},
+		{"bare build-arg from Getenv", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			env["BARE"] = "other"
+		}, true},
+		{"bare build-arg unset", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			delete(env, "BARE")
+		}, true},
+		{"unrelated environment variable", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			env["UNRELATED"] = "x"
+		}, false},
+		{"additional-build-args network", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.AdditionalBuildArgs = "--network none"
+		}, true},
+		{"additional-build-args label", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.AdditionalBuildArgs = "--network host --label team=web"
+		}, true},
+		{"additional-build-args build-arg", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.AdditionalBuildArgs = "--network host --build-arg EXTRA=1"
+		}, true},
+		{"additional-build-args respelled", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.AdditionalBuildArgs = "  --network=host "
+		}, false},
+		{"cache-on file content", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "yarn.lock", "left-pad@^1.3.0:\n  version \"1.3.1\"\n")
+		}, true},
+		{"nested file matched by **", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "tools/deep/x/y/package.json", `{"name":"deeper"}`)
+		}, true},
+		{"new file matching a glob", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "packages/c/package.json", `{"name":"c"}`)
+		}, true},
+		{"file moved", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			if err := os.Rename(filepath.Join(dir, "packages", "a"), filepath.Join(dir, "packages", "a2")); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"selected JSON value", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "config.json", `{"deps":{"x":"1.1","y":"2.0"},"version":"1.2.3","scripts":{"test":"jest"}}`)
+		}, true},
+		{"JSON outside the selected path", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "config.json", `{"deps":{"x":"1.0","y":"2.0"},"version":"9.9.9","scripts":{"test":"vitest"},"new":1}`)
+		}, false},
+		{"JSON reformatted", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "config.json", "{\n  \"version\": \"1.2.3\",\n  \"deps\": {\"y\": \"2.0\", \"x\": \"1.0\"},\n  \"scripts\": {\"test\": \"jest\"}\n}\n")
+		}, false},
+		{"file in a dot-directory", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, ".git/package.json", `{"changed":true}`)
+			writeFile(t, dir, "packages/a/.cache/package.json", `{"new":true}`)
+		}, false},
+		{"file matching no glob", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			writeFile(t, dir, "packages/b/src/index.ts", "export const b = 3;\n")
+			writeFile(t, dir, "packages/b/package.json.bak", "{}")
+		}, false},
+		{"secrets", func(t *testing.T, c *Config, env map[string]string, dir string) {
+			c.Secrets = []string{"NPM_TOKEN"}
+			env["NPM_TOKEN"] = "s3cret"
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTree(t, keyTree())
+			env := defaultEnv()
+			c := keyConfig(dir, env)
+			tt.change(t, &c, env, dir)
+			got := mustKey(t, &c)
+			if changed := got.Tag != baseKey.Tag; changed != tt.changes {
+				t.Errorf("key changed = %v, want %v (key %s)", changed, tt.changes, got.Tag)
+			}
+		})
+	}
+}
+
+func TestComputeKeyFraming(t *testing.T) {
+	t.Parallel()
+	// Each pair's inputs concatenate to the same bytes.
+	tests := []struct {
+		name string
+		a, b func(t *testing.T, c *Config, dir string)
+	}{
+		{"dockerfile and target",
+			func(t *testing.T, c *Config, dir string) { c.DockerfileInline, c.Target = "FROM a\n", "x" },
+			func(t *testing.T, c *Config, dir string) { c.DockerfileInline, c.Target = "FROM a\nx", "" }},
+		{"target and platform",
+			func(t *testing.T, c *Config, dir string) { c.Target, c.Platform = "ab", "c/d" },
+			func(t *testing.T, c *Config, dir string) { c.Target, c.Platform = "a", "bc/d" }},
+		{"build-args",
+			func(t *testing.T, c *Config, dir string) { c.BuildArgs = []string{"A=1", "B=2"} },
+			func(t *testing.T, c *Config, dir string) { c.BuildArgs = []string{"A=1B=2"} }},
+		{"file name and content",
+			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "ab", "c"); c.CacheOn = []string{"ab"} },
+			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "a", "bc"); c.CacheOn = []string{"a"} }},
+		{"two files and one",
+			func(t *testing.T, c *Config, dir string) {
+				writeFile(t, dir, "f1", "x")
+				writeFile(t, dir, "f2", "y")
+				c.CacheOn = []string{"f*"}
+			},
+			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "f1", "xy"); c.CacheOn = []string{"f*"} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key := func(set func(*testing.T, *Config, string)) string {
+				dir := t.TempDir()
+				c := NewConfig()
+				c.WorkDir = dir
+				c.DockerfileInline = "FROM scratch\n"
+				c.Platform = "linux/amd64"
+				set(t, &c, dir)
+				return mustKey(t, &c).Tag
+			}
+			if a, b := key(tt.a), key(tt.b); a == b {
+				t.Errorf("both configs give key %s", a)
+			}
+		})
+	}
+
+	var x, y bytes.Buffer
+	frame(&x, "ab")
+	frame(&x, "c")
+	frame(&y, "a")
+	frame(&y, "bc")
+	if x.String() == y.String() {
+		t.Errorf("frame(ab)+frame(c) == frame(a)+frame(bc) == %q", x.String())
+	}
+}
+
+func TestMatchFilesGlobstar(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"package.json":                     "{}",
+		"a/package.json":                   "{}",
+		"a/b/c/package.json":               "{}",
+		"a/package.json.bak":               "{}",
+		"a/not-package.json":               "{}",
+		".git/package.json":                "{}",
+		".git/modules/x/package.json":      "{}",
+		"a/.cache/package.json":            "{}",
+		"a/.cache/deep/package.json":       "{}",
+		".github/workflows/ci.yml":         "on: push",
+		".github/workflows/.hidden/ci.yml": "on: push",
+		"a/.env":                           "X=1",
+		"a/b/package.json/inner.txt":       "a directory named package.json",
+	})
+	tests := []struct {
+		glob string
+		want []string
+	}{
+		{"**/package.json", []string{"a/b/c/package.json", "a/package.json", "package.json"}},
+		{"a/**/package.json", []string{"a/b/c/package.json", "a/package.json"}},
+		{"*/package.json", []string{"a/package.json"}},
+		{"a/*", []string{"a/not-package.json", "a/package.json", "a/package.json.bak"}},
+		{"package.json", []string{"package.json"}},
+		{"./a/../package.json", []string{"package.json"}},
+		// A pattern that names a dot-directory may look inside it.
+		{".git/package.json", []string{".git/package.json"}},
+		{".git/**/package.json", []string{".git/modules/x/package.json", ".git/package.json"}},
+		{"a/.cache/*.json", []string{"a/.cache/package.json"}},
+		{".github/**/*.yml", []string{".github/workflows/.hidden/ci.yml", ".github/workflows/ci.yml"}},
+		{"a/.env", []string{"a/.env"}},
+		{"**/*.yml", nil},
+		{"**/nothing", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.glob, func(t *testing.T) {
+			t.Parallel()
+			got, err := matchFiles(dir, tt.glob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("matchFiles(%q) = %q, want %q", tt.glob, got, tt.want)
+			}
+		})
+	}
+
+	for _, glob := range []string{"../x/*.json", "a/../../x"} {
+		if _, err := matchFiles(dir, glob); err == nil || !strings.Contains(err.Error(), "outside the checkout") {
+			t.Errorf("matchFiles(%q) error = %v, want outside the checkout", glob, err)
+		}
+	}
+	if _, err := matchFiles(dir, "a/[b"); err == nil || !strings.Contains(err.Error(), "not a valid glob") {
+		t.Errorf("matchFiles(a/[b) error = %v, want not a valid glob", err)
+	}
+	if got, err := matchFiles(dir, filepath.Join(dir, "a", "*.json")); err != nil || len(got) != 2 {
+		t.Errorf("absolute glob inside the checkout: %q, %v", got, err)
+	}
+}
+
+// referenceMatchFiles is the straightforward matchFiles: doublestar.GlobWalk
+// on os.DirFS, then dropping what a wildcard matched in a dot-name. Any
+// faster matchFiles must return the same set.
+func referenceMatchFiles(root, glob string) ([]string, error) {
+	var out []string
+	err := doublestar.GlobWalk(os.DirFS(root), glob, func(p string, d os.DirEntry) error {
+		if hiddenByWildcard(glob, p) {
+			return nil
+		}
+		out = append(out, p)
+		return nil
+	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
+	sort.Strings(out)
+	return out, err
+}
+
+func TestMatchFilesSameAsGlobWalk(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"package.json":                "{}",
+		"yarn.lock":                   "",
+		"a/package.json":              "{}",
+		"a/b/package.json":            "{}",
+		"a/b/c.json":                  "{}",
+		"a/b/.c.json":                 "{}",
+		"a/.d/package.json":           "{}",
+		".a/package.json":             "{}",
+		".a/x/y.json":                 "{}",
+		"b/{x}/package.json":          "{}",
+		"b/[y]/package.json":          "{}",
+		"b/star*/z.txt":               "",
+		"c/x.ts":                      "",
+		"c/x.tsx":                     "",
+		"c/deep/er/est/x.ts":          "",
+		"pkgs/p1/src/index.ts":        "",
+		"pkgs/p2/src/index.ts":        "",
+		"pkgs/p2/src/.gen/index.ts":   "",
+		"pkgs/p2/package.json":        "{}",
+		"pkgs/.p3/src/index.ts":       "",
+		"Package.JSON":                "{}",
+		"dir.json/file":               "",
+		"space dir/x y.json":          "{}",
+		"node_modules/m/package.json": "{}",
+	})
+	link := func(target, name string) {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Skipf("symlinks: %v", err)
+		}
+	}
+	link("a", "linkdir")
+	link("a/package.json", "linkfile.json")
+	link("missing", "dangling.json")
+	link("../..", "a/b/loop")
+
+	globs := []string{
+		"**/package.json", "**/*.json", "**", "*", "**/*", "*.json", "a/**", "a/**/*.json",
+		"a/*/package.json", "**/b/*.json", "{a,pkgs}/**/package.json", "{.a,a}/package.json",
+		"**/{package,c}.json", "c/**/*.{ts,tsx}", "c/*.ts?", "pkgs/*/src/**/*.ts", "pkgs/**/src/*.ts",
+		"b/\\{x\\}/package.json", "b/\\[y\\]/*", "b/star\\*/z.txt", "[ap]*/package.json",
+		"[.]a/package.json", "?a/package.json", ".a/**", ".a/*/*.json", "a/.d/*", "a/b/.*",
+		"linkdir/package.json", "linkdir/*.json", "linkdir/**", "linkfile.json", "link*",
+		"dangling.json", "*.json", "a/b/loop/*.json", "a/b/loop", "dir.json", "dir.json/*",
+		"space dir/*.json", "package.json", "nothing/**", "nothing.json", "**/nothing/*.json",
+		"node_modules/**/package.json", "a/**/b/**/*.json", "**/**/package.json", "a/b/",
+	}
+	for _, glob := range globs {
+		want, werr := referenceMatchFiles(dir, glob)
+		got, gerr := matchFiles(dir, glob)
+		sort.Strings(got)
+		if (werr == nil) != (gerr == nil) || !slices.Equal(got, want) {
+			t.Errorf("matchFiles(%q) = %q, %v\n          GlobWalk gives %q, %v", glob, got, gerr, want, werr)
+		}
+	}
+}
+
+func TestCacheOnMatchingNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		pattern string
+	}{
+		{"missing file", "yarn.lock.missing"},
+		{"glob", "**/Cargo.toml"},
+		{"only in a dot-directory", "**/HEAD"},
+		{"json selector", "missing.json#.deps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			files := keyTree()
+			files[".git/HEAD"] = "ref: refs/heads/main\n"
+			dir := writeTree(t, files)
+			c := keyConfig(dir, defaultEnv())
+			want := mustKey(t, &c)
+
+			c.CacheOn = append(c.CacheOn, tt.pattern)
+			_, err := ComputeKey(&c)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !IsConfigError(err) {
+				t.Errorf("error %v is not a ConfigError", err)
+			}
+			if !strings.Contains(err.Error(), tt.pattern) || !strings.Contains(err.Error(), "allow-empty-cache-on") {
+				t.Errorf("error %q does not name the pattern and allow-empty-cache-on", err)
+			}
+
+			c.AllowEmptyCacheOn = true
+			if got := mustKey(t, &c); got.Tag != want.Tag {
+				t.Errorf("with allow-empty-cache-on, key = %s, want %s as without the pattern", got.Tag, want.Tag)
+			}
+		})
+	}
+}
+
+func TestCacheOnErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, pattern, want string
+	}{
+		{"outside the checkout", "../other/package.json", "outside the checkout"},
+		{"invalid glob", "packages/[a/package.json", "not a valid glob"},
+		{"not JSON", "yarn.lock#.x", "is not JSON"},
+		{"bad selector", "config.json#.deps[", "selector"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+			c.CacheOn = append(c.CacheOn, tt.pattern)
+			_, err := ComputeKey(&c)
+			if err == nil || !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want a ConfigError containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMissingDockerfile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, dockerfile, want string
+	}{
+		{"default", "", `dockerfile "Dockerfile" does not exist`},
+		{"set", "build/Dockerfile.ci", `dockerfile "build/Dockerfile.ci" does not exist`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			files := keyTree()
+			delete(files, "Dockerfile")
+			c := keyConfig(writeTree(t, files), defaultEnv())
+			c.Dockerfile = tt.dockerfile
+			_, err := ComputeKey(&c)
+			if err == nil || !IsConfigError(err) {
+				t.Fatalf("error = %v, want a ConfigError", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "dockerfile-inline") {
+				t.Errorf("error %q does not contain %q and dockerfile-inline", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	c := NewConfig()
+	c.Dockerfile = "Dockerfile"
+	c.DockerfileInline = "FROM scratch"
+	c.MaxAgeDays = 0
+	c.ExportEnvVariable = "1BAD"
+	c.RegistryProvider = "ecrr"
+	c.BuildArgs = []string{"1X=2"}
+	c.CacheOn = []string{"yarn.lock", "  "}
+	c.Platform = "linux"
+	c.AdditionalBuildArgs = "--pull"
+
+	err := c.Validate()
+	if !IsConfigError(err) {
+		t.Fatalf("Validate() = %v, want a ConfigError", err)
+	}
+	var ce *ConfigError
+	errors.As(err, &ce)
+	joined, ok := ce.Err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("ConfigError wraps %T, want errors.Join's", ce.Err)
+	}
+	wants := []string{
+		"dockerfile and dockerfile-inline are both set",
+		"max-age-days is 0",
+		`export-env-variable "1BAD"`,
+		`registry-provider "ecrr" is not known`,
+		`(did you mean "ecr"?)`,
+		`build-args entry "1X=2"`,
+		`additional-build-args: "--pull" is not supported`,
+		"cache-on has an empty entry",
+		`platform "linux" is not os/arch`,
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() error lacks %q:\n%v", w, err)
+		}
+	}
+	if got := len(joined.Unwrap()); got != 8 {
+		t.Errorf("Validate() joined %d errors, want 8:\n%v", got, err)
+	}
+
+	ok1 := NewConfig()
+	ok1.CacheOn = []string{"yarn.lock"}
+	ok1.BuildArgs = []string{"A", "B=1"}
+	ok1.Platform = "linux/arm64/v8"
+	ok1.AdditionalBuildArgs = "--network host"
+	if err := ok1.Validate(); err != nil {
+		t.Errorf("valid config: Validate() = %v", err)
+	}
+	gcr := NewConfig()
+	gcr.RegistryProvider = ProviderGCR
+	if err := gcr.Validate(); err == nil || !strings.Contains(err.Error(), "gcp-project is required") {
+		t.Errorf("gcr without gcp-project: Validate() = %v", err)
+	}
+}
+
+func TestLookupOption(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		ok      bool
+		suggest string
+	}{
+		{"cache-on", true, ""},
+		{"allow-empty-cache-on", true, ""},
+		{"cache_on", false, "cache-on"},
+		{"cach-on", false, "cache-on"},
+		{"Cache-On", false, "cache-on"},
+		{"dockerfil", false, "dockerfile"},
+		{"max_age_days", false, "max-age-days"},
+		{"completely-unrelated-thing", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := LookupOption(tt.name)
+			if tt.ok {
+				if err != nil || o.Name != tt.name {
+					t.Errorf("LookupOption(%q) = %q, %v", tt.name, o.Name, err)
+				}
+				return
+			}
+			if err == nil || !IsConfigError(err) {
+				t.Fatalf("LookupOption(%q) error = %v, want a ConfigError", tt.name, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, `unknown option "`+tt.name+`"`) || !strings.Contains(msg, "valid options are:") {
+				t.Errorf("error %q does not name the option and list the valid ones", msg)
+			}
+			if tt.suggest == "" {
+				if strings.Contains(msg, "did you mean") {
+					t.Errorf("error %q suggests an option", msg)
+				}
+			} else if !strings.Contains(msg, `did you mean "`+tt.suggest+`"?`) {
+				t.Errorf("error %q does not suggest %q", msg, tt.suggest)
+			}
+		})
+	}
+}
+
+func TestParseBuildFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want BuildFlags
+	}{
+		{"", BuildFlags{}},
+		{"   ", BuildFlags{}},
+		{"--ssh default", BuildFlags{SSH: []string{"default"}}},
+		{"--ssh=default", BuildFlags{SSH: []string{"default"}}},
+		{"--ssh= default", BuildFlags{SSH: []string{"default"}}},
+		{"--ssh default=/tmp/agent.sock --ssh github", BuildFlags{SSH: []string{"default=/tmp/agent.sock", "github"}}},
+		{"--network host --no-cache", BuildFlags{Network: "host", NoCache: true}},
+		{"--no-cache=false --network=none", BuildFlags{Network: "none"}},
+		{"--no-cache=true", BuildFlags{NoCache: true}},
+		{`--label "org.opencontainers.image.title=My App" --label 'team=web platform' --label=x`,
+			BuildFlags{Labels: map[string]string{"org.opencontainers.image.title": "My App", "team": "web platform", "x": ""}}},
+		{`--build-arg "GREETING=hello world" --build-arg NAME --build-arg=Q=a\ b`,
+			BuildFlags{BuildArgs: []string{"GREETING=hello world", "NAME", "Q=a b"}}},
+		{`--build-arg "QUOTE=say \"hi\""`, BuildFlags{BuildArgs: []string{`QUOTE=say "hi"`}}},
+		{"--platform linux/arm64 --add-host db:10.0.0.1 --add-host=cache:10.0.0.2",
+			BuildFlags{Platform: "linux/arm64", AddHosts: []string{"db:10.0.0.1", "cache:10.0.0.2"}}},
+		{"\t--network\thost\n--no-cache\n", BuildFlags{Network: "host", NoCache: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseBuildFlags(tt.in)
+			if err != nil {
+				t.Fatalf("ParseBuildFlags(%q): %v", tt.in, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseBuildFlags(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseBuildFlagsErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		wants []string
+	}{
+		{"--pull", append([]string{`"--pull" is not supported`}, SupportedBuildFlags...)},
+		{"--network host --squash", append([]string{`"--squash" is not supported`}, SupportedBuildFlags...)},
+		{"host", []string{`"host" is not supported`}},
+		{"--network", []string{"--network needs a value"}},
+		{"--ssh= --no-cache", []string{"--ssh needs a value"}},
+		{"--no-cache=yes", []string{"--no-cache takes no value"}},
+		{`--label "team=web`, []string{"unterminated double quote"}},
+		{`--label 'team=web`, []string{"unterminated single quote"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseBuildFlags(tt.in)
+			if err == nil || !IsConfigError(err) {
+				t.Fatalf("ParseBuildFlags(%q) error = %v, want a ConfigError", tt.in, err)
+			}
+			if !strings.HasPrefix(err.Error(), "additional-build-args: ") {
+				t.Errorf("error %q does not name additional-build-args", err)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildFlagsCanonical(t *testing.T) {
+	t.Parallel()
+	a, _ := ParseBuildFlags("--label b=2 --label a=1 --network host --ssh default=/x.sock")
+	b, _ := ParseBuildFlags("--ssh=default=/y.sock --network=host --label a=1 --label b=2")
+	if a.canonical() != b.canonical() {
+		t.Errorf("canonical differs: %q vs %q", a.canonical(), b.canonical())
+	}
+	if want := "--ssh=default --network=host --label=a=1 --label=b=2"; a.canonical() != want {
+		t.Errorf("canonical = %q, want %q", a.canonical(), want)
+	}
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The quick start: runs docker-ecr-cache twice on example/Dockerfile with the
+# local provider (the daemon's image store, no registry, no cloud account).
+# The first run is a miss that builds; the second is a hit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(scripts/docker-up.sh)"
+export DOCKER_HOST
+cp /bin/busybox example/busybox
+go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
+
+# Start clean, so the first run shows a miss.
+docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/example | xargs -r docker rmi -f >/dev/null
+
+for run in first second; do
+  echo "### $run run" >&2
+  bin/docker-ecr-cache \
+    --registry-provider local \
+    --ecr-name build-cache/example \
+    --dockerfile example/Dockerfile \
+    --cache-on example/package.json
+done
