@@ -189,7 +189,12 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 		spec.Dockerfile = c.DockerfilePath()
 	}
 	if e.Registry.Remote() && !flags.NoCache {
-		spec.CacheFrom = []string{previous}
+		// Only an image that exists can be layer cache; asking first keeps
+		// a scary "not found" out of the first build's log.
+		if _, err := e.Registry.Lookup(ctx, "latest", auth); err == nil {
+			spec.CacheFrom = []string{previous}
+			log.Infof("using %s as layer cache", previous)
+		}
 	}
 	if _, err := os.Stat(spec.ContextDir); err != nil {
 		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
@@ -204,6 +209,12 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	log.Infof("built %s in %s", res.Ref, took.Round(100*time.Millisecond))
 
 	if !e.Registry.Remote() {
+		if !c.PushLatest {
+			return nil
+		}
+		if err := e.Docker.Tag(ctx, res.Ref, previous); err != nil {
+			return fmt.Errorf("tagging %s: %w", previous, err)
+		}
 		return nil
 	}
 	return e.push(ctx, res, auth)

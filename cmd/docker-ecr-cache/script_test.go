@@ -24,8 +24,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the end-to-end command tests in testdata/script against
-// the real Docker daemon and in-process registries, one pair per script:
-// $REGISTRY is open, $AUTH_REGISTRY needs $AUTH_USER / $AUTH_PASS.
+// the real Docker daemon and in-process registries, three per script:
+// $REGISTRY is open, $AUTH_REGISTRY needs $AUTH_USER / $AUTH_PASS, and
+// $READONLY_REGISTRY refuses to store tags.
 func TestScripts(t *testing.T) {
 	dockerHost := testenv.Docker(t)
 	testscript.Run(t, testscript.Params{
@@ -39,14 +40,20 @@ func TestScripts(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			readOnly, err := testenv.NewRegistry(testenv.RegistryOptions{RefuseTags: true}, env.WorkDir)
+			if err != nil {
+				return err
+			}
 			env.Defer(open.Close)
 			env.Defer(auth.Close)
-			env.Values["registries"] = map[string]*testenv.Registry{"open": open, "auth": auth}
+			env.Defer(readOnly.Close)
+			env.Values["registries"] = map[string]*testenv.Registry{"open": open, "auth": auth, "readonly": readOnly}
 			env.Setenv("DOCKER_HOST", dockerHost)
 			env.Setenv("DOCKER_HOST_SAVED", dockerHost)
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("REGISTRY", open.Host)
 			env.Setenv("AUTH_REGISTRY", auth.Host)
+			env.Setenv("READONLY_REGISTRY", readOnly.Host)
 			env.Setenv("AUTH_USER", "ci")
 			env.Setenv("AUTH_PASS", "s3cret-pass")
 			// A name unique to this script, for images on the shared daemon.
@@ -87,11 +94,11 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// requests open|auth [reset]: prints the registry's request log as stdout,
+// requests open|auth|readonly [reset]: prints the registry's request log as stdout,
 // one "METHOD /path status" a line, or forgets it.
 func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: requests open|auth [reset]")
+		ts.Fatalf("usage: requests open|auth|readonly [reset]")
 	}
 	r := ts.Value("registries").(map[string]*testenv.Registry)[args[0]]
 	if r == nil {

@@ -22,6 +22,10 @@ import (
 type RegistryOptions struct {
 	// Username and Password turn on htpasswd authentication.
 	Username, Password string
+	// RefuseTags refuses every manifest PUT with 403 DENIED, as a registry
+	// does when policy forbids the push. Blob uploads still work: the daemon
+	// retries those for a minute, but not the manifest.
+	RefuseTags bool
 }
 
 // Registry is a real distribution registry served on 127.0.0.1, which the
@@ -67,7 +71,13 @@ func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	r := &Registry{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		app.ServeHTTP(rec, req)
+		if opts.RefuseTags && req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") {
+			rec.Header().Set("Content-Type", "application/json")
+			rec.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(rec, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+		} else {
+			app.ServeHTTP(rec, req)
+		}
 		r.mu.Lock()
 		r.requests = append(r.requests, fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, rec.status))
 		r.mu.Unlock()
