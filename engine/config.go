@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -124,8 +125,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, s := range c.Secrets {
-		if _, err := ParseSecret(s, c.getenv); err != nil {
+		sec, err := ParseSecret(s, c.getenv)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if sec.Src != "" {
+			if _, err := os.Stat(c.Path(sec.Src)); err != nil {
+				add("secrets entry %q: file %s cannot be read (%v): fix src, relative to %s", s, sec.Src, err, c.workDirName())
+			}
 		}
 	}
 	if _, err := ParseBuildFlags(c.AdditionalBuildArgs); err != nil {

@@ -34,6 +34,12 @@ type Registry interface {
 	Prepare(ctx context.Context) error
 }
 
+// LabelReader is a Registry that can read an image's labels without pulling
+// it, so that a miss can say what changed since the previous image.
+type LabelReader interface {
+	Labels(ctx context.Context, tag string, auth Auth) (map[string]string, error)
+}
+
 // Image is what the daemon knows of a local image.
 type Image struct {
 	ID          string

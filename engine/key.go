@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
@@ -191,22 +192,27 @@ func (c *Config) cacheOnInputs() ([]Input, error) {
 	seen := map[string]bool{}
 	var jobs []*job
 
-	work := make(chan *job, 1024)
+	// Jobs go to the workers in batches, to wake them less often.
+	const batchSize = 64
+	work := make(chan []*job, 64)
+	var batch []*job
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.NumCPU()*2; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var buf []byte
-			for j := range work {
-				p := filepath.Join(root, filepath.FromSlash(j.path))
-				if j.selector == "" {
-					if buf == nil {
-						buf = make([]byte, 64<<10)
+			for b := range work {
+				for _, j := range b {
+					p := filepath.Join(root, filepath.FromSlash(j.path))
+					if j.selector == "" {
+						if buf == nil {
+							buf = make([]byte, 64<<10)
+						}
+						j.digest, j.err = fileDigest(p, buf)
+					} else {
+						j.digest, j.err = jsonDigest(p, j.selector)
 					}
-					j.digest, j.err = fileDigest(p, buf)
-				} else {
-					j.digest, j.err = jsonDigest(p, j.selector)
 				}
 			}
 		}()
@@ -215,6 +221,9 @@ func (c *Config) cacheOnInputs() ([]Input, error) {
 	finish := func() {
 		if !finished {
 			finished = true
+			if len(batch) > 0 {
+				work <- batch
+			}
 			close(work)
 			wg.Wait()
 		}
@@ -234,7 +243,10 @@ func (c *Config) cacheOnInputs() ([]Input, error) {
 				seen[id] = true
 				j := &job{path: m, selector: selector}
 				jobs = append(jobs, j)
-				work <- j
+				if batch = append(batch, j); len(batch) == batchSize {
+					work <- batch
+					batch = nil
+				}
 			}
 		})
 		if err != nil {
@@ -353,7 +365,7 @@ type dirCache struct {
 
 	mu       sync.Mutex
 	all      map[string]*dirList
-	queue    []prefetch // a stack, so that prefetching goes depth first as the walk does
+	queue    []prefetch // a stack: depth first, as the walk goes
 	queued   *sync.Cond
 	workers  int
 	stopping bool
@@ -434,9 +446,11 @@ func (d *dirCache) prefetchWorker() {
 		if l.err != nil {
 			continue
 		}
+		// Pushed in order, popped last first: the prefetching goes through
+		// the tree from its end, the walk from its start, and neither waits
+		// for the other until they meet.
 		var subdirs []prefetch
-		for i := len(l.entries) - 1; i >= 0; i-- {
-			e := l.entries[i]
+		for _, e := range l.entries {
 			if e.IsDir() && !(p.hideDots && strings.HasPrefix(e.Name(), ".")) {
 				subdirs = append(subdirs, prefetch{path.Join(p.dir, e.Name()), p.hideDots})
 			}
@@ -497,23 +511,31 @@ func (g globFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return v.entries, v.err
 }
 
-// fileDigest hashes the file at p, reading it through buf.
+// fileDigest hashes the file at p, reading it through buf. It uses the
+// system calls directly: os.Open would also try, and fail, to register the
+// file with the network poller, five more system calls a file.
 func fileDigest(p string, buf []byte) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	}
-	defer f.Close()
+	if err != nil {
+		return "", &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer syscall.Close(fd)
 	h := sha256.New()
 	for {
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			break
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
 		}
 		if err != nil {
-			return "", err
+			return "", &fs.PathError{Op: "read", Path: p, Err: err}
 		}
+		if n <= 0 {
+			break
+		}
+		h.Write(buf[:n])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

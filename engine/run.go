@@ -128,11 +128,14 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	c, log := &e.Config, e.Reporter
 	previous := res.Image + ":latest"
-	if prev, err := e.Docker.Inspect(ctx, previous); err == nil {
-		res.Previous = previous
-		res.Changed = changedInputs(prev.Labels[LabelInputs], res.Key.Inputs)
+	latestStored := false
+	if e.Registry.Remote() {
+		_, err := e.Registry.Lookup(ctx, "latest", auth)
+		latestStored = err == nil
 	}
-	if res.Previous != "" {
+	if labels, ok := e.previousLabels(ctx, previous, latestStored, auth); ok {
+		res.Previous = previous
+		res.Changed = changedInputs(labels[LabelInputs], res.Key.Inputs)
 		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, describeChanges(res.Changed))
 	} else {
 		log.Infof("cache miss: no image for key %s", res.Key.Tag)
@@ -188,13 +191,11 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	} else {
 		spec.Dockerfile = c.DockerfilePath()
 	}
-	if e.Registry.Remote() && !flags.NoCache {
-		// Only an image that exists can be layer cache; asking first keeps
-		// a scary "not found" out of the first build's log.
-		if _, err := e.Registry.Lookup(ctx, "latest", auth); err == nil {
-			spec.CacheFrom = []string{previous}
-			log.Infof("using %s as layer cache", previous)
-		}
+	// Only an image that exists can be layer cache: asking first keeps a
+	// scary "not found" out of the first build's log.
+	if latestStored && !flags.NoCache {
+		spec.CacheFrom = []string{previous}
+		log.Infof("using %s as layer cache", previous)
 	}
 	if _, err := os.Stat(spec.ContextDir); err != nil {
 		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
@@ -230,6 +231,23 @@ type BuildError struct {
 
 func (e *BuildError) Error() string { return fmt.Sprintf("building %s: %v", e.Ref, e.Err) }
 func (e *BuildError) Unwrap() error { return e.Err }
+
+// previousLabels reads the labels of the previous image, from the daemon or
+// else from the registry, to say what changed. It is best effort.
+func (e *Engine) previousLabels(ctx context.Context, ref string, stored bool, auth Auth) (map[string]string, bool) {
+	if img, err := e.Docker.Inspect(ctx, ref); err == nil {
+		return img.Labels, true
+	}
+	if lr, ok := e.Registry.(LabelReader); ok && stored {
+		labels, err := lr.Labels(ctx, "latest", auth)
+		if err != nil {
+			e.Reporter.Warnf("could not read %s to say what changed: %v", ref, err)
+			return nil, false
+		}
+		return labels, true
+	}
+	return nil, false
+}
 
 // push pushes the key tag, then moves latest: latest never points at an
 // image whose key tag is not in the registry.

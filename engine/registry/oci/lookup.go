@@ -56,42 +56,58 @@ var DefaultClient = &Client{
 // Lookup returns the digest of repo:tag, where repo is host[:port]/path, or
 // engine.ErrNotFound.
 func (c *Client) Lookup(ctx context.Context, repo, tag string, auth engine.Auth) (string, error) {
+	resp, err := c.get(ctx, http.MethodHead, repo, "manifests/"+tag, manifestTypes, auth)
+	if err != nil {
+		return "", fmt.Errorf("looking up %s:%s: %w", repo, tag, err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Docker-Content-Digest"), nil
+}
+
+// get sends one request under /v2/<path>/, running the token flow when the
+// registry asks for it and retrying transient failures. It returns the
+// response only for 200; 404 is engine.ErrNotFound.
+func (c *Client) get(ctx context.Context, method, repo, rest, accept string, auth engine.Auth) (*http.Response, error) {
 	host, path, ok := strings.Cut(repo, "/")
 	if !ok {
-		return "", fmt.Errorf("repository %q has no host: write host[:port]/path", repo)
+		return nil, fmt.Errorf("repository %q has no host: write host[:port]/path", repo)
 	}
-	u := BaseURL(host) + "/v2/" + path + "/manifests/" + tag
-	ref := repo + ":" + tag
+	u := BaseURL(host) + "/v2/" + path + "/" + rest
+	ref := repo + ":" + strings.TrimPrefix(rest, "manifests/")
 
 	var bearer string
 	for attempt, wait := 1, c.Backoff; ; attempt, wait = attempt+1, wait*2 {
-		resp, err := c.head(ctx, u, auth, bearer)
+		resp, err := c.send(ctx, method, u, accept, auth, bearer)
 		retry := err != nil
 		if err == nil {
 			switch {
 			case resp.StatusCode == http.StatusOK:
-				return resp.Header.Get("Docker-Content-Digest"), nil
+				return resp, nil
 			case resp.StatusCode == http.StatusNotFound:
-				return "", fmt.Errorf("looking up %s: %w", ref, engine.ErrNotFound)
+				resp.Body.Close()
+				return nil, engine.ErrNotFound
 			case resp.StatusCode == http.StatusUnauthorized && bearer == "" && isBearer(resp):
+				resp.Body.Close()
 				if bearer, err = c.token(ctx, resp.Header.Get("WWW-Authenticate"), auth); err != nil {
-					return "", fmt.Errorf("authenticating to %s: %w", host, err)
+					return nil, fmt.Errorf("authenticating to %s: %w", host, err)
 				}
 				continue
 			case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+				resp.Body.Close()
 				retry = true
 				err = &StatusError{Ref: ref, Status: resp.StatusCode}
 			default:
-				return "", &StatusError{Ref: ref, Status: resp.StatusCode}
+				resp.Body.Close()
+				return nil, &StatusError{Ref: ref, Status: resp.StatusCode}
 			}
 		}
 		if !retry || attempt >= c.Attempts || ctx.Err() != nil {
-			return "", fmt.Errorf("looking up %s after %d tries: %w", ref, attempt, unreachable(host, err))
+			return nil, fmt.Errorf("after %d tries: %w", attempt, unreachable(host, err))
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -105,24 +121,21 @@ func unreachable(host string, err error) error {
 	return err
 }
 
-func (c *Client) head(ctx context.Context, u string, auth engine.Auth, bearer string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+func (c *Client) send(ctx context.Context, method, u, accept string, auth engine.Auth, bearer string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", manifestTypes)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	switch {
 	case bearer != "":
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	case auth.Username != "":
 		req.SetBasicAuth(auth.Username, auth.Password)
 	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body.Close()
-	return resp, nil
+	return c.HTTP.Do(req)
 }
 
 func isBearer(resp *http.Response) bool {

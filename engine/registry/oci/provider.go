@@ -14,7 +14,10 @@ type Registry struct {
 	Client *Client
 }
 
-var _ engine.Registry = (*Registry)(nil)
+var (
+	_ engine.Registry    = (*Registry)(nil)
+	_ engine.LabelReader = (*Registry)(nil)
+)
 
 // New returns the provider for c.Registry.
 func New(c *engine.Config) (*Registry, error) {
@@ -44,6 +47,11 @@ func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 // Lookup asks the registry for tag.
 func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
 	return r.Client.Lookup(ctx, r.Repo, tag, auth)
+}
+
+// Labels reads the labels of tag's image config.
+func (r *Registry) Labels(ctx context.Context, tag string, auth engine.Auth) (map[string]string, error) {
+	return r.Client.Labels(ctx, r.Repo, tag, auth)
 }
 
 // Prepare does nothing: registries create repositories on push.

@@ -1,0 +1,116 @@
+package env
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+func load(t *testing.T, args []string, vars map[string]string) (engine.Config, Settings, error) {
+	t.Helper()
+	var environ []string
+	for k, v := range vars {
+		environ = append(environ, k+"="+v)
+	}
+	return Load(args, environ, func(k string) string { return vars[k] })
+}
+
+func TestLoadFromEnvironmentAndFlags(t *testing.T) {
+	t.Parallel()
+	c, s, err := load(t, []string{"--cache-on", "a.json", "--cache-on=b.lock", "--skip-pull-from-cache", "--output", "json"}, map[string]string{
+		"DOCKER_ECR_CACHE_CACHE_ON":          "ignored-because-flags-win\nalso-ignored",
+		"DOCKER_ECR_CACHE_BUILD_ARGS":        "A=1\nB",
+		"DOCKER_ECR_CACHE_MAX_AGE_DAYS":      "7",
+		"DOCKER_ECR_CACHE_ECR_TAGS":          `{"Team":"Build","CostCentre":"42"}`,
+		"DOCKER_ECR_CACHE_TARGET":            "", // empty counts as unset
+		"DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "not-an-option",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a.json", "b.lock"}, c.CacheOn); diff != "" {
+		t.Errorf("cache-on (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"A=1", "B"}, c.BuildArgs); diff != "" {
+		t.Errorf("build-args (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"Team": "Build", "CostCentre": "42"}, c.ECRTags); diff != "" {
+		t.Errorf("ecr-tags keep their case (-want +got):\n%s", diff)
+	}
+	if c.MaxAgeDays != 7 || !c.SkipPullFromCache || s.Output != "json" || c.Target != "" {
+		t.Errorf("got max-age-days %d, skip-pull %v, output %q, target %q", c.MaxAgeDays, c.SkipPullFromCache, s.Output, c.Target)
+	}
+	if !strings.HasPrefix(c.DefaultName, "build-cache/") {
+		t.Errorf("default name %q", c.DefaultName)
+	}
+}
+
+func TestLoadErrorsNameTheOption(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		args []string
+		vars map[string]string
+		want []string
+	}{
+		{"typo flag", []string{"--cach-on", "x"}, nil, []string{`unknown option "cach-on"`, `did you mean "cache-on"`}},
+		{"typo variable", nil, map[string]string{"DOCKER_ECR_CACHE_DOCKERFILES": "x"}, []string{"DOCKER_ECR_CACHE_DOCKERFILES", `did you mean "dockerfile"`}},
+		{"bad boolean", []string{"--skip-pull-from-cache=yes"}, nil, []string{"skip-pull-from-cache", "true or false"}},
+		{"bad number", nil, map[string]string{"DOCKER_ECR_CACHE_MAX_AGE_DAYS": "week"}, []string{"max-age-days", "whole number"}},
+		{"missing value", []string{"--dockerfile"}, nil, []string{"--dockerfile needs a value"}},
+		{"bad output", []string{"--output", "yaml"}, nil, []string{`output "yaml"`}},
+		{"two at once", []string{"--nope", "--output", "xml"}, nil, []string{`"nope"`, `output "xml"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := load(t, tt.args, tt.vars)
+			if !engine.IsConfigError(err) {
+				t.Fatalf("error %v is not a configuration error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	r := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:00", Key: engine.Key{Tag: "abc"}}
+	var buf bytes.Buffer
+	if err := Write(&buf, "dotenv", r); err != nil {
+		t.Fatal(err)
+	}
+	want := "IMAGE=reg/cache\nTAG=abc\nIMAGE_REF=reg/cache:abc\nCACHE_HIT=true\nDIGEST=sha256:00\nKEY=abc\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("dotenv (-want +got):\n%s", diff)
+	}
+	buf.Reset()
+	if err := Write(&buf, "json", r); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil || got["image-ref"] != "reg/cache:abc" || got["cache-hit"] != "true" {
+		t.Errorf("json = %s, %v", buf.String(), err)
+	}
+}
+
+func TestDotenvQuoting(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"plain:1.0":          "plain:1.0",
+		"with space":         "'with space'",
+		"it's\nTWO=lines $x": `'it'\''s` + "\n" + `TWO=lines $x'`,
+	} {
+		if got := dotenvQuote(in); got != want {
+			t.Errorf("dotenvQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
