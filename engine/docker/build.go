@@ -1,9 +1,8 @@
 package docker
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/moby/buildkit/session/filesync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
@@ -28,11 +28,11 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	if spec.Dockerfile != "" {
 		spec.Dockerfile = inWorkDir(spec.WorkDir, spec.Dockerfile)
 	}
-	tar, dockerfile, err := contextTar(spec)
+	dirs, dockerfile, cleanup, err := localDirs(spec)
 	if err != nil {
 		return "", err
 	}
-	defer tar.Close()
+	defer cleanup()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -41,6 +41,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 		return "", err
 	}
 	defer sess.Close()
+	sess.Allow(filesync.NewFSSyncProvider(dirs))
 	sessDone := make(chan error, 1)
 	go func() {
 		sessDone <- sess.Run(ctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
@@ -48,7 +49,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 		})
 	}()
 
-	resp, err := c.api.ImageBuild(ctx, tar, buildOptions(spec, dockerfile, sess.ID()))
+	resp, err := c.api.ImageBuild(ctx, nil, buildOptions(spec, dockerfile, sess.ID()))
 	if err != nil {
 		return "", fmt.Errorf("starting the build: %w", sessionErr(err, sessDone))
 	}
@@ -56,6 +57,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 
 	p := newBuildProgress(c.progress)
 	var id string
+	var rest bytes.Buffer // "Successfully tagged …", shown after BuildKit's display
 	err = readMessages(resp.Body, func(m *message) error {
 		switch {
 		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
@@ -67,11 +69,12 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 			}
 			id = aux.ID
 		default:
-			plainLine(c.progress, m)
+			plainLine(&rest, m)
 		}
 		return nil
 	})
 	p.close()
+	c.progress.Write(rest.Bytes())
 	if err != nil {
 		return "", p.explain(sessionErr(err, sessDone))
 	}
@@ -116,20 +119,21 @@ func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.Ima
 		platform = spec.Flags.Platform
 	}
 	return build.ImageBuildOptions{
-		Version:     build.BuilderBuildKit,
-		SessionID:   sessionID,
-		Dockerfile:  dockerfile,
-		Target:      spec.Target,
-		Platform:    platform,
-		BuildArgs:   args,
-		Tags:        spec.Tags,
-		Labels:      labels,
-		CacheFrom:   spec.CacheFrom,
-		NoCache:     spec.Flags.NoCache,
-		NetworkMode: spec.Flags.Network,
-		ExtraHosts:  spec.Flags.AddHosts,
-		Remove:      true,
-		ForceRemove: true,
+		Version:       build.BuilderBuildKit,
+		SessionID:     sessionID,
+		RemoteContext: "client-session", // context and Dockerfile come from the session
+		Dockerfile:    dockerfile,
+		Target:        spec.Target,
+		Platform:      platform,
+		BuildArgs:     args,
+		Tags:          spec.Tags,
+		Labels:        labels,
+		CacheFrom:     spec.CacheFrom,
+		NoCache:       spec.Flags.NoCache,
+		NetworkMode:   spec.Flags.Network,
+		ExtraHosts:    spec.Flags.AddHosts,
+		Remove:        true,
+		ForceRemove:   true,
 	}
 }
 
@@ -138,12 +142,4 @@ func inWorkDir(workDir, p string) string {
 		return p
 	}
 	return filepath.Join(workDir, p)
-}
-
-// randomName is a context path for a Dockerfile that is not in the
-// context, one that cannot clash with a file of the context.
-func randomName() string {
-	b := make([]byte, 10)
-	rand.Read(b)
-	return ".dockerfile." + hex.EncodeToString(b)
 }

@@ -3,6 +3,7 @@ package docker
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ func TestBuildSecrets(t *testing.T) {
 		Secrets:    []engine.Secret{{ID: "tok", Env: "TOKEN_VAR"}, {ID: "file", Src: secretFile}},
 		Tags:       []string{tag},
 		Getenv:     func(k string) string { return env[k] },
+		// Secrets are not part of BuildKit's cache keys: without this, a
+		// step cached by an earlier run, with other values, is reused.
+		Flags: engine.BuildFlags{NoCache: true},
 	})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -207,4 +211,64 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestBuildNetworkAndHosts(t *testing.T) {
+	t.Parallel()
+	c, out := newTestClient(t)
+	dir := contextDir(t, map[string]string{"Dockerfile": busyboxBase + "ARG NONCE\n" +
+		run("/bin/busybox ip -o link > /links; /bin/busybox cat /etc/hosts > /hosts")})
+	tag := "docker-ecr-cache-test/network:" + random(t)
+	t.Cleanup(func() { removeImage(t, c, tag) })
+	_, err := c.Build(testContext(t), engine.BuildSpec{
+		ContextDir: dir,
+		Dockerfile: filepath.Join(dir, "Dockerfile"),
+		BuildArgs:  []string{"NONCE=" + random(t)},
+		Tags:       []string{tag},
+		Flags:      engine.BuildFlags{Network: "none", AddHosts: []string{"cache.example:127.0.0.9"}},
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	_, files := savedImage(t, c, tag)
+	if strings.Contains(files["/links"], "eth0") || !strings.Contains(files["/links"], "lo") {
+		t.Errorf("--network none: the RUN step saw links %q", files["/links"])
+	}
+	if !strings.Contains(files["/hosts"], "127.0.0.9") || !strings.Contains(files["/hosts"], "cache.example") {
+		t.Errorf("--add-host: /etc/hosts is %q", files["/hosts"])
+	}
+}
+
+func TestBuildSSH(t *testing.T) {
+	t.Parallel()
+	c, out := newTestClient(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	dir := contextDir(t, map[string]string{"Dockerfile": busyboxBase + "ARG NONCE\n" +
+		run("test -S $SSH_AUTH_SOCK && echo forwarded > /ssh", "--mount=type=ssh")})
+	tag := "docker-ecr-cache-test/ssh:" + random(t)
+	t.Cleanup(func() { removeImage(t, c, tag) })
+	spec := engine.BuildSpec{
+		ContextDir: dir,
+		Dockerfile: filepath.Join(dir, "Dockerfile"),
+		BuildArgs:  []string{"NONCE=" + random(t)},
+		Tags:       []string{tag},
+		Flags:      engine.BuildFlags{SSH: []string{"default"}},
+		Getenv:     func(k string) string { return map[string]string{"SSH_AUTH_SOCK": sock}[k] },
+	}
+	if _, err := c.Build(testContext(t), spec); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if _, files := savedImage(t, c, tag); files["/ssh"] != "forwarded\n" {
+		t.Errorf("/ssh = %q: no agent socket in the RUN step", files["/ssh"])
+	}
+
+	spec.Getenv = func(string) string { return "" }
+	if _, err := c.Build(testContext(t), spec); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK") {
+		t.Errorf("--ssh default without SSH_AUTH_SOCK: err = %v", err)
+	}
 }

@@ -43,8 +43,12 @@ func New(ctx context.Context, progress io.Writer) (*Client, error) {
 	defer cancel()
 	if _, err := api.Ping(pingCtx); err != nil {
 		api.Close()
-		return nil, fmt.Errorf("no Docker daemon answers at %s (from DOCKER_HOST=%q): %w: start dockerd, or set DOCKER_HOST to a daemon that runs",
-			api.DaemonHost(), os.Getenv("DOCKER_HOST"), err)
+		from := "DOCKER_HOST is not set, so the default was tried"
+		if h := os.Getenv("DOCKER_HOST"); h != "" {
+			from = "from DOCKER_HOST=" + h
+		}
+		return nil, fmt.Errorf("no Docker daemon answers at %s (%s): %w; start dockerd, or set DOCKER_HOST to a daemon that runs",
+			api.DaemonHost(), from, err)
 	}
 	if progress == nil {
 		progress = io.Discard

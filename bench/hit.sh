@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Times a whole cache hit with the image on the daemon, as a process from
+# start to outputs written, against a baseline measured in the same run:
+# `docker image inspect` of the same image (a process and one API call, the
+# least any tool must do to trust a local image).
+#   bench/hit.sh [runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-41}
+eval "$(scripts/docker-up.sh)"
+export DOCKER_HOST
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/docker-ecr-cache" ./cmd/docker-ecr-cache
+cp /bin/busybox "$work/busybox"
+printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "true"]\n' >"$work/Dockerfile"
+cd "$work"
+hit() { ./docker-ecr-cache --registry-provider local --ecr-name build-cache/bench-hit >"$work/out.env" 2>/dev/null; }
+hit # the miss that builds
+grep -q '^CACHE_HIT=true$' <(hit; cat "$work/out.env") || { echo "second run is not a hit" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$work/out.env"
+
+# median_ms CMD...: runs CMD $runs times and prints the median in ms.
+median_ms() {
+  local times=() start end
+  for _ in $(seq "$runs"); do
+    start=$(date +%s%N); "$@" >/dev/null 2>&1; end=$(date +%s%N)
+    times+=($(((end - start) / 1000)))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
+}
+
+base=$(median_ms docker image inspect "$IMAGE_REF")
+ours=$(median_ms hit)
+printf '%-44s %10s %8s\n' "whole hit, image local ($runs runs)" "median" "ratio"
+printf '%-44s %8s ms %8s\n' "docker image inspect (baseline)" "$base" "1.00"
+printf '%-44s %8s ms %8s\n' "docker-ecr-cache, local provider" "$ours" "$(awk -v a="$ours" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
