@@ -9,7 +9,7 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 if ! command -v golangci-lint >/dev/null 2>&1; then
-  GOBIN="$(go env GOPATH)/bin" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
+  GOBIN="$(go env GOPATH)/bin" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
   PATH="$(go env GOPATH)/bin:$PATH"
 fi
 golangci-lint run ./...

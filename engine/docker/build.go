@@ -74,7 +74,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 		return nil
 	})
 	p.close()
-	c.progress.Write(rest.Bytes())
+	_, _ = c.progress.Write(rest.Bytes())
 	if err != nil {
 		return "", p.explain(sessionErr(err, sessDone))
 	}

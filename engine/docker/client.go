@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 
@@ -63,7 +64,7 @@ func (c *Client) Close() error { return c.api.Close() }
 func (c *Client) Inspect(ctx context.Context, ref string) (engine.Image, error) {
 	resp, err := c.api.ImageInspect(ctx, ref)
 	if err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return engine.Image{}, fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
 		}
 		return engine.Image{}, fmt.Errorf("inspecting image %s: %w", ref, err)

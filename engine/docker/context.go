@@ -30,7 +30,7 @@ func localDirs(spec engine.BuildSpec) (dirs filesync.StaticDirSource, dockerfile
 	switch {
 	case spec.Dockerfile != "":
 		if _, err := os.Stat(spec.Dockerfile); err != nil {
-			return nil, "", cleanup, fmt.Errorf("Dockerfile: %w", err)
+			return nil, "", cleanup, fmt.Errorf("reading the Dockerfile: %w", err)
 		}
 		dockerfileDir, dockerfile = filepath.Split(spec.Dockerfile)
 	case len(spec.Inline) > 0:

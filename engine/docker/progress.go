@@ -64,7 +64,7 @@ func plainLine(w io.Writer, m *message) {
 	switch {
 	case m.hasProgress():
 	case m.Stream != "":
-		io.WriteString(w, m.Stream)
+		_, _ = io.WriteString(w, m.Stream)
 	case m.Status == "":
 	case m.ID != "":
 		fmt.Fprintf(w, "%s: %s\n", m.ID, strings.TrimRight(m.Status, "\n"))

@@ -46,7 +46,7 @@ func newBuildProgress(w io.Writer) *buildProgress {
 			}
 			return
 		}
-		d.UpdateFrom(context.Background(), p.ch) // ends when ch is closed
+		_, _ = d.UpdateFrom(context.Background(), p.ch) // ends when ch is closed
 	}()
 	return p
 }
@@ -74,11 +74,10 @@ func (p *buildProgress) trace(aux json.RawMessage) {
 		}
 	}
 	for _, l := range ss.Logs {
-		out := append(p.output[l.Vertex], l.Data...)
-		if len(out) > tailBytes {
-			out = out[len(out)-tailBytes:]
+		p.output[l.Vertex] = append(p.output[l.Vertex], l.Data...)
+		if out := p.output[l.Vertex]; len(out) > tailBytes {
+			p.output[l.Vertex] = out[len(out)-tailBytes:]
 		}
-		p.output[l.Vertex] = out
 	}
 	p.ch <- ss
 }

@@ -128,7 +128,7 @@ func (r *Reporter) Redact(value string) {
 // Progress is a writer for build and pull progress, masked like the rest.
 func (r *Reporter) Progress() io.Writer { return writerFunc(r.write) }
 
-func (r *Reporter) line(s string) { r.write([]byte(s + "\n")) }
+func (r *Reporter) line(s string) { _, _ = r.write([]byte(s + "\n")) }
 
 func (r *Reporter) write(p []byte) (int, error) {
 	r.mu.Lock()

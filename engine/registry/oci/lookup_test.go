@@ -109,7 +109,7 @@ func TestLookupBearerTokenFlow(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		w.Write([]byte(`{"token":"tok-123"}`))
+		_, _ = w.Write([]byte(`{"token":"tok-123"}`))
 	}))
 	defer tokenServer.Close()
 	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -155,9 +155,13 @@ func TestLookupUnreachable(t *testing.T) {
 func TestCredentials(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	os.MkdirAll(filepath.Join(home, ".docker"), 0o700)
+	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	// "ci:pw" in base64.
-	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"auths":{"reg.example:5000":{"auth":"Y2k6cHc="}}}`), 0o600)
+	if err := os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"auths":{"reg.example:5000":{"auth":"Y2k6cHc="}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{"HOME": home}
 	getenv := func(k string) string { return env[k] }
 
