@@ -1,0 +1,161 @@
+package google
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
+)
+
+// noADC is an adcFinder for a machine without Application Default
+// Credentials. The real search would probe the metadata server, which
+// tests must not reach.
+func noADC(context.Context) (*adc, error) {
+	return nil, fmt.Errorf("%w: google: could not find default credentials", errNoADC)
+}
+
+func newRegistry(t *testing.T, c *engine.Config, log engine.Reporter) *Registry {
+	t.Helper()
+	r, err := New(c, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestAuthFromServiceAccountKey runs the real golang.org/x/oauth2/google
+// path: GOOGLE_APPLICATION_CREDENTIALS names a key file whose token_uri is
+// the test token endpoint.
+func TestAuthFromServiceAccountKey(t *testing.T) {
+	s := googletest.Start(t, googletest.Options{})
+	s.Setenv(t)
+	log := &recorder{}
+	c := config("gcr", s.Project, s.RegistryHost, "cache")
+	c.Getenv = dockerConfig(t, `{"auths":{"`+s.RegistryHost+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("docker:config"))+`"}}}`)
+	r := newRegistry(t, c, log)
+
+	auth, err := r.Auth(context.Background())
+	if err != nil {
+		t.Fatalf("Auth: %v (token server refusals: %q)", err, s.Refusals())
+	}
+	want := engine.Auth{Server: s.RegistryHost, Username: "oauth2accesstoken", Password: s.Token}
+	if auth != want {
+		t.Errorf("Auth = %+v, want %+v (ADC wins over the Docker config)", auth, want)
+	}
+	if again, _ := r.Auth(context.Background()); again != want || s.Issued() != 1 {
+		t.Errorf("second Auth = %+v after %d tokens; want the same credential and one token per run", again, s.Issued())
+	}
+	if !log.masked(s.Token) {
+		t.Errorf("the access token was not masked")
+	}
+	if !strings.Contains(log.text(), "service account "+s.ClientEmail) || strings.Contains(log.text(), s.Token) {
+		t.Errorf("log = %q, want the service account named and no token", log.text())
+	}
+}
+
+// TestAuthRefusedKeyIsAnError: credentials that are there but refused are
+// an error, not a reason to fall back.
+func TestAuthRefusedKeyIsAnError(t *testing.T) {
+	s := googletest.Start(t, googletest.Options{})
+	var key map[string]string
+	if err := json.Unmarshal(s.KeyFile(), &key); err != nil {
+		t.Fatal(err)
+	}
+	key["client_email"] = "deleted@" + s.Project + ".iam.gserviceaccount.com"
+	b, _ := json.Marshal(key)
+	path := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
+	c := config("gcr", s.Project, s.RegistryHost, "cache")
+	c.Getenv = dockerConfig(t, `{"auths":{"`+s.RegistryHost+`":{"auth":"ZG9ja2VyOmNvbmZpZw=="}}}`)
+
+	_, err := newRegistry(t, c, nil).Auth(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "refused the credential") || !strings.Contains(err.Error(), "deleted@") {
+		t.Fatalf("err = %v, want the token endpoint's refusal, naming the service account", err)
+	}
+	if s.Issued() != 0 {
+		t.Errorf("%d tokens issued", s.Issued())
+	}
+}
+
+func TestAuthBrokenCredentialsFileIsAnError(t *testing.T) {
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
+	c := config("gcr", "foo-bar-123456", "127.0.0.1:1", "cache")
+	c.Getenv = dockerConfig(t, `{"auths":{"127.0.0.1:1":{"auth":"ZG9ja2VyOmNvbmZpZw=="}}}`)
+	_, err := newRegistry(t, c, nil).Auth(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS") {
+		t.Fatalf("err = %v, want an error naming GOOGLE_APPLICATION_CREDENTIALS", err)
+	}
+}
+
+func TestAuthFallsBackToDockerConfig(t *testing.T) {
+	t.Parallel()
+	log := &recorder{}
+	c := config("artifact-registry", "my-project", "europe-west1-docker.pkg.dev", "build-cache/app")
+	c.Getenv = dockerConfig(t, `{"auths":{"https://europe-west1-docker.pkg.dev":{"auth":"`+
+		base64.StdEncoding.EncodeToString([]byte("oauth2accesstoken:from-config"))+`"}}}`)
+	r := newRegistry(t, c, log)
+	r.findADC = noADC
+
+	auth, err := r.Auth(context.Background())
+	want := engine.Auth{Server: "europe-west1-docker.pkg.dev", Username: "oauth2accesstoken", Password: "from-config"}
+	if err != nil || auth != want {
+		t.Fatalf("Auth = %+v, %v; want %+v", auth, err, want)
+	}
+	if !log.masked("from-config") || !strings.Contains(log.text(), "Docker credential helper or config") {
+		t.Errorf("log = %q; want the source named and the password masked", log.text())
+	}
+}
+
+// TestAuthFallsBackToCredentialHelper runs a stand-in for
+// docker-credential-gcloud, as gcloud auth configure-docker sets up.
+func TestAuthFallsBackToCredentialHelper(t *testing.T) {
+	bin := t.TempDir()
+	helper := "#!/bin/sh\nread host\n[ \"$1\" = get ] && [ \"$host\" = us-docker.pkg.dev ] || exit 1\n" +
+		`echo '{"ServerURL":"us-docker.pkg.dev","Username":"_dcgcloud_token","Secret":"helper-token"}'` + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-gcloud"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	c := config("artifact-registry", "my-project", "us-docker.pkg.dev", "build-cache/app")
+	c.Getenv = dockerConfig(t, `{"credHelpers":{"us-docker.pkg.dev":"gcloud"}}`)
+	r := newRegistry(t, c, nil)
+	r.findADC = noADC
+
+	auth, err := r.Auth(context.Background())
+	if err != nil || auth.Username != "_dcgcloud_token" || auth.Password != "helper-token" {
+		t.Fatalf("Auth = %+v, %v; want the helper's credential", auth, err)
+	}
+}
+
+func TestAuthWithoutCredentialsNamesTheFixes(t *testing.T) {
+	t.Parallel()
+	c := config("gcr", "foo-bar-123456", "", "cache")
+	c.Getenv = dockerConfig(t, "")
+	r := newRegistry(t, c, nil)
+	r.findADC = noADC
+
+	_, err := r.Auth(context.Background())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, fix := range []string{"no credentials for gcr.io", "GOOGLE_APPLICATION_CREDENTIALS", "gcloud auth application-default login",
+		"workload identity federation", "credential helper", "gcloud auth configure-docker"} {
+		if !strings.Contains(err.Error(), fix) {
+			t.Errorf("error %q does not say %q", err, fix)
+		}
+	}
+	if errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing credentials must not look like a miss")
+	}
+}

@@ -1,0 +1,111 @@
+// Package googletest is a Google OAuth2 token endpoint test server that
+// speaks the service-account flow of the real one (RFC 7523 JWT bearer
+// grant), so that tests run the real golang.org/x/oauth2/google against
+// it: a test writes the service account key file it makes (WriteKeyFile)
+// and points GOOGLE_APPLICATION_CREDENTIALS at it.
+//
+// It is backed by a real distribution registry whose htpasswd user is
+// oauth2accesstoken and whose password is exactly the access token the
+// server hands out: a wrong or missing token really fails a lookup or a
+// push, as on Artifact Registry.
+package googletest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
+)
+
+// Defaults for Options.
+const (
+	DefaultProject = "foo-bar-123456"
+	// TokenUser is the registry user that goes with an access token.
+	TokenUser = "oauth2accesstoken"
+	// Scope is the scope every assertion must ask for.
+	Scope = "https://www.googleapis.com/auth/cloud-platform"
+)
+
+// Options configures a Server.
+type Options struct {
+	Project string // the service account's project; default DefaultProject
+}
+
+// Server is the token endpoint and the registry behind it.
+type Server struct {
+	URL          string            // the token endpoint: the key file's token_uri
+	Token        string            // the access token handed out: the registry's password
+	Project      string            // the service account's project
+	ClientEmail  string            // the service account
+	KeyID        string            // private_key_id of the key
+	Key          *rsa.PrivateKey   // the service account's key; the server knows its public half
+	Registry     *testenv.Registry // the registry, with its request log
+	RegistryHost string            // 127.0.0.1:port: use as registry-hostname
+
+	mu       sync.Mutex
+	handOut  string   // token handed out instead of Token, when set
+	issued   int      // tokens handed out
+	refusals []string // why requests were refused
+}
+
+// Start starts the token endpoint and its registry for the test's
+// lifetime.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := opts.Project
+	if project == "" {
+		project = DefaultProject
+	}
+	s := &Server{
+		Token:       "ya29.test-" + randomHex(t, 24),
+		Project:     project,
+		ClientEmail: "docker-ecr-cache@" + project + ".iam.gserviceaccount.com",
+		KeyID:       randomHex(t, 20),
+		Key:         key,
+	}
+	s.Registry = testenv.StartRegistry(t, testenv.RegistryOptions{Username: TokenUser, Password: s.Token})
+	s.RegistryHost = s.Registry.Host
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL + "/token"
+	return s
+}
+
+// HandOut makes the server hand out token instead of Token from now on:
+// a token the registry does not accept. An empty token undoes it.
+func (s *Server) HandOut(token string) {
+	s.mu.Lock()
+	s.handOut = token
+	s.mu.Unlock()
+}
+
+// Issued is the number of access tokens handed out so far.
+func (s *Server) Issued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issued
+}
+
+// Refusals lists why token requests were refused, in order.
+func (s *Server) Refusals() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refusals...)
+}
+
+func randomHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
