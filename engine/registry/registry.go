@@ -8,6 +8,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/google"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/local"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
@@ -17,6 +18,8 @@ type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter
 
 var providers = map[string]constructor{
 	engine.ProviderECR: ecr.Provider,
+	engine.ProviderGCR: google.Provider,
+	engine.ProviderGAR: google.Provider,
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
 		return local.New(c)
 	},

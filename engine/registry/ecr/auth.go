@@ -1,0 +1,61 @@
+package ecr
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+// Auth returns the registry credential from one GetAuthorizationToken per
+// run: user AWS, the token's password, for the registry host. It is only
+// ever handed over per request, never written anywhere.
+func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
+	host, err := r.registryHost(ctx)
+	if err != nil {
+		return engine.Auth{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.auth != nil {
+		return *r.auth, nil
+	}
+	if err := r.credentials(ctx); err != nil {
+		return engine.Auth{}, err
+	}
+	out, err := r.ecr.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: %w", host, explain("ecr:GetAuthorizationToken", err))
+	}
+	if len(out.AuthorizationData) == 0 {
+		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: the answer held no authorization data", host)
+	}
+	token := aws.ToString(out.AuthorizationData[0].AuthorizationToken)
+	r.log.Mask(token)
+	user, password, err := decodeToken(token)
+	if err != nil {
+		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: %w", host, err)
+	}
+	r.auth = &engine.Auth{Server: host, Username: user, Password: password}
+	return *r.auth, nil
+}
+
+// decodeToken splits ECR's base64 "user:password" token. Its errors never
+// quote the token.
+func decodeToken(token string) (string, string, error) {
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return "", "", errors.New("the authorization token is not base64")
+	}
+	user, password, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" || password == "" {
+		return "", "", errors.New("the authorization token is not user:password")
+	}
+	return user, password, nil
+}

@@ -1,0 +1,83 @@
+// Package ecr is the provider for registry-provider: ecr, the default: AWS
+// Elastic Container Registry through aws-sdk-go-v2.
+//
+// A hit costs one GetAuthorizationToken, one manifest HEAD on the registry,
+// and one STS GetCallerIdentity only when the registry host has to be
+// derived from the caller's account (no ecr-account-id, no
+// registry-hostname). Repository creation, tags and the lifecycle policy
+// are looked at only on a miss, in Prepare.
+package ecr
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
+)
+
+// Registry is an ECR repository. It is safe for concurrent use.
+type Registry struct {
+	s      settings
+	aws    aws.Config
+	ecr    *ecr.Client
+	sts    *sts.Client
+	log    engine.Reporter
+	lookup *oci.Client
+
+	mu      sync.Mutex
+	account string       // resolved account, when needed
+	host    string       // resolved registry host
+	auth    *engine.Auth // the run's one token
+}
+
+var _ engine.Registry = (*Registry)(nil)
+
+// New checks c's ECR options and loads the AWS configuration. It makes no
+// network call: every check that can fail on the user's input is done here.
+func New(ctx context.Context, c *engine.Config, log engine.Reporter) (*Registry, error) {
+	s, err := settingsFrom(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadAWS(ctx, s.region, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{
+		s:      s,
+		aws:    cfg,
+		ecr:    ecr.NewFromConfig(cfg),
+		sts:    sts.NewFromConfig(cfg),
+		log:    log,
+		lookup: oci.DefaultClient,
+	}, nil
+}
+
+// Region is the resolved AWS region.
+func (r *Registry) Region() string { return r.aws.Region }
+
+// Remote is true: images are looked up in and pushed to ECR.
+func (r *Registry) Remote() bool { return true }
+
+// registryID is the RegistryId for API calls: the given account, or nil
+// for the caller's own.
+func (r *Registry) registryID() *string {
+	if r.s.account == "" {
+		return nil
+	}
+	return aws.String(r.s.account)
+}
+
+// Provider is New as the registry factory map wants it.
+func Provider(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+	r, err := New(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,198 @@
+package ecr_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
+)
+
+func TestPrepareCreatesWithTagsAndPolicy(t *testing.T) {
+	s := serve(t)
+	c := config(s, "build-cache/org/pipe")
+	c.ECRTags = map[string]string{"CostCenter": "Platform", "team": "CI"}
+	c.MaxAgeDays = 7
+	r, log := provider(t, c)
+	if err := r.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := calls(s), "DescribeRepositories CreateRepository PutLifecyclePolicy"; got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	repo, ok := s.Repository(s.AccountID, "build-cache/org/pipe")
+	if !ok {
+		t.Fatal("not created")
+	}
+	if !reflect.DeepEqual(repo.Tags, c.ECRTags) {
+		t.Errorf("tags %v, want %v (keys keep their case)", repo.Tags, c.ECRTags)
+	}
+	checkPolicy(t, repo.Policy, 7)
+	if log.warnings() != "" {
+		t.Errorf("warnings: %s", log.warnings())
+	}
+}
+
+// checkPolicy checks the one rule the original plugin put.
+func checkPolicy(t *testing.T, text string, days int) {
+	t.Helper()
+	var p struct {
+		Rules []struct {
+			RulePriority int `json:"rulePriority"`
+			Selection    struct {
+				TagStatus   string `json:"tagStatus"`
+				CountType   string `json:"countType"`
+				CountUnit   string `json:"countUnit"`
+				CountNumber int    `json:"countNumber"`
+			} `json:"selection"`
+			Action struct{ Type string } `json:"action"`
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(text), &p); err != nil || len(p.Rules) != 1 {
+		t.Fatalf("policy %q: %v", text, err)
+	}
+	r := p.Rules[0]
+	if r.RulePriority != 1 || r.Selection.TagStatus != "any" || r.Selection.CountType != "sinceImagePushed" ||
+		r.Selection.CountUnit != "days" || r.Selection.CountNumber != days || r.Action.Type != "expire" {
+		t.Errorf("policy %s, want one rule: priority 1, any, sinceImagePushed, %d days, expire", text, days)
+	}
+}
+
+func TestDefaultMaxAgeIs30Days(t *testing.T) {
+	checkPolicy(t, ecr.LifecyclePolicy(engine.NewConfig().MaxAgeDays), 30)
+}
+
+func TestPrepareLeavesAnUpToDateRepositoryAlone(t *testing.T) {
+	s := serve(t)
+	c := config(s, "cache/app")
+	c.ECRTags = map[string]string{"CostCenter": "Platform"}
+	// Formatted differently and with an extra tag: still the same.
+	policy := strings.ReplaceAll(ecr.LifecyclePolicy(30), ",", ",\n  ")
+	s.AddRepository(s.AccountID, "cache/app", map[string]string{"CostCenter": "Platform", "Owner": "someone"}, policy)
+	r, _ := provider(t, c)
+	if err := r.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := calls(s), "DescribeRepositories ListTagsForResource GetLifecyclePolicy"; got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
+func TestPrepareUpdatesTagsAndPolicyThatDiffer(t *testing.T) {
+	s := serve(t)
+	c := config(s, "cache/app")
+	c.ECRTags = map[string]string{"CostCenter": "Platform", "Team": "CI"}
+	c.MaxAgeDays = 14
+	s.AddRepository(s.AccountID, "cache/app", map[string]string{"CostCenter": "Old", "Owner": "someone"}, ecr.LifecyclePolicy(30))
+	r, _ := provider(t, c)
+	if err := r.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := "DescribeRepositories ListTagsForResource TagResource GetLifecyclePolicy PutLifecyclePolicy"
+	if got := calls(s); got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	repo, _ := s.Repository(s.AccountID, "cache/app")
+	if want := map[string]string{"CostCenter": "Platform", "Team": "CI", "Owner": "someone"}; !reflect.DeepEqual(repo.Tags, want) {
+		t.Errorf("tags %v, want %v", repo.Tags, want)
+	}
+	checkPolicy(t, repo.Policy, 14)
+}
+
+func TestPrepareWithoutTagsOrPolicyPutsThePolicy(t *testing.T) {
+	s := serve(t)
+	s.AddRepository(s.AccountID, "cache/app", nil, "")
+	r, _ := provider(t, config(s, "cache/app"))
+	if err := r.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// No ecr-tags: tags are not read. LifecyclePolicyNotFound: put.
+	if got, want := calls(s), "DescribeRepositories GetLifecyclePolicy PutLifecyclePolicy"; got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
+func TestTagAndPolicyFailuresOnlyWarn(t *testing.T) {
+	for _, denied := range []string{"ListTagsForResource", "TagResource", "GetLifecyclePolicy", "PutLifecyclePolicy"} {
+		t.Run(denied, func(t *testing.T) {
+			s := serve(t)
+			s.AddRepository(s.AccountID, "cache/app", map[string]string{"a": "old"}, "")
+			s.Deny(denied)
+			c := config(s, "cache/app")
+			c.ECRTags = map[string]string{"a": "new"}
+			r, log := provider(t, c)
+			if err := r.Prepare(context.Background()); err != nil {
+				t.Fatalf("Prepare failed on a denied %s: %v", denied, err)
+			}
+			if !strings.Contains(log.warnings(), "ecr:"+denied+" was denied") {
+				t.Errorf("no warning naming ecr:%s: %q", denied, log.warnings())
+			}
+		})
+	}
+}
+
+func TestCreateDeniedFails(t *testing.T) {
+	s := serve(t)
+	s.Deny("CreateRepository")
+	r, _ := provider(t, config(s, "cache/app"))
+	err := r.Prepare(context.Background())
+	if err == nil {
+		t.Fatal("Prepare succeeded")
+	}
+	for _, want := range []string{"creating repository cache/app", "ecr:CreateRepository was denied", "AccessDeniedException"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if engine.IsConfigError(err) {
+		t.Error("a denied call is a runtime failure, not a configuration error")
+	}
+	if got := calls(s); got != "DescribeRepositories CreateRepository" {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestDescribeDeniedFails(t *testing.T) {
+	s := serve(t)
+	s.Deny("DescribeRepositories")
+	r, _ := provider(t, config(s, "cache/app"))
+	err := r.Prepare(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "ecr:DescribeRepositories was denied") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestConcurrentCreatesBothSucceed(t *testing.T) {
+	s := serve(t)
+	s.HoldCreate(2)
+	c := config(s, "cache/new")
+	c.ECRTags = map[string]string{"Team": "CI"}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		r, _ := provider(t, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.Prepare(context.Background())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("job %d: %v", i, err)
+		}
+	}
+	if n := s.Count("CreateRepository"); n != 2 {
+		t.Errorf("%d CreateRepository calls, want 2 racing", n)
+	}
+	repo, ok := s.Repository(s.AccountID, "cache/new")
+	if !ok || repo.Tags["Team"] != "CI" {
+		t.Errorf("repository %+v", repo)
+	}
+	checkPolicy(t, repo.Policy, 30)
+}
