@@ -15,6 +15,7 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd" // htpasswd access controller
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
+	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -54,7 +55,7 @@ func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
 	}
-	cfg.Log.Level = "error"
+	logrus.SetLevel(logrus.ErrorLevel) // the registry logs through logrus' global logger
 	cfg.HTTP.Secret = "test-secret"
 	if opts.Username != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(opts.Password), bcrypt.MinCost)
