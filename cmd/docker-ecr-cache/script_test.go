@@ -109,6 +109,6 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	for _, line := range r.Requests() {
-		ts.Stdout().Write([]byte(line + "\n"))
+		fmt.Fprintln(ts.Stdout(), line)
 	}
 }
