@@ -1,0 +1,69 @@
+package buildkite
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+// Export is one variable hooks/pre-command exports into the job.
+type Export struct{ Name, Value string }
+
+// Exports are the variables the original plugin exported, also when the
+// pull was skipped, and two more: whether the key hit, and the digest.
+func Exports(imageVar string, r engine.Result) []Export {
+	if imageVar == "" {
+		imageVar = DefaultImageVar
+	}
+	hit := "false"
+	if r.CacheHit {
+		hit = "true"
+	}
+	return []Export{
+		{imageVar, r.Ref},
+		{ExportImage, r.Image},
+		{ExportTag, r.Tag},
+		{ExportCacheHit, hit},
+		{ExportDigest, r.Digest},
+	}
+}
+
+// Quote single-quotes s for bash: nothing inside is expanded, each quote
+// inside closes the quoting, adds an escaped quote and reopens it, and
+// newlines stay as they are.
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// WriteExports writes `export NAME='value'` lines.
+func WriteExports(w io.Writer, exports []Export) error {
+	for _, e := range exports {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, Quote(e.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteExportFile writes the export lines to path all at once: a temporary
+// file in the same directory, renamed over path, so that a reader never
+// sees half a file.
+func WriteExportFile(path string, exports []Export) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".docker-ecr-cache-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after the rename there is nothing to remove
+	if err := WriteExports(f, exports); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
