@@ -1,0 +1,125 @@
+// Package github is the GitHub Actions front end: options from the action's
+// INPUT_* variables, results to the GITHUB_OUTPUT, GITHUB_ENV and
+// GITHUB_STEP_SUMMARY files, failures as workflow-command annotations.
+package github
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+// InputVar is the variable the runner sets for an input: INPUT_ and the
+// name upper-cased, spaces as _, hyphens kept (cache-on -> INPUT_CACHE-ON).
+func InputVar(name string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
+}
+
+// runnerInputs are inputs the runner itself gives meaning to when an
+// action is used as `uses: docker://image`: the container's args and
+// entrypoint. They are not options and are ignored.
+var runnerInputs = map[string]bool{"INPUT_ARGS": true, "INPUT_ENTRYPOINT": true}
+
+// Load reads the action's inputs into a Config. getenv reads one variable;
+// environ lists the NAME=value pairs, to find inputs the action does not
+// have. An empty input is not set: the runner sets every input the action
+// declares, empty when the workflow does not give it.
+func Load(getenv func(string) string, environ []string) (engine.Config, error) {
+	c := engine.NewConfig()
+	c.Getenv = getenv
+	var errs []error
+
+	errs = append(errs, unknownInputs(environ)...)
+	for _, o := range engine.Options {
+		v := getenv(InputVar(o.Name))
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		if err := c.SetText(o.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("input %w", err))
+		}
+	}
+
+	ws := getenv("GITHUB_WORKSPACE")
+	switch info, err := os.Stat(ws); {
+	case ws == "":
+		errs = append(errs, errors.New("GITHUB_WORKSPACE is not set: the github command runs as a GitHub Actions step, which sets it to the checkout (/github/workspace in the action's container)"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s: %v: check out the repository before this step (actions/checkout)", ws, errors.Unwrap(err)))
+	case !info.IsDir():
+		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s is not a directory", ws))
+	default:
+		c.WorkDir, _ = filepath.Abs(ws)
+	}
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV"} {
+		if getenv(name) == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: the runner sets it for every step (runner 2.297 or later)", name))
+		}
+	}
+
+	if repo := getenv("GITHUB_REPOSITORY"); repo != "" {
+		c.DefaultName = "build-cache/" + strings.ToLower(repo)
+	}
+	if len(errs) > 0 {
+		return c, &engine.ConfigError{Err: errors.Join(errs...)}
+	}
+	return c, nil
+}
+
+// unknownInputs reports each INPUT_* variable that is not an option, with
+// the option it was probably meant to be.
+func unknownInputs(environ []string) []error {
+	known := map[string]bool{}
+	for _, o := range engine.Options {
+		known[InputVar(o.Name)] = true
+	}
+	var names []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "INPUT_") && !known[k] && !runnerInputs[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, k := range names {
+		written := strings.ToLower(strings.TrimPrefix(k, "INPUT_"))
+		guess := strings.ReplaceAll(written, "_", "-")
+		if _, err := engine.LookupOption(guess); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: unknown input %q: did you mean %q? Input names keep their hyphens (%s)", k, written, guess, InputVar(guess)))
+		}
+	}
+	return errs
+}
+
+// EnvSecrets are the values of the credentials this tool may read from the
+// environment: the CI is asked to mask them before anything is printed.
+func EnvSecrets(getenv func(string) string) []string {
+	var out []string
+	for _, name := range []string{"DOCKER_ECR_CACHE_REGISTRY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := getenv(name); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// BuildSecrets are the values of the build secrets taken from the
+// environment (secrets: NAME or id=…,env=…), to be masked too.
+func BuildSecrets(c engine.Config) []string {
+	var out []string
+	for _, s := range c.Secrets {
+		sec, err := engine.ParseSecret(s, c.Getenv)
+		if err == nil && sec.Env != "" && c.Getenv(sec.Env) != "" {
+			out = append(out, c.Getenv(sec.Env))
+		}
+	}
+	return out
+}
