@@ -20,6 +20,9 @@ import (
 // written as `docker build --progress=plain` would; a failing step's
 // output is part of the returned error.
 func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
 	getenv := spec.Getenv
 	if getenv == nil {
 		getenv = os.Getenv

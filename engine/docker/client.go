@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -29,27 +30,19 @@ var _ engine.Docker = (*Client)(nil)
 type Client struct {
 	api      *client.Client
 	progress io.Writer
+	once     sync.Once
+	pingErr  error
 }
 
-// New connects to the daemon named by the environment (DOCKER_HOST,
-// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION), negotiates the
-// API version and checks that the daemon answers. Pull, push and build
-// progress is written to progress, which may be nil.
-func New(ctx context.Context, progress io.Writer) (*Client, error) {
+// New returns a client for the daemon named by the environment (DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION). It does not
+// connect: the first call checks that the daemon answers, so that problems
+// with the configuration are found first. Pull, push and build progress is
+// written to progress, which may be nil.
+func New(_ context.Context, progress io.Writer) (*Client, error) {
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("configuring the Docker client from the environment (DOCKER_HOST=%q): %w", os.Getenv("DOCKER_HOST"), err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if _, err := api.Ping(pingCtx); err != nil {
-		api.Close()
-		from := "DOCKER_HOST is not set, so the default was tried"
-		if h := os.Getenv("DOCKER_HOST"); h != "" {
-			from = "from DOCKER_HOST=" + h
-		}
-		return nil, fmt.Errorf("no Docker daemon answers at %s (%s): %w; start dockerd, or set DOCKER_HOST to a daemon that runs",
-			api.DaemonHost(), from, err)
 	}
 	if progress == nil {
 		progress = io.Discard
@@ -57,11 +50,31 @@ func New(ctx context.Context, progress io.Writer) (*Client, error) {
 	return &Client{api: api, progress: progress}, nil
 }
 
+// ready checks once that the daemon answers, negotiating the API version.
+func (c *Client) ready(ctx context.Context) error {
+	c.once.Do(func() {
+		pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if _, err := c.api.Ping(pingCtx); err != nil {
+			from := "DOCKER_HOST is not set, so the default was tried"
+			if h := os.Getenv("DOCKER_HOST"); h != "" {
+				from = "from DOCKER_HOST=" + h
+			}
+			c.pingErr = fmt.Errorf("no Docker daemon answers at %s (%s): %w; start dockerd, or set DOCKER_HOST to a daemon that runs",
+				c.api.DaemonHost(), from, err)
+		}
+	})
+	return c.pingErr
+}
+
 // Close releases the connection to the daemon.
 func (c *Client) Close() error { return c.api.Close() }
 
 // Inspect returns the local image ref, or an error wrapping engine.ErrNotFound.
 func (c *Client) Inspect(ctx context.Context, ref string) (engine.Image, error) {
+	if err := c.ready(ctx); err != nil {
+		return engine.Image{}, err
+	}
 	resp, err := c.api.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -85,6 +98,9 @@ func (c *Client) Inspect(ctx context.Context, ref string) (engine.Image, error) 
 
 // Tag gives the image src the name dst.
 func (c *Client) Tag(ctx context.Context, src, dst string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	if err := c.api.ImageTag(ctx, src, dst); err != nil {
 		return fmt.Errorf("tagging %s as %s: %w", src, dst, err)
 	}

@@ -13,9 +13,13 @@ import (
 
 func TestNewUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	_, err := New(context.Background(), nil)
+	c, err := New(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("New connects already: %v", err)
+	}
+	_, err = c.Inspect(context.Background(), "any")
 	if err == nil {
-		t.Fatal("New succeeded without a daemon")
+		t.Fatal("Inspect succeeded without a daemon")
 	}
 	for _, want := range []string{"unix:///nonexistent/docker.sock", "DOCKER_HOST", "start dockerd"} {
 		if !strings.Contains(err.Error(), want) {

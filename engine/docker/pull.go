@@ -11,6 +11,9 @@ import (
 
 // Pull pulls ref with auth, writing plain progress lines.
 func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	enc, err := registryAuth(auth)
 	if err != nil {
 		return err

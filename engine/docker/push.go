@@ -16,6 +16,9 @@ var digestStatus = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
 // Push pushes ref with auth and returns the manifest digest the registry
 // took. A push whose stream reports an error, or no digest, fails.
 func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string, error) {
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
 	enc, err := registryAuth(auth)
 	if err != nil {
 		return "", err
