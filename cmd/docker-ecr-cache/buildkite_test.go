@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +20,8 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/buildkite"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -327,9 +331,59 @@ var bkCases = []bkCase{
 	},
 }
 
-// ECR and GCR examples (ecr-name, ecr-tags, region, registry-provider: gcr,
-// gcp-project, registry-hostname) are not here yet: they will run against
-// the ECR and Google token test servers once those providers land.
+// cloudCase is an example that needs a cloud provider: the basic example
+// with no options (ECR is the default provider), those of the README's
+// "AWS ECR specific configuration" and "GCP GCR specific configuration"
+// sections, and max-age-days, which means something only on ECR. Each
+// runs against the ECR or Google test server, reached by the real AWS SDK
+// and golang.org/x/oauth2/google, whose registry is on loopback:
+// registry-hostname points there, as the real hosts are out of reach.
+type bkCloudCase struct {
+	bkCase
+	provider string // engine.ProviderECR or engine.ProviderGCR: which test server
+}
+
+const bkGCPProject = "foo-bar-123456"
+
+var bkCloudCases = []bkCloudCase{
+	{provider: engine.ProviderECR, bkCase: bkCase{
+		name:  "basic",
+		files: map[string]string{"Dockerfile": bkBase + "RUN echo 'my expensive build step' > /marker\n"},
+		want:  "my expensive build step",
+		then:  bkExpectECRDefaults,
+	}},
+	{provider: engine.ProviderECR, bkCase: bkCase{
+		name:  "ecr-name-and-tags",
+		files: map[string]string{"Dockerfile": bkBase + "RUN echo in my unique repository > /marker\n"},
+		config: map[string]any{
+			"ecr-name": "my-unique-repository-name",
+			"ecr-tags": map[string]any{"Key": "Value", "Key2": "Value2"},
+		},
+		want: "in my unique repository",
+		then: bkExpectECRTags,
+	}},
+	{provider: engine.ProviderECR, bkCase: bkCase{
+		name:   "max-age-days",
+		files:  map[string]string{"Dockerfile": bkBase + "RUN echo kept a week in ECR > /marker\n"},
+		config: map[string]any{"max-age-days": 7},
+		want:   "kept a week in ECR",
+		then: func(t *testing.T, h *bkHarness, first bkResult) {
+			if days := bkPolicyDays(t, bkECRRepo(t, h).Policy); days != 7 {
+				t.Errorf("the lifecycle policy expires images after %d days, want 7", days)
+			}
+			if !strings.Contains(first.output, "images expire 7 days after their push") {
+				t.Errorf("the log does not give the lifecycle policy:\n%s", first.output)
+			}
+		},
+	}},
+	{provider: engine.ProviderGCR, bkCase: bkCase{
+		name:   "gcp-project",
+		files:  map[string]string{"Dockerfile": bkBase + "RUN echo cached in GCR > /marker\n"},
+		config: map[string]any{"registry-provider": engine.ProviderGCR, "gcp-project": bkGCPProject},
+		want:   "cached in GCR",
+		then:   bkExpectGCRHitOnRerun,
+	}},
+}
 
 // harness is one example in one mode.
 type bkHarness struct {
@@ -340,6 +394,9 @@ type bkHarness struct {
 	binary string
 	config map[string]any
 	repo   string // the image name the step should export
+
+	ecr *ecrtest.Server    // for ECR cloud cases
+	gcr *googletest.Server // for the GCR cloud case
 }
 
 func (h *bkHarness) newStep() *bkStep {
@@ -458,6 +515,123 @@ func bkExpectNoPullWhenSkipping(t *testing.T, h *bkHarness, first bkResult) {
 	}
 }
 
+// ecrName is the repository the step should use: ecr-name, or
+// build-cache/<organization>/<pipeline>.
+func (h *bkHarness) ecrName() string {
+	if name, ok := h.config["ecr-name"].(string); ok {
+		return name
+	}
+	return "build-cache/acme/" + h.pipeline()
+}
+
+// ecrRepo is the repository on the ECR test server.
+func bkECRRepo(t *testing.T, h *bkHarness) ecrtest.Repo {
+	t.Helper()
+	repo, ok := h.ecr.Repository(h.ecr.AccountID, h.ecrName())
+	if !ok {
+		t.Fatalf("the ECR test server has no repository %s; calls: %q", h.ecrName(), h.ecr.Calls())
+	}
+	return repo
+}
+
+// policyDays is the countNumber of a lifecycle policy's only rule, which
+// must expire images that many days after their push.
+func bkPolicyDays(t *testing.T, policy string) int {
+	t.Helper()
+	var p struct {
+		Rules []struct {
+			Selection struct {
+				TagStatus   string `json:"tagStatus"`
+				CountType   string `json:"countType"`
+				CountUnit   string `json:"countUnit"`
+				CountNumber int    `json:"countNumber"`
+			} `json:"selection"`
+			Action struct {
+				Type string `json:"type"`
+			} `json:"action"`
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(policy), &p); err != nil || len(p.Rules) != 1 {
+		t.Fatalf("lifecycle policy %q: want one rule (%v)", policy, err)
+	}
+	r := p.Rules[0]
+	if r.Selection.TagStatus != "any" || r.Selection.CountType != "sinceImagePushed" || r.Selection.CountUnit != "days" || r.Action.Type != "expire" {
+		t.Errorf("lifecycle policy %s: want any image expired some days after its push", policy)
+	}
+	return r.Selection.CountNumber
+}
+
+// expectECRDefaults: with no options, the step made the original plugin's
+// repository, build-cache/<organization>/<pipeline>, untagged, with images
+// expiring after 30 days; a rerun is a hit that asks ECR only for a token
+// and the registry only for the manifest.
+func bkExpectECRDefaults(t *testing.T, h *bkHarness, first bkResult) {
+	if got, want := strings.Join(h.ecr.Calls(), " "), "GetAuthorizationToken DescribeRepositories CreateRepository PutLifecyclePolicy"; got != want {
+		t.Errorf("ECR calls on a miss %q, want %q", got, want)
+	}
+	repo := bkECRRepo(t, h)
+	if len(repo.Tags) != 0 {
+		t.Errorf("repository tags %v, want none", repo.Tags)
+	}
+	if days := bkPolicyDays(t, repo.Policy); days != 30 {
+		t.Errorf("the lifecycle policy expires images after %d days, want 30", days)
+	}
+	h.ecr.Reset()
+	bkExpectHitOnRerun(t, h, first)
+	if got := strings.Join(h.ecr.Calls(), " "); got != "GetAuthorizationToken" {
+		t.Errorf("ECR calls on a hit %q, want only GetAuthorizationToken", got)
+	}
+	want := "HEAD /v2/" + h.ecrName() + "/manifests/" + first.exports[buildkite.ExportTag] + " 200"
+	if got := h.ecr.Registry.Requests(); len(got) != 1 || got[0] != want {
+		t.Errorf("registry requests on a hit %q, want exactly %q", got, want)
+	}
+}
+
+// expectECRTags: the repository has ecr-tags. With the JSON configuration
+// the keys keep their case; an agent without BUILDKITE_PLUGIN_CONFIGURATION
+// hands them over upper-cased, and the step warns about it.
+func bkExpectECRTags(t *testing.T, h *bkHarness, first bkResult) {
+	// The log lists the tags as key=value sorted: Key2=… before Key=….
+	want, said := map[string]string{"Key": "Value", "Key2": "Value2"}, "Key2=Value2, Key=Value"
+	if h.m.oldAgent {
+		want, said = map[string]string{"KEY": "Value", "KEY2": "Value2"}, "KEY2=Value2, KEY=Value"
+	}
+	repo := bkECRRepo(t, h)
+	if fmt.Sprint(repo.Tags) != fmt.Sprint(want) {
+		t.Errorf("repository tags %v, want %v", repo.Tags, want)
+	}
+	said = "created repository my-unique-repository-name with tags " + said
+	if !strings.Contains(first.output, said) {
+		t.Errorf("the log does not say %q:\n%s", said, first.output)
+	}
+	warning := "⚠️ warning: this agent does not set BUILDKITE_PLUGIN_CONFIGURATION, so ecr-tags keys arrive upper-cased"
+	if warned := strings.Contains(first.output, warning); warned != h.m.oldAgent {
+		t.Errorf("warned about upper-cased ecr-tags keys: %v, want %v\n%s", warned, h.m.oldAgent, first.output)
+	}
+}
+
+// expectGCRHitOnRerun: the miss took one access token and pushed to
+// <host>/<project>/build-cache/<organization>/<pipeline>; a rerun is a hit
+// with one more token and one manifest HEAD.
+func bkExpectGCRHitOnRerun(t *testing.T, h *bkHarness, first bkResult) {
+	path := "/v2/" + bkGCPProject + "/" + h.ecrName() + "/manifests/"
+	tag := first.exports[buildkite.ExportTag]
+	if reqs := strings.Join(h.gcr.Registry.Requests(), "\n"); !strings.Contains(reqs, "PUT "+path+tag+" 201") {
+		t.Errorf("the image was not pushed as %s%s:\n%s", path, tag, reqs)
+	}
+	if n := h.gcr.Issued(); n != 1 {
+		t.Errorf("%d access tokens for one step, want 1", n)
+	}
+	h.gcr.Registry.Reset()
+	bkExpectHitOnRerun(t, h, first)
+	if got, want := h.gcr.Registry.Requests(), "HEAD "+path+tag+" 200"; len(got) != 1 || got[0] != want {
+		t.Errorf("registry requests on a hit %q, want exactly %q", got, want)
+	}
+	if n := h.gcr.Issued(); n != 2 {
+		t.Errorf("%d access tokens for two steps, want 2", n)
+	}
+}
+
 // runID keeps this run's local images apart from earlier runs'.
 var bkRunID = func() string {
 	b := make([]byte, 4)
@@ -468,7 +642,9 @@ var bkRunID = func() string {
 // TestBuildkiteSeedExamples runs every example of the original plugin's
 // README that can run here, through hooks/pre-command as the agent runs
 // it, against the real daemon: with a registry on loopback and with the
-// local provider, with the configuration as JSON and flattened.
+// local provider, with the configuration as JSON and flattened. The
+// examples that need ECR or GCR run against their test servers, with the
+// configuration as JSON and flattened.
 func TestBuildkiteSeedExamples(t *testing.T) {
 	testenv.Docker(t)
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -501,6 +677,54 @@ func TestBuildkiteSeedExamples(t *testing.T) {
 				}
 			})
 		}
+	}
+	for _, c := range bkCloudCases {
+		for _, form := range []struct {
+			name     string
+			oldAgent bool
+		}{{"json", false}, {"flattened", true}} {
+			m := bkMode{c.provider + "-" + form.name, c.provider, form.oldAgent}
+			t.Run(m.name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				bkRunCloudCase(t, c.bkCase, m, binary)
+			})
+		}
+	}
+}
+
+// runCloudCase runs a cloud case against a test server of its own, so
+// that the server's call log is the step's.
+func bkRunCloudCase(t *testing.T, c bkCase, m bkMode, binary string) {
+	h := &bkHarness{t: t, c: c, m: m, dir: bkCheckout(t, c.files), binary: binary, config: map[string]any{}}
+	for k, v := range c.config {
+		h.config[k] = v
+	}
+	var secrets []string // what the step must never print
+	switch m.provider {
+	case engine.ProviderECR:
+		h.ecr = ecrtest.Start(t, ecrtest.Options{})
+		h.config["registry-hostname"] = h.ecr.RegistryHost
+		h.c.env = append(append([]string(nil), c.env...), h.ecr.Env(t)...)
+		h.repo = h.ecr.RegistryHost + "/" + h.ecrName()
+		secrets = []string{h.ecr.Password, base64.StdEncoding.EncodeToString([]byte(ecrtest.TokenUser + ":" + h.ecr.Password))}
+	case engine.ProviderGCR:
+		h.gcr = googletest.Start(t, googletest.Options{Project: bkGCPProject})
+		h.config["registry-hostname"] = h.gcr.RegistryHost
+		h.c.env = append(append([]string(nil), c.env...), "GOOGLE_APPLICATION_CREDENTIALS="+h.gcr.WriteKeyFile(t, t.TempDir()))
+		h.repo = h.gcr.RegistryHost + "/" + bkGCPProject + "/" + h.ecrName()
+		secrets = []string{h.gcr.Token}
+	default:
+		t.Fatalf("no test server for provider %q", m.provider)
+	}
+	t.Cleanup(func() { bkRemoveImages(t, h.repo) })
+	first := h.check(h.newStep(), false)
+	for _, secret := range secrets {
+		if strings.Contains(first.output, secret) {
+			t.Errorf("the step printed the registry credential:\n%s", first.output)
+		}
+	}
+	if c.then != nil {
+		c.then(t, h, first)
 	}
 }
 

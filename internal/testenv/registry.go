@@ -55,7 +55,7 @@ func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
 	}
-	logrus.SetLevel(logrus.ErrorLevel) // the registry logs through logrus' global logger
+	logrus.SetLevel(logrus.FatalLevel) // the registry logs every 404 through logrus' global logger
 	cfg.HTTP.Secret = "test-secret"
 	if opts.Username != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(opts.Password), bcrypt.MinCost)
