@@ -1,6 +1,6 @@
 # The GitHub Action's image: the static docker-ecr-cache binary and CA
 # certificates, nothing else. action.yml builds it on every job; a prebuilt
-# copy can be used instead (docs/github.md).
+# copy can be used instead (see the README).
 #
 # GO_IMAGE is the Go toolchain image that builds the binary. Machines without
 # Docker Hub pass one they have: --build-arg GO_IMAGE=my-go:1.26. Modules come
