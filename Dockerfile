@@ -14,8 +14,7 @@ ARG GOPROXY
 ARG VERSION=dev
 WORKDIR /src
 COPY . .
-RUN --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" \
         -o /out/docker-ecr-cache ./cmd/docker-ecr-cache \
     && mkdir -p /out/tmp && chmod 1777 /out/tmp
 
