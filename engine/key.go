@@ -11,11 +11,11 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
@@ -291,18 +291,43 @@ func matchFiles(root, glob string) ([]string, error) {
 	return out, err
 }
 
-// fixedPrefix is the directory part of glob before its first segment with a
-// glob character, or ".".
-func fixedPrefix(glob string) string {
-	dir := "."
-	for {
-		seg, rest, more := strings.Cut(glob, "/")
-		if !more || strings.ContainsAny(seg, "*?[{\\") {
-			return dir
-		}
-		dir = path.Join(dir, seg)
-		glob = rest
+// A walkPlan tells the prefetching which directories the walk of a glob
+// with ** enters: from the glob's fixed prefix, those whose names match its
+// segments, up to the first **, then every one (but dot-names if hideDots).
+type walkPlan struct {
+	segs     []string // the segments before the first **
+	hideDots bool
+}
+
+// planWalk returns the plan of glob and the directory its walk starts from,
+// with that directory's depth in segments; ok is false if glob has no **
+// segment or has segments too intricate ({…}, escapes) to follow.
+func planWalk(glob string, hideDots bool) (plan *walkPlan, start string, depth int, ok bool) {
+	if strings.ContainsAny(glob, "{}\\") {
+		return nil, "", 0, false
 	}
+	segs := strings.Split(glob, "/")
+	k := slices.IndexFunc(segs, func(s string) bool { return strings.Contains(s, "**") })
+	if k < 0 || segs[k] != "**" {
+		return nil, "", 0, false
+	}
+	for depth < k && !strings.ContainsAny(segs[depth], "*?[") {
+		depth++
+	}
+	return &walkPlan{segs: segs[:k], hideDots: hideDots}, path.Join(append([]string{"."}, segs[:depth]...)...), depth, true
+}
+
+// enters reports whether the walk goes into the directory name at depth
+// (counted in segments from the checkout, the top level being 0).
+func (w *walkPlan) enters(depth int, name string) bool {
+	if w.hideDots && strings.HasPrefix(name, ".") {
+		return false
+	}
+	if depth >= len(w.segs) {
+		return true
+	}
+	ok, err := doublestar.Match(w.segs[depth], name)
+	return ok || err != nil
 }
 
 // match calls fn with each file under the cache's root that glob matches
@@ -326,8 +351,9 @@ func (d *dirCache) match(glob string, fn func(string)) error {
 	// Without a dot-part in glob, every path with a dot-name is dropped, so
 	// the walk need not list dot-names at all: it skips .git and the like.
 	hideDots := !globHasDotPart(glob)
-	if strings.Contains(glob, "**") {
-		d.prefetch(fixedPrefix(glob), hideDots)
+	if plan, start, depth, ok := planWalk(glob, hideDots); ok {
+		d.prefetch(prefetch{start, depth, plan})
+		defer d.dropPrefetches()
 	}
 	return doublestar.GlobWalk(globFS{d, hideDots}, glob, func(p string, _ os.DirEntry) error {
 		if hideDots && pathHasDotName(p) {
@@ -338,15 +364,13 @@ func (d *dirCache) match(glob string, fn func(string)) error {
 	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
 }
 
-// hiddenByWildcard reports whether a wildcard in glob matched a dot-name in p.
-func hiddenByWildcard(glob, p string) bool {
-	return pathHasDotName(p) && !globHasDotPart(glob)
-}
-
+// pathHasDotName reports whether a name in the slash path p starts with a dot.
 func pathHasDotName(p string) bool {
 	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }
 
+// globHasDotPart reports whether a part of glob starts with a dot: only then
+// may a wildcard match a dot-name.
 func globHasDotPart(glob string) bool {
 	return strings.HasPrefix(glob, ".") || strings.Contains(glob, "/.")
 }
@@ -355,7 +379,7 @@ func globHasDotPart(glob string) bool {
 // cache-on patterns are expanded: doublestar.GlobWalk reads a directory once
 // to walk ** and again to match the name after it, and patterns share
 // directories. For a pattern with **, a few goroutines list the directories
-// below its fixed prefix ahead of the walk, which then finds them listed.
+// the walk will enter (see walkPlan) ahead of it, and it finds them listed.
 // The walk itself, and so what matches, is GlobWalk's. The checkout must not
 // change meanwhile.
 type dirCache struct {
@@ -379,8 +403,9 @@ type dirList struct {
 }
 
 type prefetch struct {
-	dir      string
-	hideDots bool
+	dir   string
+	depth int // of dir's entries, in segments from the checkout
+	plan  *walkPlan
 }
 
 func newDirCache(root string) *dirCache {
@@ -407,15 +432,15 @@ func (d *dirCache) list(dir string) *dirList {
 	return l
 }
 
-// prefetch lists dir and the directories below it in the background,
-// without dot-names if hideDots.
-func (d *dirCache) prefetch(dir string, hideDots bool) {
+// prefetch lists p.dir and the directories below it that p.plan enters,
+// in the background.
+func (d *dirCache) prefetch(p prefetch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopping {
 		return
 	}
-	d.queue = append(d.queue, prefetch{dir, hideDots})
+	d.queue = append(d.queue, p)
 	if d.workers < prefetchWorkers {
 		d.workers++
 		d.wg.Add(1)
@@ -451,8 +476,8 @@ func (d *dirCache) prefetchWorker() {
 		// for the other until they meet.
 		var subdirs []prefetch
 		for _, e := range l.entries {
-			if e.IsDir() && !(p.hideDots && strings.HasPrefix(e.Name(), ".")) {
-				subdirs = append(subdirs, prefetch{path.Join(p.dir, e.Name()), p.hideDots})
+			if e.IsDir() && p.plan.enters(p.depth, e.Name()) {
+				subdirs = append(subdirs, prefetch{path.Join(p.dir, e.Name()), p.depth + 1, p.plan})
 			}
 		}
 		if len(subdirs) > 0 {
@@ -462,6 +487,14 @@ func (d *dirCache) prefetchWorker() {
 			d.mu.Unlock()
 		}
 	}
+}
+
+// dropPrefetches forgets the directories still to prefetch: once a walk is
+// over, they are of no use.
+func (d *dirCache) dropPrefetches() {
+	d.mu.Lock()
+	d.queue = d.queue[:0]
+	d.mu.Unlock()
 }
 
 // close stops the prefetching goroutines and waits for them.
@@ -511,31 +544,24 @@ func (g globFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return v.entries, v.err
 }
 
-// fileDigest hashes the file at p, reading it through buf. It uses the
-// system calls directly: os.Open would also try, and fail, to register the
-// file with the network poller, five more system calls a file.
+// fileDigest hashes the file at p, reading it through buf (io.Copy would
+// allocate a buffer a file).
 func fileDigest(p string, buf []byte) (string, error) {
-	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	for err == syscall.EINTR {
-		fd, err = syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	}
+	f, err := os.Open(p)
 	if err != nil {
-		return "", &fs.PathError{Op: "open", Path: p, Err: err}
+		return "", err
 	}
-	defer syscall.Close(fd)
+	defer f.Close()
 	h := sha256.New()
 	for {
-		n, err := syscall.Read(fd, buf)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return "", &fs.PathError{Op: "read", Path: p, Err: err}
-		}
-		if n <= 0 {
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
 			break
 		}
-		h.Write(buf[:n])
+		if err != nil {
+			return "", err
+		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

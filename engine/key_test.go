@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -370,13 +372,13 @@ func TestMatchFilesGlobstar(t *testing.T) {
 	}
 }
 
-// referenceMatchFiles is the straightforward matchFiles: doublestar.GlobWalk
-// on os.DirFS, then dropping what a wildcard matched in a dot-name. Any
-// faster matchFiles must return the same set.
+// referenceMatchFiles is the straightforward matchFiles (the first
+// version's): doublestar.GlobWalk on os.DirFS, then dropping what a wildcard
+// matched in a dot-name. Any faster matchFiles must return the same set.
 func referenceMatchFiles(root, glob string) ([]string, error) {
 	var out []string
 	err := doublestar.GlobWalk(os.DirFS(root), glob, func(p string, d os.DirEntry) error {
-		if hiddenByWildcard(glob, p) {
+		if referenceHiddenByWildcard(glob, p) {
 			return nil
 		}
 		out = append(out, p)
@@ -384,6 +386,20 @@ func referenceMatchFiles(root, glob string) ([]string, error) {
 	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
 	sort.Strings(out)
 	return out, err
+}
+
+// referenceHiddenByWildcard reports whether a wildcard in glob matched a
+// dot-name in p.
+func referenceHiddenByWildcard(glob, p string) bool {
+	if !strings.Contains(p, "/.") && !strings.HasPrefix(p, ".") {
+		return false
+	}
+	for _, part := range strings.Split(glob, "/") {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
 }
 
 func TestMatchFilesSameAsGlobWalk(t *testing.T) {
@@ -442,6 +458,105 @@ func TestMatchFilesSameAsGlobWalk(t *testing.T) {
 		if (werr == nil) != (gerr == nil) || !slices.Equal(got, want) {
 			t.Errorf("matchFiles(%q) = %q, %v\n          GlobWalk gives %q, %v", glob, got, gerr, want, werr)
 		}
+	}
+}
+
+// referenceCacheOnInputs is the first version of cacheOnInputs, on
+// referenceMatchFiles, hashing one file after the other.
+func referenceCacheOnInputs(c *Config) ([]Input, error) {
+	root := c.WorkDir
+	type job struct{ path, selector string }
+	seen := map[string]bool{}
+	var jobs []job
+	for _, pattern := range c.CacheOn {
+		pattern = strings.TrimSpace(pattern)
+		glob, selector, _ := strings.Cut(pattern, "#")
+		glob = path.Clean(filepath.ToSlash(glob))
+		matches, err := referenceMatchFiles(root, glob)
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 && !c.AllowEmptyCacheOn {
+			return nil, fmt.Errorf("cache-on %q matches no file", pattern)
+		}
+		for _, m := range matches {
+			if id := m + "#" + selector; !seen[id] {
+				seen[id] = true
+				jobs = append(jobs, job{m, selector})
+			}
+		}
+	}
+	sort.Slice(jobs, func(i, j int) bool {
+		if jobs[i].path != jobs[j].path {
+			return jobs[i].path < jobs[j].path
+		}
+		return jobs[i].selector < jobs[j].selector
+	})
+	var inputs []Input
+	for _, j := range jobs {
+		p := filepath.Join(root, filepath.FromSlash(j.path))
+		if j.selector != "" {
+			d, err := jsonDigest(p, j.selector)
+			if err != nil {
+				return nil, err
+			}
+			inputs = append(inputs, Input{"json " + j.path + "#" + j.selector, d})
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, Input{"file " + j.path, digest(b)})
+	}
+	return inputs, nil
+}
+
+// TestCacheOnInputsSameAsReference compares cacheOnInputs with the
+// straightforward version on a tree big enough for the walk and the
+// prefetching to overlap, with patterns that share directories.
+func TestCacheOnInputsSameAsReference(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"yarn.lock": "lock", ".git/HEAD": "ref", ".github/workflows/ci.yml": "on: push"}
+	for i := 0; i < 120; i++ {
+		p := fmt.Sprintf("packages/p%03d/", i)
+		files[p+"package.json"] = fmt.Sprintf(`{"name":"p%d","deps":{"x":%d}}`, i, i%7)
+		files[p+"src/index.ts"] = fmt.Sprint(i)
+		files[p+"src/deep/er/x.ts"] = fmt.Sprint(i)
+		if i%10 == 0 {
+			files[p+".cache/package.json"] = "{}"
+			files[p+"node_modules/dep/package.json"] = "{}"
+			files[".git/objects/"+p+"obj"] = "x"
+		}
+	}
+	dir := writeTree(t, files)
+	tests := [][]string{
+		{"**/package.json", "yarn.lock"},
+		{"**/package.json#.deps", "**/package.json", "yarn.lock"},
+		{"packages/**/package.json", "**/*.ts", ".git/**", "**/.cache/*.json"},
+		{"packages/p00*/**", "**/node_modules/**/package.json", ".github/**/*.yml", "**"},
+		{"packages/*/src/**/*.ts", "packages/{p001,p002}/**", "**/package.json"},
+	}
+	for _, cacheOn := range tests {
+		t.Run(strings.Join(cacheOn, ","), func(t *testing.T) {
+			t.Parallel()
+			c := NewConfig()
+			c.WorkDir = dir
+			c.CacheOn = cacheOn
+			want, err := referenceCacheOnInputs(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 5; i++ {
+				got, err := c.cacheOnInputs()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("run %d: %d inputs, want %d:\n got %v\nwant %v", i, len(got), len(want), got, want)
+				}
+			}
+		})
 	}
 }
 
@@ -717,5 +832,55 @@ func TestBuildFlagsCanonical(t *testing.T) {
 	}
 	if want := "--ssh=default --network=host --label=a=1 --label=b=2"; a.canonical() != want {
 		t.Errorf("canonical = %q, want %q", a.canonical(), want)
+	}
+}
+
+func TestPlanWalk(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		glob  string
+		ok    bool
+		start string
+		depth int
+		segs  []string
+	}{
+		{"**/package.json", true, ".", 0, []string{}},
+		{"**", true, ".", 0, []string{}},
+		{"packages/**/package.json", true, "packages", 1, []string{"packages"}},
+		{"a/b/**", true, "a/b", 2, []string{"a", "b"}},
+		{"packages/*/src/**/*.ts", true, "packages", 1, []string{"packages", "*", "src"}},
+		{"*/x/**", true, ".", 0, []string{"*", "x"}},
+		{"yarn.lock", false, "", 0, nil},
+		{"packages/*/package.json", false, "", 0, nil},
+		{"a**/x", false, "", 0, nil},
+		{"{a,b}/**", false, "", 0, nil},
+		{"a\\*/**", false, "", 0, nil},
+	}
+	for _, tt := range tests {
+		plan, start, depth, ok := planWalk(tt.glob, true)
+		if ok != tt.ok || start != tt.start || depth != tt.depth || ok && !slices.Equal(plan.segs, tt.segs) {
+			var segs []string
+			if plan != nil {
+				segs = plan.segs
+			}
+			t.Errorf("planWalk(%q) = %q, %q, %d, %v; want %q, %q, %d, %v", tt.glob, segs, start, depth, ok, tt.segs, tt.start, tt.depth, tt.ok)
+		}
+	}
+
+	plan, _, _, _ := planWalk("packages/*/src/**/*.ts", true)
+	for _, tt := range []struct {
+		depth int
+		name  string
+		want  bool
+	}{
+		{0, "packages", true}, {0, "tools", false}, {1, "pkg-1", true}, {1, ".cache", false},
+		{2, "src", true}, {2, "test", false}, {3, "anything", true}, {7, "deep", true}, {7, ".git", false},
+	} {
+		if got := plan.enters(tt.depth, tt.name); got != tt.want {
+			t.Errorf("enters(%d, %q) = %v, want %v", tt.depth, tt.name, got, tt.want)
+		}
+	}
+	if plan, _, _, _ := planWalk(".github/**", false); !plan.enters(3, ".hidden") {
+		t.Error("without hideDots, the plan skips a dot-directory")
 	}
 }
