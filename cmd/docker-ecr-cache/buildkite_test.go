@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -368,7 +367,7 @@ var bkCloudCases = []bkCloudCase{
 		config: map[string]any{"max-age-days": 7},
 		want:   "kept a week in ECR",
 		then: func(t *testing.T, h *bkHarness, first bkResult) {
-			if days := bkPolicyDays(t, bkECRRepo(t, h).Policy); days != 7 {
+			if days := ecrtest.PolicyDays(t, bkECRRepo(t, h).Policy); days != 7 {
 				t.Errorf("the lifecycle policy expires images after %d days, want 7", days)
 			}
 			if !strings.Contains(first.output, "images expire 7 days after their push") {
@@ -534,33 +533,6 @@ func bkECRRepo(t *testing.T, h *bkHarness) ecrtest.Repo {
 	return repo
 }
 
-// policyDays is the countNumber of a lifecycle policy's only rule, which
-// must expire images that many days after their push.
-func bkPolicyDays(t *testing.T, policy string) int {
-	t.Helper()
-	var p struct {
-		Rules []struct {
-			Selection struct {
-				TagStatus   string `json:"tagStatus"`
-				CountType   string `json:"countType"`
-				CountUnit   string `json:"countUnit"`
-				CountNumber int    `json:"countNumber"`
-			} `json:"selection"`
-			Action struct {
-				Type string `json:"type"`
-			} `json:"action"`
-		} `json:"rules"`
-	}
-	if err := json.Unmarshal([]byte(policy), &p); err != nil || len(p.Rules) != 1 {
-		t.Fatalf("lifecycle policy %q: want one rule (%v)", policy, err)
-	}
-	r := p.Rules[0]
-	if r.Selection.TagStatus != "any" || r.Selection.CountType != "sinceImagePushed" || r.Selection.CountUnit != "days" || r.Action.Type != "expire" {
-		t.Errorf("lifecycle policy %s: want any image expired some days after its push", policy)
-	}
-	return r.Selection.CountNumber
-}
-
 // expectECRDefaults: with no options, the step made the original plugin's
 // repository, build-cache/<organization>/<pipeline>, untagged, with images
 // expiring after 30 days; a rerun is a hit that asks ECR only for a token
@@ -573,7 +545,7 @@ func bkExpectECRDefaults(t *testing.T, h *bkHarness, first bkResult) {
 	if len(repo.Tags) != 0 {
 		t.Errorf("repository tags %v, want none", repo.Tags)
 	}
-	if days := bkPolicyDays(t, repo.Policy); days != 30 {
+	if days := ecrtest.PolicyDays(t, repo.Policy); days != 30 {
 		t.Errorf("the lifecycle policy expires images after %d days, want 30", days)
 	}
 	h.ecr.Reset()

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,50 +96,29 @@ func (j *ecrJob) without(names ...string) {
 	j.aws = kept
 }
 
-type ecrRun struct {
-	code           int
-	stdout, stderr string
-	out            map[string]string // the dotenv outputs
-}
+// ecrRun is one run of the command.
+type ecrRun struct{ testenv.Result }
 
 func (j *ecrJob) run(tb testing.TB) ecrRun {
 	tb.Helper()
-	cmd := exec.Command(testenv.Binary(tb))
-	cmd.Dir = j.dir
-	cmd.Env = append([]string(nil), j.aws...)
+	env := append([]string(nil), j.aws...)
 	for k, v := range j.options {
-		cmd.Env = append(cmd.Env, "DOCKER_ECR_CACHE_"+k+"="+v)
+		env = append(env, "DOCKER_ECR_CACHE_"+k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := ecrRun{stdout: stdout.String(), stderr: stderr.String(), out: map[string]string{}}
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		r.code = exitErr.ExitCode()
-	case err != nil:
-		tb.Fatalf("running docker-ecr-cache: %v", err)
-	}
-	for _, line := range strings.Split(r.stdout, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			r.out[k] = v
-		}
-	}
-	return r
+	return ecrRun{testenv.RunCommand(tb, j.dir, env)}
 }
 
 // expect checks the exit code, and that no log shows the registry password
 // or the token that holds it.
 func (r ecrRun) expect(tb testing.TB, srv *ecrtest.Server, code int) {
 	tb.Helper()
-	if r.code != code {
-		tb.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	if r.Code != code {
+		tb.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.Code, code, r.Stdout, r.Stderr)
 	}
 	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + srv.Password))
 	for _, secret := range []string{srv.Password, token} {
-		if strings.Contains(r.stdout+r.stderr, secret) {
-			tb.Errorf("the output shows the ECR token:\n%s\n%s", r.stdout, r.stderr)
+		if strings.Contains(r.Stdout+r.Stderr, secret) {
+			tb.Errorf("the output shows the ECR token:\n%s\n%s", r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -149,8 +126,8 @@ func (r ecrRun) expect(tb testing.TB, srv *ecrtest.Server, code int) {
 func (r ecrRun) says(tb testing.TB, wants ...string) {
 	tb.Helper()
 	for _, want := range wants {
-		if !strings.Contains(r.stderr, want) {
-			tb.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+		if !strings.Contains(r.Stderr, want) {
+			tb.Errorf("stderr does not say %q:\n%s", want, r.Stderr)
 		}
 	}
 }
@@ -168,6 +145,17 @@ func ecrWrites(srv *ecrtest.Server) []string {
 	return w
 }
 
+// ecrNoCalls checks that nothing asked ECR, STS or the registry.
+func ecrNoCalls(tb testing.TB, srv *ecrtest.Server) {
+	tb.Helper()
+	if got := ecrCalls(srv); got != "" {
+		tb.Errorf("ECR calls %q, want none", got)
+	}
+	if got := srv.Registry.Requests(); len(got) != 0 {
+		tb.Errorf("registry requests %q, want none", got)
+	}
+}
+
 func TestECRMissCreatesThenHitCostsTwoRequests(t *testing.T) {
 	srv := ecrtest.Start(t, ecrtest.Options{})
 	job := newECRJob(t, srv)
@@ -177,9 +165,9 @@ func TestECRMissCreatesThenHitCostsTwoRequests(t *testing.T) {
 	miss := job.run(t)
 	miss.expect(t, srv, 0)
 	image := srv.RegistryHost + "/" + job.name
-	if miss.out["CACHE_HIT"] != "false" || miss.out["IMAGE"] != image || miss.out["IMAGE_REF"] != image+":"+miss.out["TAG"] ||
-		!regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(miss.out["DIGEST"]) || miss.out["KEY"] != miss.out["TAG"] || miss.out["TAG"] == "" {
-		t.Fatalf("outputs %v", miss.out)
+	if miss.Outputs["CACHE_HIT"] != "false" || miss.Outputs["IMAGE"] != image || miss.Outputs["IMAGE_REF"] != image+":"+miss.Outputs["TAG"] ||
+		!regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(miss.Outputs["DIGEST"]) || miss.Outputs["KEY"] != miss.Outputs["TAG"] || miss.Outputs["TAG"] == "" {
+		t.Fatalf("outputs %v", miss.Outputs)
 	}
 	miss.says(t, "created repository "+job.name+" with tags CostCenter=Platform, team=ci", "images expire 7 days after their push", "RUN")
 	if got, want := ecrCalls(srv), "GetAuthorizationToken DescribeRepositories CreateRepository PutLifecyclePolicy"; got != want {
@@ -193,7 +181,7 @@ func TestECRMissCreatesThenHitCostsTwoRequests(t *testing.T) {
 		t.Errorf("lifecycle policy %s", repo.Policy)
 	}
 	pushed := strings.Join(ecrWrites(srv), "\n")
-	for _, tag := range []string{miss.out["TAG"], "latest"} {
+	for _, tag := range []string{miss.Outputs["TAG"], "latest"} {
 		if !strings.Contains(pushed, "PUT /v2/"+job.name+"/manifests/"+tag+" 201") {
 			t.Errorf("%s was not pushed: %s", tag, pushed)
 		}
@@ -202,14 +190,14 @@ func TestECRMissCreatesThenHitCostsTwoRequests(t *testing.T) {
 	srv.Reset()
 	hit := job.run(t)
 	hit.expect(t, srv, 0)
-	if hit.out["CACHE_HIT"] != "true" || hit.out["IMAGE_REF"] != miss.out["IMAGE_REF"] || hit.out["DIGEST"] != miss.out["DIGEST"] {
-		t.Errorf("hit outputs %v, miss outputs %v", hit.out, miss.out)
+	if hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["IMAGE_REF"] != miss.Outputs["IMAGE_REF"] || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
+		t.Errorf("hit outputs %v, miss outputs %v", hit.Outputs, miss.Outputs)
 	}
 	hit.says(t, "already on this machine")
 	if got := ecrCalls(srv); got != "GetAuthorizationToken" {
 		t.Errorf("ECR calls on a hit %q, want only GetAuthorizationToken (no STS: registry-hostname is set)", got)
 	}
-	want := "HEAD /v2/" + job.name + "/manifests/" + miss.out["TAG"] + " 200"
+	want := "HEAD /v2/" + job.name + "/manifests/" + miss.Outputs["TAG"] + " 200"
 	if got := srv.Registry.Requests(); len(got) != 1 || got[0] != want {
 		t.Errorf("registry requests on a hit %q, want exactly %q", got, want)
 	}
@@ -231,14 +219,14 @@ func TestECRConcurrentMissesRaceOnCreate(t *testing.T) {
 	wg.Wait()
 	for _, r := range runs {
 		r.expect(t, srv, 0)
-		if r.out["CACHE_HIT"] != "false" {
-			t.Errorf("outputs %v, want a miss", r.out)
+		if r.Outputs["CACHE_HIT"] != "false" {
+			t.Errorf("outputs %v, want a miss", r.Outputs)
 		}
 	}
 	if n := srv.Count("CreateRepository"); n != 2 {
 		t.Errorf("%d CreateRepository calls, want 2 racing: %s", n, ecrCalls(srv))
 	}
-	both := runs[0].stderr + runs[1].stderr
+	both := runs[0].Stderr + runs[1].Stderr
 	if !strings.Contains(both, "created repository "+job.name) || !strings.Contains(both, "was just created by another job") {
 		t.Errorf("one job should create the repository and the other find it created:\n%s", both)
 	}
@@ -269,8 +257,8 @@ func TestECRLifecycleDeniedOnlyWarns(t *testing.T) {
 	r := job.run(t)
 	r.expect(t, srv, 0)
 	r.says(t, "warning: setting the lifecycle policy of "+job.name, "ecr:PutLifecyclePolicy was denied")
-	if r.out["CACHE_HIT"] != "false" {
-		t.Errorf("outputs %v", r.out)
+	if r.Outputs["CACHE_HIT"] != "false" {
+		t.Errorf("outputs %v", r.Outputs)
 	}
 }
 
@@ -283,8 +271,8 @@ func TestECRInvalidTokenIsAnAuthErrorAndNoBuild(t *testing.T) {
 	r := job.run(t)
 	r.expect(t, srv, 1)
 	r.says(t, "ECR refused the authorization token", "HTTP 401", "check the ECR token")
-	if strings.Contains(r.stderr, "Building") || strings.Contains(r.stderr, "cache miss:") {
-		t.Errorf("a rejected token led to a build:\n%s", r.stderr)
+	if strings.Contains(r.Stderr, "Building") || strings.Contains(r.Stderr, "cache miss:") {
+		t.Errorf("a rejected token led to a build:\n%s", r.Stderr)
 	}
 	if got := ecrCalls(srv); got != "GetAuthorizationToken" {
 		t.Errorf("ECR calls %q", got)
@@ -304,12 +292,7 @@ func TestECRMissingCredentialsNameTheFixes(t *testing.T) {
 	r := job.run(t)
 	r.expect(t, srv, 1)
 	r.says(t, "no AWS credentials found", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "web identity (OIDC)", "instance or container role")
-	if got := ecrCalls(srv); got != "" {
-		t.Errorf("ECR calls %q, want none", got)
-	}
-	if got := srv.Registry.Requests(); len(got) != 0 {
-		t.Errorf("registry requests %q, want none", got)
-	}
+	ecrNoCalls(t, srv)
 }
 
 func TestECRInvalidNameExits2BeforeAnyCall(t *testing.T) {
@@ -320,12 +303,7 @@ func TestECRInvalidNameExits2BeforeAnyCall(t *testing.T) {
 	r := job.run(t)
 	r.expect(t, srv, 2)
 	r.says(t, `ecr-name "Build_Cache/App" is not a valid ECR repository name`, `ecr-account-id "1234" is not an AWS account ID`)
-	if got := ecrCalls(srv); got != "" {
-		t.Errorf("ECR calls %q, want none", got)
-	}
-	if got := srv.Registry.Requests(); len(got) != 0 {
-		t.Errorf("registry requests %q, want none", got)
-	}
+	ecrNoCalls(t, srv)
 }
 
 func TestECRCreateDeniedFailsAndPushesNothing(t *testing.T) {
@@ -335,8 +313,8 @@ func TestECRCreateDeniedFailsAndPushesNothing(t *testing.T) {
 	r := job.run(t)
 	r.expect(t, srv, 1)
 	r.says(t, "creating repository "+job.name, "ecr:CreateRepository was denied", "AccessDeniedException")
-	if strings.Contains(r.stderr, "Building") {
-		t.Errorf("it built although the repository could not be created:\n%s", r.stderr)
+	if strings.Contains(r.Stderr, "Building") {
+		t.Errorf("it built although the repository could not be created:\n%s", r.Stderr)
 	}
 	if got, want := ecrCalls(srv), "GetAuthorizationToken DescribeRepositories CreateRepository"; got != want {
 		t.Errorf("ECR calls %q, want %q", got, want)
@@ -360,8 +338,8 @@ func BenchmarkECRHit(b *testing.B) {
 	for range b.N {
 		srv.Reset()
 		r := job.run(b)
-		if r.code != 0 || r.out["CACHE_HIT"] != "true" {
-			b.Fatalf("not a hit: %d %v\n%s", r.code, r.out, r.stderr)
+		if r.Code != 0 || r.Outputs["CACHE_HIT"] != "true" {
+			b.Fatalf("not a hit: %d %v\n%s", r.Code, r.Outputs, r.Stderr)
 		}
 		calls += len(srv.Calls()) + len(srv.Registry.Requests())
 	}

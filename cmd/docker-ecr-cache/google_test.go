@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,41 +14,16 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
-// googleRun is one run of the built command as a subprocess.
-type googleRun struct {
-	code           int
-	stdout, stderr string
-	out            map[string]string // the dotenv results
-}
-
 // googleCommand runs the binary in dir with exactly env (and PATH), as a
 // CI job would with registry-provider: gcr and a service account key.
-func googleCommand(t *testing.T, bin, dir string, env map[string]string) googleRun {
+func googleCommand(t *testing.T, dir string, env map[string]string) testenv.Result {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	environ := []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		environ = append(environ, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	run := googleRun{stdout: stdout.String(), stderr: stderr.String(), out: map[string]string{}}
-	var exitErr *exec.ExitError
-	switch {
-	case errors.As(err, &exitErr):
-		run.code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", bin, err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(run.stdout))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			run.out[k] = v
-		}
-	}
-	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", run.code, run.stdout, run.stderr)
+	run := testenv.RunCommand(t, dir, environ)
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", run.Code, run.Stdout, run.Stderr)
 	return run
 }
 
@@ -62,7 +34,6 @@ func googleCommand(t *testing.T, bin, dir string, env map[string]string) googleR
 // only the access token that endpoint hands out.
 func TestGoogleProvider(t *testing.T) {
 	dockerHost := testenv.Docker(t)
-	bin := testenv.Binary(t)
 	s := googletest.Start(t, googletest.Options{Project: "foo-bar-123456"})
 
 	work := t.TempDir()
@@ -87,15 +58,15 @@ func TestGoogleProvider(t *testing.T) {
 	t.Cleanup(func() { googleRemoveImages(dockerHost, refs...) })
 
 	// A miss: build, push the key tag and latest, with one token.
-	miss := googleCommand(t, bin, work, env)
-	if miss.code != 0 {
-		t.Fatalf("first run exited %d", miss.code)
+	miss := googleCommand(t, work, env)
+	if miss.Code != 0 {
+		t.Fatalf("first run exited %d", miss.Code)
 	}
-	tag := miss.out["TAG"]
+	tag := miss.Outputs["TAG"]
 	refs = append(refs, image+":"+tag, image+":latest")
-	googleCheckOutputs(t, miss.out, map[string]string{"IMAGE": image, "IMAGE_REF": image + ":" + tag, "CACHE_HIT": "false", "KEY": tag})
-	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(miss.out["DIGEST"]) || !regexp.MustCompile(`^[0-9a-f]{40,64}$`).MatchString(tag) {
-		t.Errorf("DIGEST=%q TAG=%q, want a digest and a hex key", miss.out["DIGEST"], tag)
+	googleCheckOutputs(t, miss.Outputs, map[string]string{"IMAGE": image, "IMAGE_REF": image + ":" + tag, "CACHE_HIT": "false", "KEY": tag})
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(miss.Outputs["DIGEST"]) || !regexp.MustCompile(`^[0-9a-f]{40,64}$`).MatchString(tag) {
+		t.Errorf("DIGEST=%q TAG=%q, want a digest and a hex key", miss.Outputs["DIGEST"], tag)
 	}
 	reqs := strings.Join(s.Registry.Requests(), "\n")
 	for _, want := range []string{"PUT /v2/foo-bar-123456/" + name + "/manifests/" + tag + " 201", "PUT /v2/foo-bar-123456/" + name + "/manifests/latest 201"} {
@@ -106,7 +77,7 @@ func TestGoogleProvider(t *testing.T) {
 	if s.Issued() != 1 {
 		t.Errorf("%d access tokens for one run, want 1", s.Issued())
 	}
-	if strings.Contains(miss.stdout+miss.stderr, s.Token) {
+	if strings.Contains(miss.Stdout+miss.Stderr, s.Token) {
 		t.Errorf("the access token was printed")
 	}
 	out, err := googleDocker(dockerHost, "run", "--rm", image+":"+tag, "/bin/busybox", "cat", "/marker")
@@ -116,16 +87,16 @@ func TestGoogleProvider(t *testing.T) {
 
 	// A hit: one HEAD, nothing built or pulled.
 	s.Registry.Reset()
-	hit := googleCommand(t, bin, work, env)
-	if hit.code != 0 {
-		t.Fatalf("second run exited %d", hit.code)
+	hit := googleCommand(t, work, env)
+	if hit.Code != 0 {
+		t.Fatalf("second run exited %d", hit.Code)
 	}
-	googleCheckOutputs(t, hit.out, map[string]string{"IMAGE_REF": image + ":" + tag, "CACHE_HIT": "true", "DIGEST": miss.out["DIGEST"]})
+	googleCheckOutputs(t, hit.Outputs, map[string]string{"IMAGE_REF": image + ":" + tag, "CACHE_HIT": "true", "DIGEST": miss.Outputs["DIGEST"]})
 	want := "HEAD /v2/foo-bar-123456/" + name + "/manifests/" + tag + " 200"
 	if got := s.Registry.Requests(); len(got) != 1 || got[0] != want {
 		t.Errorf("a hit made requests %q, want exactly %q", got, want)
 	}
-	if strings.Contains(hit.stderr, "Building") || strings.Contains(hit.stderr, "Pulling") {
+	if strings.Contains(hit.Stderr, "Building") || strings.Contains(hit.Stderr, "Pulling") {
 		t.Errorf("a hit built or pulled")
 	}
 
@@ -134,16 +105,16 @@ func TestGoogleProvider(t *testing.T) {
 	googleWriteFile(t, work, "deps.txt", "deps v2\n")
 	s.HandOut("ya29.a-token-the-registry-refuses")
 	s.Registry.Reset()
-	denied := googleCommand(t, bin, work, env)
-	if denied.code != 1 {
-		t.Errorf("with a refused token the run exited %d, want 1", denied.code)
+	denied := googleCommand(t, work, env)
+	if denied.Code != 1 {
+		t.Errorf("with a refused token the run exited %d, want 1", denied.Code)
 	}
 	for _, w := range []string{"refused the credential", "HTTP 401", "service account " + s.ClientEmail} {
-		if !strings.Contains(denied.stderr, w) {
+		if !strings.Contains(denied.Stderr, w) {
 			t.Errorf("stderr does not say %q", w)
 		}
 	}
-	if strings.Contains(denied.stderr, "Building") || strings.Contains(denied.stderr, "RUN") || strings.Contains(denied.stderr, "ya29.") {
+	if strings.Contains(denied.Stderr, "Building") || strings.Contains(denied.Stderr, "RUN") || strings.Contains(denied.Stderr, "ya29.") {
 		t.Errorf("a refused token led to a build, or was printed")
 	}
 	for _, r := range s.Registry.Requests() {
@@ -158,18 +129,18 @@ func TestGoogleProvider(t *testing.T) {
 	arImage := s.RegistryHost + "/foo-bar-123456/" + arName
 	env["DOCKER_ECR_CACHE_REGISTRY_PROVIDER"] = "artifact-registry"
 	env["DOCKER_ECR_CACHE_ECR_NAME"] = arName
-	ar := googleCommand(t, bin, work, env)
-	if ar.code != 0 {
-		t.Fatalf("artifact-registry run exited %d", ar.code)
+	ar := googleCommand(t, work, env)
+	if ar.Code != 0 {
+		t.Fatalf("artifact-registry run exited %d", ar.Code)
 	}
-	refs = append(refs, ar.out["IMAGE_REF"], arImage+":latest")
-	googleCheckOutputs(t, ar.out, map[string]string{"IMAGE": arImage, "CACHE_HIT": "false"})
+	refs = append(refs, ar.Outputs["IMAGE_REF"], arImage+":latest")
+	googleCheckOutputs(t, ar.Outputs, map[string]string{"IMAGE": arImage, "CACHE_HIT": "false"})
 
 	// Artifact Registry needs the location's host.
 	delete(env, "DOCKER_ECR_CACHE_REGISTRY_HOSTNAME")
-	bad := googleCommand(t, bin, work, env)
-	if bad.code != 2 || !strings.Contains(bad.stderr, "registry-hostname is required with registry-provider: artifact-registry") {
-		t.Errorf("artifact-registry without registry-hostname: exit %d, want 2 naming registry-hostname", bad.code)
+	bad := googleCommand(t, work, env)
+	if bad.Code != 2 || !strings.Contains(bad.Stderr, "registry-hostname is required with registry-provider: artifact-registry") {
+		t.Errorf("artifact-registry without registry-hostname: exit %d, want 2 naming registry-hostname", bad.Code)
 	}
 }
 

@@ -59,25 +59,37 @@ func (s *Server) fetch(repo, ref string) (manifest, bool, *apiError) {
 	return manifest{body: body, mediaType: resp.Header.Get("Content-Type"), digest: resp.Header.Get("Docker-Content-Digest")}, true, nil
 }
 
-// imagesOf checks the repository and lists the image IDs asked for, or
-// every tag when none is.
-func (s *Server) imagesOf(req imagesRequest) (string, []imageID, *apiError) {
+// eachImage checks the repository and calls f with each image ID asked
+// for, or every tag when none is, and its manifest: found is false when the
+// registry has none. It stops at the first error.
+func (s *Server) eachImage(req imagesRequest, f func(account string, id imageID, m manifest, found bool) *apiError) *apiError {
 	account := s.account(req.RegistryID)
 	s.mu.Lock()
 	_, ok := s.repos[account+"/"+req.RepositoryName]
 	s.mu.Unlock()
 	if !ok {
-		return account, nil, notFound(account, req.RepositoryName)
+		return notFound(account, req.RepositoryName)
 	}
-	if len(req.ImageIDs) > 0 {
-		return account, req.ImageIDs, nil
+	ids := req.ImageIDs
+	if len(ids) == 0 {
+		tags, err := s.tags(req.RepositoryName)
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			ids = append(ids, imageID{ImageTag: t})
+		}
 	}
-	tags, err := s.tags(req.RepositoryName)
-	ids := make([]imageID, 0, len(tags))
-	for _, t := range tags {
-		ids = append(ids, imageID{ImageTag: t})
+	for _, id := range ids {
+		m, found, err := s.fetch(req.RepositoryName, ref(id))
+		if err != nil {
+			return err
+		}
+		if err := f(account, id, m, found); err != nil {
+			return err
+		}
 	}
-	return account, ids, err
+	return nil
 }
 
 func (s *Server) tags(repo string) ([]string, *apiError) {
@@ -110,19 +122,11 @@ func (s *Server) batchGetImage(in []byte) (any, *apiError) {
 	if err := decode(in, &req); err != nil {
 		return nil, err
 	}
-	account, ids, aerr := s.imagesOf(req)
-	if aerr != nil {
-		return nil, aerr
-	}
 	images, failures := []any{}, []any{}
-	for _, id := range ids {
-		m, ok, aerr := s.fetch(req.RepositoryName, ref(id))
-		if aerr != nil {
-			return nil, aerr
-		}
-		if !ok {
+	err := s.eachImage(req, func(account string, id imageID, m manifest, found bool) *apiError {
+		if !found {
 			failures = append(failures, map[string]any{"imageId": id, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"})
-			continue
+			return nil
 		}
 		images = append(images, map[string]any{
 			"registryId":             account,
@@ -131,6 +135,10 @@ func (s *Server) batchGetImage(in []byte) (any, *apiError) {
 			"imageManifest":          string(m.body),
 			"imageManifestMediaType": m.mediaType,
 		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"images": images, "failures": failures}, nil
 }
@@ -140,18 +148,10 @@ func (s *Server) describeImages(in []byte) (any, *apiError) {
 	if err := decode(in, &req); err != nil {
 		return nil, err
 	}
-	account, ids, aerr := s.imagesOf(req)
-	if aerr != nil {
-		return nil, aerr
-	}
 	details := []any{}
-	for _, id := range ids {
-		m, ok, aerr := s.fetch(req.RepositoryName, ref(id))
-		if aerr != nil {
-			return nil, aerr
-		}
-		if !ok {
-			return nil, errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
+	err := s.eachImage(req, func(account string, id imageID, m manifest, found bool) *apiError {
+		if !found {
+			return errorf("ImageNotFoundException", "The image with imageId {imageDigest:'%s', imageTag:'%s'} does not exist within the repository with name '%s' in the registry with id '%s'",
 				or(id.ImageDigest, "null"), or(id.ImageTag, "null"), req.RepositoryName, account)
 		}
 		d := map[string]any{
@@ -166,6 +166,10 @@ func (s *Server) describeImages(in []byte) (any, *apiError) {
 			d["imageTags"] = []string{id.ImageTag}
 		}
 		details = append(details, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"imageDetails": details}, nil
 }

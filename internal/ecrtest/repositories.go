@@ -131,14 +131,29 @@ func (s *Server) createRepository(in []byte) (any, *apiError) {
 	return map[string]any{"repository": s.shape(r)}, nil
 }
 
-// byARN finds a repository; s.mu is held.
-func (s *Server) byARN(arn string) (*Repo, *apiError) {
+// withARN calls f, s.mu held, with the repository arn names.
+func (s *Server) withARN(arn string, f func(r *Repo) any) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, r := range s.repos {
 		if r.ARN == arn {
-			return r, nil
+			return f(r), nil
 		}
 	}
 	return nil, errorf("InvalidParameterException", "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'the resource %s does not exist'", arn)
+}
+
+// withRepo calls f, s.mu held, with the repository name in the account
+// registryID names (the caller's by default).
+func (s *Server) withRepo(registryID, name string, f func(account string, r *Repo) (any, *apiError)) (any, *apiError) {
+	account := s.account(registryID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.repos[account+"/"+name]
+	if !ok {
+		return nil, notFound(account, name)
+	}
+	return f(account, r)
 }
 
 func (s *Server) tagResource(in []byte) (any, *apiError) {
@@ -149,16 +164,12 @@ func (s *Server) tagResource(in []byte) (any, *apiError) {
 	if err := decode(in, &req); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.byARN(req.ResourceArn)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range req.Tags {
-		r.Tags[t.Key] = t.Value
-	}
-	return struct{}{}, nil
+	return s.withARN(req.ResourceArn, func(r *Repo) any {
+		for _, t := range req.Tags {
+			r.Tags[t.Key] = t.Value
+		}
+		return struct{}{}
+	})
 }
 
 func (s *Server) listTagsForResource(in []byte) (any, *apiError) {
@@ -168,18 +179,14 @@ func (s *Server) listTagsForResource(in []byte) (any, *apiError) {
 	if err := decode(in, &req); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.byARN(req.ResourceArn)
-	if err != nil {
-		return nil, err
-	}
-	out := []tag{}
-	for k, v := range r.Tags {
-		out = append(out, tag{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return map[string]any{"tags": out}, nil
+	return s.withARN(req.ResourceArn, func(r *Repo) any {
+		out := []tag{}
+		for k, v := range r.Tags {
+			out = append(out, tag{k, v})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		return map[string]any{"tags": out}
+	})
 }
 
 type policyRequest struct {
@@ -193,22 +200,17 @@ func (s *Server) getLifecyclePolicy(in []byte) (any, *apiError) {
 	if err := decode(in, &req); err != nil {
 		return nil, err
 	}
-	account := s.account(req.RegistryID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.repos[account+"/"+req.RepositoryName]
-	switch {
-	case !ok:
-		return nil, notFound(account, req.RepositoryName)
-	case r.Policy == "":
-		return nil, errorf("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", r.Name, account)
-	}
-	return map[string]any{
-		"registryId":          account,
-		"repositoryName":      r.Name,
-		"lifecyclePolicyText": r.Policy,
-		"lastEvaluatedAt":     epoch(r.Created),
-	}, nil
+	return s.withRepo(req.RegistryID, req.RepositoryName, func(account string, r *Repo) (any, *apiError) {
+		if r.Policy == "" {
+			return nil, errorf("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '%s' in the registry with id '%s'", r.Name, account)
+		}
+		return map[string]any{
+			"registryId":          account,
+			"repositoryName":      r.Name,
+			"lifecyclePolicyText": r.Policy,
+			"lastEvaluatedAt":     epoch(r.Created),
+		}, nil
+	})
 }
 
 func (s *Server) putLifecyclePolicy(in []byte) (any, *apiError) {
@@ -222,13 +224,8 @@ func (s *Server) putLifecyclePolicy(in []byte) (any, *apiError) {
 	if json.Unmarshal([]byte(req.LifecyclePolicyText), &policy) != nil || len(policy.Rules) == 0 {
 		return nil, errorf("InvalidParameterException", "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure'")
 	}
-	account := s.account(req.RegistryID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.repos[account+"/"+req.RepositoryName]
-	if !ok {
-		return nil, notFound(account, req.RepositoryName)
-	}
-	r.Policy = req.LifecyclePolicyText
-	return map[string]any{"registryId": account, "repositoryName": r.Name, "lifecyclePolicyText": r.Policy}, nil
+	return s.withRepo(req.RegistryID, req.RepositoryName, func(account string, r *Repo) (any, *apiError) {
+		r.Policy = req.LifecyclePolicyText
+		return map[string]any{"registryId": account, "repositoryName": r.Name, "lifecyclePolicyText": r.Policy}, nil
+	})
 }

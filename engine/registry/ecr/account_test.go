@@ -70,9 +70,5 @@ func TestSTSDeniedNamesTheActionAndTheWayAround(t *testing.T) {
 	s.Deny("GetCallerIdentity")
 	r, _ := provider(t, config(nil, "cache/app"))
 	_, err := r.Repository(context.Background())
-	for _, want := range []string{"sts:GetCallerIdentity", "ecr-account-id", "AccessDenied"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not say %q", err, want)
-		}
-	}
+	errorSays(t, err, "sts:GetCallerIdentity", "ecr-account-id", "AccessDenied")
 }

@@ -80,3 +80,16 @@ func provider(t *testing.T, c engine.Config) (*ecr.Registry, *recorder) {
 }
 
 func calls(s *ecrtest.Server) string { return strings.Join(s.Calls(), " ") }
+
+// errorSays checks that there is an error and that it says each of wants.
+func errorSays(t *testing.T, err error, wants ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one that says %q", wants)
+	}
+	for _, want := range wants {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}

@@ -2,9 +2,7 @@ package ecr
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -18,11 +16,10 @@ func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (st
 		return "", err
 	}
 	digest, err := r.lookup.Lookup(ctx, repo, tag, auth)
-	var se *oci.StatusError
-	if errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
+	if status, ok := oci.Denied(err); ok {
 		return "", fmt.Errorf("ECR refused the authorization token (HTTP %d): check the ECR token "+
 			"(from ecr:GetAuthorizationToken, valid 12 hours, for this region) and the job's permissions on the repository "+
-			"(ecr:BatchGetImage; for another account's registry, its repository policy too): %w", se.Status, err)
+			"(ecr:BatchGetImage; for another account's registry, its repository policy too): %w", status, err)
 	}
 	return digest, err
 }

@@ -2,7 +2,6 @@ package ecr_test
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
 )
 
 func TestPrepareCreatesWithTagsAndPolicy(t *testing.T) {
@@ -37,28 +37,12 @@ func TestPrepareCreatesWithTagsAndPolicy(t *testing.T) {
 	}
 }
 
-// checkPolicy checks the one rule the original plugin put.
+// checkPolicy checks the one rule the original plugin put, expiring
+// images days after their push.
 func checkPolicy(t *testing.T, text string, days int) {
 	t.Helper()
-	var p struct {
-		Rules []struct {
-			RulePriority int `json:"rulePriority"`
-			Selection    struct {
-				TagStatus   string `json:"tagStatus"`
-				CountType   string `json:"countType"`
-				CountUnit   string `json:"countUnit"`
-				CountNumber int    `json:"countNumber"`
-			} `json:"selection"`
-			Action struct{ Type string } `json:"action"`
-		} `json:"rules"`
-	}
-	if err := json.Unmarshal([]byte(text), &p); err != nil || len(p.Rules) != 1 {
-		t.Fatalf("policy %q: %v", text, err)
-	}
-	r := p.Rules[0]
-	if r.RulePriority != 1 || r.Selection.TagStatus != "any" || r.Selection.CountType != "sinceImagePushed" ||
-		r.Selection.CountUnit != "days" || r.Selection.CountNumber != days || r.Action.Type != "expire" {
-		t.Errorf("policy %s, want one rule: priority 1, any, sinceImagePushed, %d days, expire", text, days)
+	if got := ecrtest.PolicyDays(t, text); got != days {
+		t.Errorf("policy %s expires images after %d days, want %d", text, got, days)
 	}
 }
 
@@ -140,14 +124,7 @@ func TestCreateDeniedFails(t *testing.T) {
 	s.Deny("CreateRepository")
 	r, _ := provider(t, config(s, "cache/app"))
 	err := r.Prepare(context.Background())
-	if err == nil {
-		t.Fatal("Prepare succeeded")
-	}
-	for _, want := range []string{"creating repository cache/app", "ecr:CreateRepository was denied", "AccessDeniedException"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
+	errorSays(t, err, "creating repository cache/app", "ecr:CreateRepository was denied", "AccessDeniedException")
 	if engine.IsConfigError(err) {
 		t.Error("a denied call is a runtime failure, not a configuration error")
 	}
@@ -161,9 +138,7 @@ func TestDescribeDeniedFails(t *testing.T) {
 	s.Deny("DescribeRepositories")
 	r, _ := provider(t, config(s, "cache/app"))
 	err := r.Prepare(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "ecr:DescribeRepositories was denied") {
-		t.Errorf("error %v", err)
-	}
+	errorSays(t, err, "ecr:DescribeRepositories was denied")
 }
 
 func TestConcurrentCreatesBothSucceed(t *testing.T) {

@@ -2,9 +2,7 @@ package google
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -14,10 +12,9 @@ import (
 // 401 and 403 are errors that name the likely fixes, never a miss.
 func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
 	digest, err := r.lookup.Lookup(ctx, r.repo, tag, auth)
-	var se *oci.StatusError
-	if errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
+	if status, ok := oci.Denied(err); ok {
 		return "", fmt.Errorf("%s refused the credential from %s for %s:%s (HTTP %d): %s: %w",
-			r.host, r.credentialSource(), r.repo, tag, se.Status, r.deniedHint(), err)
+			r.host, r.credentialSource(), r.repo, tag, status, r.deniedHint(), err)
 	}
 	return digest, err
 }

@@ -31,11 +31,25 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	switch e.Status {
-	case http.StatusUnauthorized, http.StatusForbidden:
+	if e.denied() {
 		return fmt.Sprintf("registry denied access to %s (HTTP %d): check the registry credentials; this is not taken for a cache miss", e.Ref, e.Status)
 	}
 	return fmt.Sprintf("registry answered HTTP %d for %s; this is not taken for a cache miss", e.Status, e.Ref)
+}
+
+// denied is a 401 or 403: the credential was refused.
+func (e *StatusError) denied() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+}
+
+// Denied reports whether err holds a *StatusError for a refused credential
+// (HTTP 401 or 403), and its status, so a provider can name its own fixes.
+func Denied(err error) (status int, ok bool) {
+	var se *StatusError
+	if errors.As(err, &se) && se.denied() {
+		return se.Status, true
+	}
+	return 0, false
 }
 
 // Client looks up manifests with at most one request when credentials are

@@ -19,9 +19,11 @@ import (
 // distribution API, so lookups have something real to find.
 func putManifest(t *testing.T, host, repo, tag string, auth engine.Auth) {
 	t.Helper()
-	put := func(path, contentType string, body []byte) *http.Response {
-		req, _ := http.NewRequest(http.MethodPut, "http://"+host+path, strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", contentType)
+	send := func(method, path, contentType string, body []byte) *http.Response {
+		req, _ := http.NewRequest(method, "http://"+host+path, strings.NewReader(string(body)))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
 		if auth.Username != "" {
 			req.SetBasicAuth(auth.Username, auth.Password)
 		}
@@ -35,27 +37,19 @@ func putManifest(t *testing.T, host, repo, tag string, auth engine.Auth) {
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	cfgDigest := sha256Digest(config)
 	// Monolithic upload: POST then PUT with the digest.
-	req, _ := http.NewRequest(http.MethodPost, "http://"+host+"/v2/"+repo+"/blobs/uploads/", nil)
-	if auth.Username != "" {
-		req.SetBasicAuth(auth.Username, auth.Password)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := send(http.MethodPost, "/v2/"+repo+"/blobs/uploads/", "", nil)
 	loc := resp.Header.Get("Location")
 	sep := "?"
 	if strings.Contains(loc, "?") {
 		sep = "&"
 	}
 	loc = strings.TrimPrefix(loc, "http://"+host)
-	if r := put(loc+sep+"digest="+cfgDigest, "application/octet-stream", config); r.StatusCode != http.StatusCreated {
+	if r := send(http.MethodPut, loc+sep+"digest="+cfgDigest, "application/octet-stream", config); r.StatusCode != http.StatusCreated {
 		t.Fatalf("uploading config: %s", r.Status)
 	}
 	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` +
 		cfgDigest + `","size":` + itoa(len(config)) + `},"layers":[]}`)
-	if r := put("/v2/"+repo+"/manifests/"+tag, "application/vnd.oci.image.manifest.v1+json", manifest); r.StatusCode != http.StatusCreated {
+	if r := send(http.MethodPut, "/v2/"+repo+"/manifests/"+tag, "application/vnd.oci.image.manifest.v1+json", manifest); r.StatusCode != http.StatusCreated {
 		t.Fatalf("putting manifest: %s", r.Status)
 	}
 }
@@ -97,6 +91,9 @@ func TestLookupAuthRegistry(t *testing.T) {
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != http.StatusUnauthorized || errors.Is(err, engine.ErrNotFound) {
 			t.Errorf("%s credentials: error = %v, want HTTP 401 that is not a miss", name, err)
+		}
+		if status, ok := Denied(err); !ok || status != http.StatusUnauthorized {
+			t.Errorf("%s credentials: Denied = %d, %v; want 401, true", name, status, ok)
 		}
 	}
 }
@@ -140,6 +137,9 @@ func TestLookupRetriesServerErrorsThenFails(t *testing.T) {
 	_, err := c.Lookup(context.Background(), strings.TrimPrefix(srv.URL, "http://")+"/cache", "t", engine.Auth{})
 	if err == nil || errors.Is(err, engine.ErrNotFound) || calls != 3 {
 		t.Fatalf("err = %v after %d calls; want a non-miss error after 3", err, calls)
+	}
+	if status, ok := Denied(err); ok {
+		t.Errorf("a 503 counts as denied (HTTP %d)", status)
 	}
 }
 
