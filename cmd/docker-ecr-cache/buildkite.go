@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +54,6 @@ func (b *buildkiteFrontEnd) Load() (engine.Config, error) {
 	}
 	cfg, err := buildkite.Load(b.p.Getenv, b.p.Environ)
 	b.imageVar = cfg.ExportEnvVariable
-	if err != nil {
-		// Report every problem at once: also those Validate finds in the rest.
-		if verr := cfg.Validate(); verr != nil {
-			err = &engine.ConfigError{Err: errors.Join(err, verr)}
-		}
-	}
 	return cfg, err
 }
 

@@ -45,6 +45,10 @@ func runWith(ctx context.Context, fe frontEnd) error {
 func runEngine(ctx context.Context, fe frontEnd, log *report.Reporter) (engine.Result, error) {
 	cfg, err := fe.Load()
 	if err != nil {
+		// Report every problem at once: also those Validate finds in the rest.
+		if verr := cfg.Validate(); verr != nil && engine.IsConfigError(err) {
+			err = &engine.ConfigError{Err: errors.Join(err, verr)}
+		}
 		return engine.Result{}, err
 	}
 	if err := cfg.Validate(); err != nil {
