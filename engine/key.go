@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,10 +13,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/itchyny/gojq"
@@ -177,76 +178,24 @@ func (c *Config) ResolvedBuildArgs(flags BuildFlags) []string {
 }
 
 // cacheOnInputs expands the cache-on patterns into one input per file (or
-// JSON selection), sorted by path and de-duplicated. Files are hashed by a
-// pool of workers while the patterns are still being expanded.
+// JSON selection), sorted by path and de-duplicated, then hashes the files.
 func (c *Config) cacheOnInputs() ([]Input, error) {
 	root := c.WorkDir
 	if root == "" {
 		root = "."
 	}
-	type job struct {
-		path, selector string
-		digest         string
-		err            error
-	}
+	t := newTree(root)
 	seen := map[string]bool{}
-	var jobs []*job
-
-	// Jobs go to the workers in batches, to wake them less often.
-	const batchSize = 64
-	work := make(chan []*job, 64)
-	var batch []*job
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.NumCPU()*2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for b := range work {
-				for _, j := range b {
-					p := filepath.Join(root, filepath.FromSlash(j.path))
-					if j.selector == "" {
-						if buf == nil {
-							buf = make([]byte, 64<<10)
-						}
-						j.digest, j.err = fileDigest(p, buf)
-					} else {
-						j.digest, j.err = jsonDigest(p, j.selector)
-					}
-				}
-			}
-		}()
-	}
-	finished := false
-	finish := func() {
-		if !finished {
-			finished = true
-			if len(batch) > 0 {
-				work <- batch
-			}
-			close(work)
-			wg.Wait()
-		}
-	}
-	defer finish()
-
-	tree := newDirCache(root)
-	defer tree.close()
+	var jobs []hashJob
 	for _, pattern := range c.CacheOn {
 		pattern = strings.TrimSpace(pattern)
 		glob, selector, _ := strings.Cut(pattern, "#")
 		matched := 0
-		err := tree.match(glob, func(m string) {
+		err := t.match(glob, func(p string) {
 			matched++
-			id := m + "#" + selector
-			if !seen[id] {
+			if id := p + "#" + selector; !seen[id] {
 				seen[id] = true
-				j := &job{path: m, selector: selector}
-				jobs = append(jobs, j)
-				if batch = append(batch, j); len(batch) == batchSize {
-					work <- batch
-					batch = nil
-				}
+				jobs = append(jobs, hashJob{path: p, selector: selector})
 			}
 		})
 		if err != nil {
@@ -256,293 +205,203 @@ func (c *Config) cacheOnInputs() ([]Input, error) {
 			return nil, Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, root)
 		}
 	}
-	finish()
-
-	sort.Slice(jobs, func(i, j int) bool {
-		if jobs[i].path != jobs[j].path {
-			return jobs[i].path < jobs[j].path
-		}
-		return jobs[i].selector < jobs[j].selector
+	slices.SortFunc(jobs, func(a, b hashJob) int {
+		return cmp.Or(strings.Compare(a.path, b.path), strings.Compare(a.selector, b.selector))
 	})
-	for _, j := range jobs {
-		if j.err != nil {
-			return nil, Configf("cache-on %s: %v", j.path, j.err)
-		}
-	}
+	hashAll(root, jobs)
 	inputs := make([]Input, len(jobs))
 	for i, j := range jobs {
-		if j.selector == "" {
+		switch {
+		case j.err != nil:
+			return nil, Configf("cache-on %s: %v", j.path, j.err)
+		case j.selector == "":
 			inputs[i] = Input{Name: "file " + j.path, Digest: j.digest}
-		} else {
+		default:
 			inputs[i] = Input{Name: "json " + j.path + "#" + j.selector, Digest: j.digest}
 		}
 	}
 	return inputs, nil
 }
 
-// matchFiles returns the regular files under root matching glob, as
-// slash-separated relative paths. Like bash's globstar without dotglob, a
-// wildcard does not match a name that starts with a dot.
+// A hashJob is a matched file, or a JSON selection in it, and its digest.
+type hashJob struct {
+	path, selector string
+	digest         string
+	err            error
+}
+
+// hashAll sets the digest (or error) of each job, reading the files under
+// root with a bounded pool of workers, each through one reused buffer.
+func hashAll(root string, jobs []hashJob) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU()*2, len(jobs)) {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				j := &jobs[i]
+				p := filepath.Join(root, filepath.FromSlash(j.path))
+				if j.selector == "" {
+					j.digest, j.err = fileDigest(p, buf)
+				} else {
+					j.digest, j.err = jsonDigest(p, j.selector)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// matchFiles returns the files under root that glob matches (see
+// tree.match), as slash-separated relative paths.
 func matchFiles(root, glob string) ([]string, error) {
 	var out []string
-	d := newDirCache(root)
-	defer d.close()
-	err := d.match(glob, func(p string) { out = append(out, p) })
+	err := newTree(root).match(glob, func(p string) { out = append(out, p) })
 	return out, err
 }
 
-// A walkPlan tells the prefetching which directories the walk of a glob
-// with ** enters: from the glob's fixed prefix, those whose names match its
-// segments, up to the first **, then every one (but dot-names if hideDots).
-type walkPlan struct {
-	segs     []string // the segments before the first **
-	hideDots bool
+// A tree lists the directories of a checkout for the cache-on patterns,
+// each directory at most once for all of them. The checkout must not
+// change meanwhile.
+type tree struct {
+	root  string
+	fsys  fs.StatFS // os.DirFS(root)
+	mu    sync.Mutex
+	lists map[string][]fs.DirEntry
 }
 
-// planWalk returns the plan of glob and the directory its walk starts from,
-// with that directory's depth in segments; ok is false if glob has no **
-// segment or has segments too intricate ({…}, escapes) to follow.
-func planWalk(glob string, hideDots bool) (plan *walkPlan, start string, depth int, ok bool) {
-	if strings.ContainsAny(glob, "{}\\") {
-		return nil, "", 0, false
-	}
-	segs := strings.Split(glob, "/")
-	k := slices.IndexFunc(segs, func(s string) bool { return strings.Contains(s, "**") })
-	if k < 0 || segs[k] != "**" {
-		return nil, "", 0, false
-	}
-	for depth < k && !strings.ContainsAny(segs[depth], "*?[") {
-		depth++
-	}
-	return &walkPlan{segs: segs[:k], hideDots: hideDots}, path.Join(append([]string{"."}, segs[:depth]...)...), depth, true
+func newTree(root string) *tree {
+	return &tree{root: root, fsys: os.DirFS(root).(fs.StatFS), lists: map[string][]fs.DirEntry{}}
 }
 
-// enters reports whether the walk goes into the directory name at depth
-// (counted in segments from the checkout, the top level being 0).
-func (w *walkPlan) enters(depth int, name string) bool {
-	if w.hideDots && strings.HasPrefix(name, ".") {
-		return false
-	}
-	if depth >= len(w.segs) {
-		return true
-	}
-	ok, err := doublestar.Match(w.segs[depth], name)
-	return ok || err != nil
-}
-
-// match calls fn with each file under the cache's root that glob matches
-// (see matchFiles).
-func (d *dirCache) match(glob string, fn func(string)) error {
+// match calls fn with each path under t's root that glob matches. The
+// matching is doublestar.GlobWalk's, with WithFilesOnly and WithNoFollow:
+// it yields what is not a directory, and wildcards do not go through
+// symlinks to directories (the glob's fixed leading directory does). Then,
+// like bash's globstar without dotglob, a wildcard does not match a name
+// that starts with a dot: unless a part of glob starts with a dot, paths
+// with a dot-name are dropped. GlobWalk finds directories listed ahead by
+// prefetch, in parallel.
+func (t *tree) match(glob string, fn func(string)) error {
 	glob = filepath.ToSlash(glob)
 	if path.IsAbs(glob) {
-		rel, err := filepath.Rel(d.root, glob)
+		rel, err := filepath.Rel(t.root, glob)
 		if err != nil || strings.HasPrefix(rel, "..") {
-			return fmt.Errorf("is outside the checkout %s", d.root)
+			return fmt.Errorf("is outside the checkout %s", t.root)
 		}
 		glob = filepath.ToSlash(rel)
 	}
 	glob = path.Clean(glob)
 	if strings.HasPrefix(glob, "../") {
-		return fmt.Errorf("is outside the checkout %s", d.root)
+		return fmt.Errorf("is outside the checkout %s", t.root)
 	}
 	if !doublestar.ValidatePattern(glob) {
 		return fmt.Errorf("is not a valid glob")
 	}
-	// Without a dot-part in glob, every path with a dot-name is dropped, so
-	// the walk need not list dot-names at all: it skips .git and the like.
-	hideDots := !globHasDotPart(glob)
-	if plan, start, depth, ok := planWalk(glob, hideDots); ok {
-		d.prefetch(prefetch{start, depth, plan})
-		defer d.dropPrefetches()
-	}
-	return doublestar.GlobWalk(globFS{d, hideDots}, glob, func(p string, _ os.DirEntry) error {
-		if hideDots && pathHasDotName(p) {
-			return nil
+	hide := !hasDotName(glob)
+	t.prefetch(glob, hide)
+	return doublestar.GlobWalk(treeFS{t.fsys, t, hide}, glob, func(p string, _ fs.DirEntry) error {
+		if !hide || !hasDotName(p) {
+			fn(p)
 		}
-		fn(p)
 		return nil
 	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
 }
 
-// pathHasDotName reports whether a name in the slash path p starts with a dot.
-func pathHasDotName(p string) bool {
+// hasDotName reports whether a part of the slash path (or glob) p starts
+// with a dot.
+func hasDotName(p string) bool {
 	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }
 
-// globHasDotPart reports whether a part of glob starts with a dot: only then
-// may a wildcard match a dot-name.
-func globHasDotPart(glob string) bool {
-	return strings.HasPrefix(glob, ".") || strings.Contains(glob, "/.")
-}
-
-// dirCache lists each directory of a checkout at most once while the
-// cache-on patterns are expanded: doublestar.GlobWalk reads a directory once
-// to walk ** and again to match the name after it, and patterns share
-// directories. For a pattern with **, a few goroutines list the directories
-// the walk will enter (see walkPlan) ahead of it, and it finds them listed.
-// The walk itself, and so what matches, is GlobWalk's. The checkout must not
-// change meanwhile.
-type dirCache struct {
-	root    string
-	fsys    fs.FS
-	visible map[string]dirList // without dot-names; used by the walk only
-
-	mu       sync.Mutex
-	all      map[string]*dirList
-	queue    []prefetch // a stack: depth first, as the walk goes
-	queued   *sync.Cond
-	workers  int
-	stopping bool
-	wg       sync.WaitGroup
-}
-
-type dirList struct {
-	done    chan struct{} // closed once entries and err are set
-	entries []fs.DirEntry
-	err     error
-}
-
-type prefetch struct {
-	dir   string
-	depth int // of dir's entries, in segments from the checkout
-	plan  *walkPlan
-}
-
-func newDirCache(root string) *dirCache {
-	d := &dirCache{root: root, fsys: os.DirFS(root), visible: map[string]dirList{}, all: map[string]*dirList{}}
-	d.queued = sync.NewCond(&d.mu)
-	return d
-}
-
-// list returns the listing of dir, reading it unless it was read or is
-// being read.
-func (d *dirCache) list(dir string) *dirList {
-	d.mu.Lock()
-	l, ok := d.all[dir]
-	if ok {
-		d.mu.Unlock()
-		<-l.done
-		return l
+// prefetch lists, in parallel, the directories that GlobWalk reads for
+// glob: its fixed leading directory, then those whose names match the parts
+// of glob in turn, and all of them below a **; symlinks are not followed,
+// dot-names are skipped if hide. It only saves time: GlobWalk reads any
+// directory not listed itself.
+func (t *tree) prefetch(glob string, hide bool) {
+	start, rest := doublestar.SplitPattern(glob)
+	if !strings.ContainsAny(rest, "*?[{") {
+		return // a path: GlobWalk looks it up
 	}
-	l = &dirList{done: make(chan struct{})}
-	d.all[dir] = l
-	d.mu.Unlock()
-	l.entries, l.err = fs.ReadDir(d.fsys, dir)
-	close(l.done)
-	return l
-}
-
-// prefetch lists p.dir and the directories below it that p.plan enters,
-// in the background.
-func (d *dirCache) prefetch(p prefetch) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.stopping {
-		return
-	}
-	d.queue = append(d.queue, p)
-	if d.workers < prefetchWorkers {
-		d.workers++
-		d.wg.Add(1)
-		go d.prefetchWorker()
-	}
-	d.queued.Signal()
-}
-
-// prefetchWorkers bounds the goroutines listing directories ahead of the walk.
-var prefetchWorkers = max(2, runtime.NumCPU())
-
-func (d *dirCache) prefetchWorker() {
-	defer d.wg.Done()
-	for {
-		d.mu.Lock()
-		for len(d.queue) == 0 && !d.stopping {
-			d.queued.Wait()
-		}
-		if d.stopping {
-			d.mu.Unlock()
-			return
-		}
-		p := d.queue[len(d.queue)-1]
-		d.queue = d.queue[:len(d.queue)-1]
-		d.mu.Unlock()
-
-		l := d.list(p.dir)
-		if l.err != nil {
-			continue
-		}
-		// Pushed in order, popped last first: the prefetching goes through
-		// the tree from its end, the walk from its start, and neither waits
-		// for the other until they meet.
-		var subdirs []prefetch
-		for _, e := range l.entries {
-			if e.IsDir() && p.plan.enters(p.depth, e.Name()) {
-				subdirs = append(subdirs, prefetch{path.Join(p.dir, e.Name()), p.depth + 1, p.plan})
-			}
-		}
-		if len(subdirs) > 0 {
-			d.mu.Lock()
-			d.queue = append(d.queue, subdirs...)
-			d.queued.Broadcast()
-			d.mu.Unlock()
-		}
-	}
-}
-
-// dropPrefetches forgets the directories still to prefetch: once a walk is
-// over, they are of no use.
-func (d *dirCache) dropPrefetches() {
-	d.mu.Lock()
-	d.queue = d.queue[:0]
-	d.mu.Unlock()
-}
-
-// close stops the prefetching goroutines and waits for them.
-func (d *dirCache) close() {
-	d.mu.Lock()
-	d.stopping = true
-	d.queue = nil
-	d.queued.Broadcast()
-	d.mu.Unlock()
-	d.wg.Wait()
-}
-
-// globFS is the checkout as GlobWalk sees it: os.DirFS, with listings cached
-// and, if hideDots, without dot-names.
-type globFS struct {
-	d        *dirCache
-	hideDots bool
-}
-
-func (g globFS) Open(name string) (fs.File, error)     { return g.d.fsys.Open(name) }
-func (g globFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(g.d.fsys, name) }
-
-func (g globFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	l := g.d.list(name)
-	if !g.hideDots {
-		return l.entries, l.err
-	}
-	v, ok := g.d.visible[name]
-	if !ok {
-		v.err = l.err
-		for i, e := range l.entries {
-			if strings.HasPrefix(e.Name(), ".") {
-				if v.entries == nil {
-					v.entries = append(make([]fs.DirEntry, 0, len(l.entries)), l.entries[:i]...)
-				}
+	parts := strings.Split(rest, "/")
+	sem := make(chan struct{}, prefetchWorkers)
+	var wg sync.WaitGroup
+	var visit func(dir string, level int)
+	visit = func(dir string, level int) {
+		entries, _ := t.readDir(dir, hide)
+		for _, e := range entries {
+			if !e.IsDir() || !enters(parts, level, e.Name()) {
 				continue
 			}
-			if v.entries != nil {
-				v.entries = append(v.entries, e)
+			sub := path.Join(dir, e.Name())
+			select {
+			case sem <- struct{}{}: // a worker is free: hand it sub
+				wg.Go(func() {
+					visit(sub, level+1)
+					<-sem
+				})
+			default:
+				visit(sub, level+1)
 			}
 		}
-		if v.entries == nil {
-			v.entries = l.entries
-		}
-		g.d.visible[name] = v
 	}
-	return v.entries, v.err
+	visit(start, 0)
+	wg.Wait()
 }
+
+// prefetchWorkers bounds the goroutines listing directories besides the
+// caller's: more than the CPUs, as listing waits on the disk at times.
+var prefetchWorkers = runtime.NumCPU() * 4
+
+// enters reports whether the walk of a glob whose parts below its fixed
+// leading directory are parts goes into the directory name, found level
+// directories below that one.
+func enters(parts []string, level int, name string) bool {
+	for _, p := range parts[:min(level+1, len(parts))] {
+		if strings.Contains(p, "**") {
+			return true // into every directory below a **
+		}
+	}
+	if level >= len(parts)-1 {
+		return false // the last part names files
+	}
+	ok, err := doublestar.Match(parts[level], name)
+	return ok || err != nil // a part of a {…} spanning parts may be no glob
+}
+
+// readDir returns the entries of dir, read once, without dot-names if hide.
+func (t *tree) readDir(dir string, hide bool) ([]fs.DirEntry, error) {
+	t.mu.Lock()
+	entries, ok := t.lists[dir]
+	t.mu.Unlock()
+	if !ok {
+		var err error
+		if entries, err = fs.ReadDir(t.fsys, dir); err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+		t.lists[dir] = entries
+		t.mu.Unlock()
+	}
+	if hide && slices.ContainsFunc(entries, isDotEntry) {
+		entries = slices.DeleteFunc(slices.Clone(entries), isDotEntry)
+	}
+	return entries, nil
+}
+
+func isDotEntry(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") }
+
+// treeFS is the checkout as GlobWalk reads it: os.DirFS, with the
+// directories listed by t, without dot-names if hide.
+type treeFS struct {
+	fs.StatFS
+	t    *tree
+	hide bool
+}
+
+// ReadDir implements fs.ReadDirFS.
+func (f treeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.t.readDir(name, f.hide) }
 
 // fileDigest hashes the file at p, reading it through buf (io.Copy would
 // allocate a buffer a file).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -450,6 +451,13 @@ func TestMatchFilesSameAsGlobWalk(t *testing.T) {
 		"dangling.json", "*.json", "a/b/loop/*.json", "a/b/loop", "dir.json", "dir.json/*",
 		"space dir/*.json", "package.json", "nothing/**", "nothing.json", "**/nothing/*.json",
 		"node_modules/**/package.json", "a/**/b/**/*.json", "**/**/package.json", "a/b/",
+		// Alternatives naming symlinks, spanning parts, after a wildcard.
+		"{linkdir,x}/package.json", "{a,linkdir}/**", "{linkdir/*,c/*}.json", "*/{b,x}/*.json",
+		"{a/b,pkgs}/**/*.json", "pkgs/{p1,p2}/src/*.ts", "{a,a/b}/**/*.json", "{**/,}package.json",
+		// The loop, more wildcards, names and dot-names.
+		"a/b/loop/**/package.json", "a/b/loop/**", "a/b/loop/*/*.json", "**/.*", "**/.d/*", "**/.*/**",
+		"[!.]*/package.json", "a**/package.json", "**/b", "**/b/**", "?/*", "*/*/*",
+		"space dir/**", "b/*/*", "b/**", ".", "..",
 	}
 	for _, glob := range globs {
 		want, werr := referenceMatchFiles(dir, glob)
@@ -835,52 +843,90 @@ func TestBuildFlagsCanonical(t *testing.T) {
 	}
 }
 
-func TestPlanWalk(t *testing.T) {
+func TestEnters(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		glob  string
-		ok    bool
-		start string
-		depth int
-		segs  []string
-	}{
-		{"**/package.json", true, ".", 0, []string{}},
-		{"**", true, ".", 0, []string{}},
-		{"packages/**/package.json", true, "packages", 1, []string{"packages"}},
-		{"a/b/**", true, "a/b", 2, []string{"a", "b"}},
-		{"packages/*/src/**/*.ts", true, "packages", 1, []string{"packages", "*", "src"}},
-		{"*/x/**", true, ".", 0, []string{"*", "x"}},
-		{"yarn.lock", false, "", 0, nil},
-		{"packages/*/package.json", false, "", 0, nil},
-		{"a**/x", false, "", 0, nil},
-		{"{a,b}/**", false, "", 0, nil},
-		{"a\\*/**", false, "", 0, nil},
-	}
-	for _, tt := range tests {
-		plan, start, depth, ok := planWalk(tt.glob, true)
-		if ok != tt.ok || start != tt.start || depth != tt.depth || ok && !slices.Equal(plan.segs, tt.segs) {
-			var segs []string
-			if plan != nil {
-				segs = plan.segs
-			}
-			t.Errorf("planWalk(%q) = %q, %q, %d, %v; want %q, %q, %d, %v", tt.glob, segs, start, depth, ok, tt.segs, tt.start, tt.depth, tt.ok)
-		}
-	}
-
-	plan, _, _, _ := planWalk("packages/*/src/**/*.ts", true)
+	parts := strings.Split("*/src/**/*.ts", "/") // of packages/*/src/**/*.ts
 	for _, tt := range []struct {
-		depth int
+		level int
 		name  string
 		want  bool
 	}{
-		{0, "packages", true}, {0, "tools", false}, {1, "pkg-1", true}, {1, ".cache", false},
-		{2, "src", true}, {2, "test", false}, {3, "anything", true}, {7, "deep", true}, {7, ".git", false},
+		{0, "pkg-1", true}, {1, "src", true}, {1, "test", false},
+		{2, "anything", true}, {3, "x", true}, {7, "deep", true},
 	} {
-		if got := plan.enters(tt.depth, tt.name); got != tt.want {
-			t.Errorf("enters(%d, %q) = %v, want %v", tt.depth, tt.name, got, tt.want)
+		if got := enters(parts, tt.level, tt.name); got != tt.want {
+			t.Errorf("enters(%q, %d, %q) = %v, want %v", parts, tt.level, tt.name, got, tt.want)
 		}
 	}
-	if plan, _, _, _ := planWalk(".github/**", false); !plan.enters(3, ".hidden") {
-		t.Error("without hideDots, the plan skips a dot-directory")
+	for _, tt := range []struct {
+		glob  string
+		level int
+		name  string
+		want  bool
+	}{
+		{"*/package.json", 0, "a", true},
+		{"*/package.json", 1, "b", false},
+		{"*.json", 0, "a", false},
+		{"**", 5, "a", true},
+		{"a*/x/*", 0, "b", false},
+		{"a*/x/*", 1, "x", true},
+		{"a*/x/*", 2, "y", false},
+		{"{a,b}/*", 0, "b", true},
+		{"{a,b}/*", 0, "c", false},
+		{"{a/b,c}/*", 0, "z", true}, // "{a" alone is no glob: enter
+	} {
+		if got := enters(strings.Split(tt.glob, "/"), tt.level, tt.name); got != tt.want {
+			t.Errorf("enters(%q, %d, %q) = %v, want %v", tt.glob, tt.level, tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestPrefetch checks which directories are listed for a glob: those
+// GlobWalk reads, read ahead (so that it reads none itself), and no others.
+func TestPrefetch(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"yarn.lock":                               "",
+		"packages/p1/package.json":                "{}",
+		"packages/p1/src/deep/x.ts":               "",
+		"packages/p1/test/y.ts":                   "",
+		"packages/p1/node_modules/m/package.json": "{}",
+		"packages/.hidden/x.ts":                   "",
+		"tools/t/package.json":                    "{}",
+		".git/objects/ab/cd":                      "",
+	})
+	all := []string{".", "packages", "packages/p1", "packages/p1/node_modules", "packages/p1/node_modules/m",
+		"packages/p1/src", "packages/p1/src/deep", "packages/p1/test", "tools", "tools/t"}
+	tests := []struct {
+		glob string
+		want []string
+	}{
+		{"yarn.lock", nil},
+		{"packages/p1/package.json", nil},
+		{"**/package.json", all},
+		{"**", all},
+		{"packages/*/src/**/*.ts", []string{"packages", "packages/p1", "packages/p1/src", "packages/p1/src/deep"}},
+		{"*/package.json", []string{".", "packages", "tools"}},
+		{"*/*/package.json", []string{".", "packages", "packages/p1", "tools", "tools/t"}},
+		{"{packages,tools}/*/package.json", []string{".", "packages", "packages/p1", "tools", "tools/t"}},
+		{"packages/*.json", []string{"packages"}},
+		{".git/**", []string{".git", ".git/objects", ".git/objects/ab"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.glob, func(t *testing.T) {
+			t.Parallel()
+			tr := newTree(dir)
+			listed := func() []string { return slices.Sorted(maps.Keys(tr.lists)) }
+			tr.prefetch(tt.glob, !hasDotName(tt.glob))
+			if got := listed(); !slices.Equal(got, tt.want) {
+				t.Errorf("prefetch listed %q, want %q", got, tt.want)
+			}
+			if err := tr.match(tt.glob, func(string) {}); err != nil {
+				t.Fatal(err)
+			}
+			if got := listed(); !slices.Equal(got, tt.want) {
+				t.Errorf("after the walk, listed %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
