@@ -14,3 +14,4 @@ lint:
 
 bench:
 	bench/key.sh
+	bench/hit.sh
