@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,7 +40,7 @@ func ParseBuildFlags(s string) (BuildFlags, error) {
 			f.NoCache = !hasValue || value == "true"
 			continue
 		}
-		if !contains(SupportedBuildFlags, name) {
+		if !slices.Contains(SupportedBuildFlags, name) {
 			return f, Configf("additional-build-args: %q is not supported: use %s, or options (target, platform, build-args, secrets)",
 				words[i], strings.Join(SupportedBuildFlags, ", "))
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -104,7 +105,7 @@ func (c *Config) Validate() error {
 	if !envName.MatchString(c.ExportEnvVariable) {
 		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
 	}
-	if !contains(Providers, c.RegistryProvider) {
+	if !slices.Contains(Providers, c.RegistryProvider) {
 		add("registry-provider %q is not known: use one of %s%s", c.RegistryProvider,
 			strings.Join(Providers, ", "), suggestion(c.RegistryProvider, Providers))
 	}
@@ -187,13 +188,4 @@ func (c *Config) RepositoryName() string {
 		return c.ECRName
 	}
 	return c.DefaultName
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -54,7 +55,7 @@ type BuildSpec struct {
 	Dockerfile string // path on disk, or empty with DockerfileInline
 	Inline     []byte // Dockerfile content when given inline
 	Target     string
-	Platform   string
+	Platform   string   // os/arch[/variant]; empty: Flags.Platform, else the daemon's
 	BuildArgs  []string // NAME=value
 	Secrets    []Secret
 	Flags      BuildFlags
@@ -116,15 +117,11 @@ type Output struct{ Name, Value string }
 
 // Outputs lists the results every front end writes, in a fixed order.
 func (r Result) Outputs() []Output {
-	hit := "false"
-	if r.CacheHit {
-		hit = "true"
-	}
 	return []Output{
 		{"image", r.Image},
 		{"tag", r.Tag},
 		{"image-ref", r.Ref},
-		{"cache-hit", hit},
+		{"cache-hit", strconv.FormatBool(r.CacheHit)},
 		{"digest", r.Digest},
 		{"key", r.Key.Tag},
 	}

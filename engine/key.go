@@ -43,6 +43,15 @@ type Key struct {
 
 // ComputeKey computes the cache key of c. It needs no daemon and no registry.
 func ComputeKey(c *Config) (Key, error) {
+	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	if err != nil {
+		return Key{}, err
+	}
+	return computeKey(c, flags)
+}
+
+// computeKey is ComputeKey with additional-build-args already parsed.
+func computeKey(c *Config, flags BuildFlags) (Key, error) {
 	var inputs []Input
 	add := func(name string, value []byte) {
 		inputs = append(inputs, Input{Name: name, Digest: digest(value)})
@@ -54,10 +63,6 @@ func ComputeKey(c *Config) (Key, error) {
 	}
 	add("dockerfile", dockerfile)
 	add("target", []byte(c.Target))
-	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
-	if err != nil {
-		return Key{}, err
-	}
 	platform, err := c.BuildPlatform(flags)
 	if err != nil {
 		return Key{}, err

@@ -67,6 +67,12 @@ func OptionNames() []string {
 	return names
 }
 
+// EnvName is an option or output name as environment variables spell it:
+// upper case, with _ for - (cache-on -> CACHE_ON).
+func EnvName(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
 // LookupOption finds an option by name; an unknown name's error suggests the
 // nearest valid one.
 func LookupOption(name string) (Option, error) {

@@ -35,14 +35,18 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	log := e.Reporter
+	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	if err != nil {
+		return Result{}, err
+	}
 
-	for _, a := range c.ResolvedBuildArgs(flagsOrZero(c)) {
+	for _, a := range c.ResolvedBuildArgs(flags) {
 		_, value, _ := strings.Cut(a, "=")
 		log.Redact(value)
 	}
 
 	log.Group(":key: Computing cache key")
-	key, err := ComputeKey(c)
+	key, err := computeKey(c, flags)
 	if err != nil {
 		return Result{}, err
 	}
@@ -107,7 +111,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		}
 		res.CacheHit = true
 	default:
-		if err := e.build(ctx, &res, auth); err != nil {
+		if err := e.build(ctx, &res, auth, flags); err != nil {
 			return res, err
 		}
 		if local, err = e.Docker.Inspect(ctx, res.Ref); err != nil {
@@ -125,7 +129,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
-func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
+// build builds the image for a miss, with flags parsed from
+// additional-build-args, and pushes it.
+func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildFlags) error {
 	c, log := &e.Config, e.Reporter
 	previous := res.Image + ":latest"
 	latestStored := false
@@ -149,14 +155,6 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	}
 
 	log.Group(":docker: Building " + res.Ref)
-	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
-	if err != nil {
-		return err
-	}
-	platform, err := c.BuildPlatform(flags)
-	if err != nil {
-		return err
-	}
 	var secrets []Secret
 	for _, s := range c.Secrets {
 		sec, err := ParseSecret(s, c.getenv)
@@ -176,7 +174,7 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth) error {
 	spec := BuildSpec{
 		ContextDir: c.ContextDir(),
 		Target:     c.Target,
-		Platform:   platformIfSet(c, flags, platform),
+		Platform:   c.Platform, // else Flags.Platform, else the daemon's
 		BuildArgs:  append(c.ResolvedBuildArgs(flags), "BUILDKIT_INLINE_CACHE=1"),
 		Secrets:    secrets,
 		Flags:      flags,
@@ -272,11 +270,6 @@ func (e *Engine) push(ctx context.Context, res *Result, auth Auth) error {
 	return nil
 }
 
-func flagsOrZero(c *Config) BuildFlags {
-	f, _ := ParseBuildFlags(c.AdditionalBuildArgs) // Validate has checked it
-	return f
-}
-
 // buildTime is how long img took to build: from the start recorded in its
 // labels to its creation time.
 func buildTime(img Image) time.Duration {
@@ -285,13 +278,6 @@ func buildTime(img Image) time.Duration {
 		return 0
 	}
 	return max(img.Created.Sub(time.Unix(started, 0)), 0)
-}
-
-func platformIfSet(c *Config, flags BuildFlags, platform string) string {
-	if c.Platform == "" && flags.Platform == "" {
-		return ""
-	}
-	return platform
 }
 
 func localDigest(img Image, repo string) string {

@@ -159,12 +159,12 @@ func loadFlattened(c *engine.Config, getenv func(string) string, environ []strin
 // is cache-on itself, CACHE_ON_0 an item of it, ECR_TAGS_KEY an entry.
 func flatOption(rest string) (o engine.Option, sub string, ok bool) {
 	for _, opt := range engine.Options {
-		if envKey(opt.Name) == rest {
+		if engine.EnvName(opt.Name) == rest {
 			return opt, "", true
 		}
 	}
 	for _, opt := range engine.Options {
-		if s, found := strings.CutPrefix(rest, envKey(opt.Name)+"_"); found && s != "" && len(envKey(opt.Name)) > len(envKey(o.Name)) {
+		if s, found := strings.CutPrefix(rest, engine.EnvName(opt.Name)+"_"); found && s != "" && len(engine.EnvName(opt.Name)) > len(engine.EnvName(o.Name)) {
 			o, sub, ok = opt, s, true
 		}
 	}
@@ -182,11 +182,6 @@ func ordered(items map[int]string) []any {
 		out[n] = items[i]
 	}
 	return out
-}
-
-// envKey is an option's flattened name: cache-on -> CACHE_ON.
-func envKey(option string) string {
-	return strings.ToUpper(strings.ReplaceAll(option, "-", "_"))
 }
 
 // optionName guesses the option a flattened name was written as, without

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -19,15 +20,11 @@ func Exports(imageVar string, r engine.Result) []Export {
 	if imageVar == "" {
 		imageVar = DefaultImageVar
 	}
-	hit := "false"
-	if r.CacheHit {
-		hit = "true"
-	}
 	return []Export{
 		{imageVar, r.Ref},
 		{ExportImage, r.Image},
 		{ExportTag, r.Tag},
-		{ExportCacheHit, hit},
+		{ExportCacheHit, strconv.FormatBool(r.CacheHit)},
 		{ExportDigest, r.Digest},
 	}
 }

@@ -47,7 +47,7 @@ func Load(args, environ []string, getenv func(string) string) (engine.Config, Se
 	var errs []error
 	byEnv := map[string]string{}
 	for _, o := range engine.Options {
-		byEnv[envKey(o.Name)] = o.Name
+		byEnv[engine.EnvName(o.Name)] = o.Name
 	}
 	var names []string
 	for _, kv := range environ {
@@ -131,11 +131,6 @@ func Load(args, environ []string, getenv func(string) string) (engine.Config, Se
 	return c, s, nil
 }
 
-// envKey is the variable suffix of an option: cache-on -> CACHE_ON.
-func envKey(option string) string {
-	return strings.ToUpper(strings.ReplaceAll(option, "-", "_"))
-}
-
 var notRepoChars = regexp.MustCompile(`[^a-z0-9._-]+`)
 
 // repoName makes a directory name usable in a repository name.
@@ -160,7 +155,7 @@ func Write(w io.Writer, format string, r engine.Result) error {
 		return enc.Encode(out)
 	}
 	for _, o := range r.Outputs() {
-		if _, err := fmt.Fprintf(w, "%s=%s\n", envKey(o.Name), dotenvQuote(o.Value)); err != nil {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", engine.EnvName(o.Name), dotenvQuote(o.Value)); err != nil {
 			return err
 		}
 	}

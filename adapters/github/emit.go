@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,15 +24,11 @@ const (
 
 // ExportedEnv is what later steps get in their environment.
 func ExportedEnv(c engine.Config, r engine.Result) []engine.Output {
-	hit := "false"
-	if r.CacheHit {
-		hit = "true"
-	}
 	return []engine.Output{
 		{Name: c.ExportEnvVariable, Value: r.Ref},
 		{Name: EnvExportImage, Value: r.Image},
 		{Name: EnvExportTag, Value: r.Tag},
-		{Name: EnvExportCacheHit, Value: hit},
+		{Name: EnvExportCacheHit, Value: strconv.FormatBool(r.CacheHit)},
 		{Name: EnvExportDigest, Value: r.Digest},
 	}
 }
@@ -150,7 +147,7 @@ func ErrorCommand(err error, workspace string) string {
 			props = " file=" + escapeProperty(filepath.ToSlash(rel)) + ",title=" + escapeProperty("Docker build failed")
 		}
 	}
-	return "::error" + props + "::" + escapeData(err.Error())
+	return "::error" + props + "::" + report.EscapeData(err.Error())
 }
 
 // Style is report.GitHub without Buildkite's emoji codes (":docker: ") at
@@ -165,12 +162,8 @@ var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]+: `)
 
 func stripEmojiCode(title string) string { return emojiCode.ReplaceAllString(title, "") }
 
-// escapeData and escapeProperty escape a workflow command's message and
-// property values as the runner unescapes them.
-func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
+// escapeProperty escapes a workflow command's property value as the runner
+// unescapes it; report.EscapeData does the message.
 func escapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

@@ -36,15 +36,15 @@ var Buildkite = Style{
 
 // GitHub uses workflow commands.
 var GitHub = Style{
-	Group:    func(t string) string { return "::group::" + escapeData(t) },
+	Group:    func(t string) string { return "::group::" + EscapeData(t) },
 	EndGroup: "::endgroup::",
-	Warning:  func(m string) string { return "::warning::" + escapeData(m) },
-	Error:    func(m string) string { return "::error::" + escapeData(m) },
-	Mask:     func(s string) string { return "::add-mask::" + escapeData(s) },
+	Warning:  func(m string) string { return "::warning::" + EscapeData(m) },
+	Error:    func(m string) string { return "::error::" + EscapeData(m) },
+	Mask:     func(s string) string { return "::add-mask::" + EscapeData(s) },
 }
 
-// escapeData escapes a workflow command's message as the runner expects.
-func escapeData(s string) string {
+// EscapeData escapes a GitHub workflow command's message as the runner expects.
+func EscapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
 

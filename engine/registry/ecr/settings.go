@@ -7,14 +7,14 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
-// ECR's own rules for repository names and account IDs.
+// ECR's own rules for repository names, account IDs and region names.
 var (
 	repoName  = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	accountID = regexp.MustCompile(`^[0-9]{12}$`)
 	region    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`)
-	hostPort  = regexp.MustCompile(`^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$`)
 )
 
 // settings are the options the provider uses, checked before any call.
@@ -33,7 +33,7 @@ func settingsFrom(c *engine.Config) (settings, error) {
 		name:    c.RepositoryName(),
 		account: strings.TrimSpace(c.ECRAccountID),
 		region:  strings.TrimSpace(c.Region),
-		host:    normalizeHost(c.RegistryHostname),
+		host:    oci.StripScheme(strings.TrimSpace(c.RegistryHostname)),
 		tags:    c.ECRTags,
 		maxAge:  c.MaxAgeDays,
 	}
@@ -47,7 +47,7 @@ func settingsFrom(c *engine.Config) (settings, error) {
 	if s.region != "" && !region.MatchString(s.region) {
 		errs = append(errs, fmt.Errorf("region %q is not an AWS region name: write for example eu-west-1", c.Region))
 	}
-	if s.host != "" && !hostPort.MatchString(s.host) {
+	if s.host != "" && !oci.ValidHost(s.host) {
 		errs = append(errs, fmt.Errorf("registry-hostname %q is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com", c.RegistryHostname))
 	}
 	for k, v := range s.tags {
@@ -75,11 +75,4 @@ func validName(name string, given bool) error {
 		return fmt.Errorf("ecr-name %q is not a valid ECR repository name: %s", name, rules)
 	}
 	return fmt.Errorf("the default repository name %q is not a valid ECR repository name: set ecr-name; %s", name, rules)
-}
-
-// normalizeHost drops a scheme and trailing slash from registry-hostname.
-func normalizeHost(h string) string {
-	h = strings.TrimSpace(h)
-	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
-	return strings.TrimSuffix(h, "/")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
 // DefaultGCRHost is the registry host of registry-provider: gcr when
@@ -23,7 +24,6 @@ var (
 	repositoryID = regexp.MustCompile(`^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	// One path component of an image name, as the distribution spec has it.
 	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	hostPort      = regexp.MustCompile(`^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$`)
 )
 
 // imageName checks c's Google options, every problem at once, and returns
@@ -48,14 +48,14 @@ func imageName(c *engine.Config) (host, repo string, err error) {
 		errs = append(errs, perr)
 	}
 
-	host = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(c.RegistryHostname), "https://"), "http://"), "/")
+	host = oci.StripScheme(strings.TrimSpace(c.RegistryHostname))
 	switch {
 	case host == "" && provider == engine.ProviderGCR:
 		host = DefaultGCRHost
 	case host == "":
 		add("registry-hostname is required with registry-provider: %s: set it to the host of the repository's location, "+
 			"LOCATION-docker.pkg.dev, for example europe-west1-docker.pkg.dev", provider)
-	case !hostPort.MatchString(host):
+	case !oci.ValidHost(host):
 		example := "gcr.io, eu.gcr.io or europe-west1-docker.pkg.dev"
 		if provider == engine.ProviderGAR {
 			example = "europe-west1-docker.pkg.dev"

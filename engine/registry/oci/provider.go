@@ -21,7 +21,7 @@ var (
 
 // New returns the provider for c.Registry.
 func New(c *engine.Config) (*Registry, error) {
-	repo := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(c.Registry, "https://"), "http://"), "/")
+	repo := StripScheme(c.Registry)
 	host, path, ok := strings.Cut(repo, "/")
 	if !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost" {
 		return nil, engine.Configf("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
