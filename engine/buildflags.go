@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -53,7 +52,7 @@ func ParseBuildFlags(s string) (BuildFlags, error) {
 		}
 		switch name {
 		case "--ssh":
-			f.SSH = append(f.SSH, os.Expand(value, os.Getenv))
+			f.SSH = append(f.SSH, value)
 		case "--network":
 			f.Network = value
 		case "--label":

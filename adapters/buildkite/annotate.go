@@ -11,12 +11,16 @@ import (
 // MaxAnnotatedInputs caps the key inputs listed in the annotation.
 const MaxAnnotatedInputs = 50
 
-// AnnotationContext names the job's annotation: one per step, so a retry
-// replaces it rather than adding another.
-func AnnotationContext(getenv func(string) string) string {
+// AnnotationContext names the job's annotation: one per step and plugin
+// instance, so a retry replaces it rather than adding another, and a second
+// instance on the step (exporting another variable) keeps its own.
+func AnnotationContext(getenv func(string) string, imageVar string) string {
 	id := getenv("BUILDKITE_STEP_KEY")
 	if id == "" {
 		id = getenv("BUILDKITE_JOB_ID")
+	}
+	if imageVar != "" && imageVar != DefaultImageVar {
+		id += "-" + strings.ToLower(imageVar)
 	}
 	return "docker-ecr-cache-" + id
 }

@@ -167,10 +167,13 @@ func TestAnnotationMiss(t *testing.T) {
 
 func TestAnnotationContext(t *testing.T) {
 	t.Parallel()
-	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1", "BUILDKITE_STEP_KEY": "deps"}.getenv); got != "docker-ecr-cache-deps" {
+	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1", "BUILDKITE_STEP_KEY": "deps"}.getenv, DefaultImageVar); got != "docker-ecr-cache-deps" {
 		t.Errorf("with a step key: %q", got)
 	}
-	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1"}.getenv); got != "docker-ecr-cache-j1" {
+	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1"}.getenv, ""); got != "docker-ecr-cache-j1" {
 		t.Errorf("without a step key: %q", got)
+	}
+	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1"}.getenv, "MY_IMAGE"); got != "docker-ecr-cache-j1-my_image" {
+		t.Errorf("a second plugin instance, exporting MY_IMAGE: %q", got)
 	}
 }

@@ -87,7 +87,7 @@ func (b *buildkiteFrontEnd) annotate(r engine.Result) {
 	style, body := buildkite.Annotation(r)
 	ctx, cancel := context.WithTimeout(b.ctx, annotateTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, agent, "annotate", "--style", style, "--context", buildkite.AnnotationContext(b.p.Getenv))
+	cmd := exec.CommandContext(ctx, agent, "annotate", "--style", style, "--context", buildkite.AnnotationContext(b.p.Getenv, b.imageVar))
 	cmd.Env = b.p.Environ
 	cmd.Stdin = strings.NewReader(body)
 	var out bytes.Buffer

@@ -462,7 +462,11 @@ func (h *bkHarness) checkAnnotation(s *bkStep, hit bool, ref string) {
 		style = "success"
 	}
 	log := string(b)
-	if want := "ARGS: annotate --style " + style + " --context docker-ecr-cache-deps\n"; !strings.HasPrefix(log, want) || strings.Count(log, "ARGS:") != 1 {
+	wantContext := "docker-ecr-cache-deps"
+	if v, ok := h.c.config["export-env-variable"].(string); ok {
+		wantContext += "-" + strings.ToLower(v) // one annotation per plugin instance
+	}
+	if want := "ARGS: annotate --style " + style + " --context " + wantContext + "\n"; !strings.HasPrefix(log, want) || strings.Count(log, "ARGS:") != 1 {
 		t.Errorf("buildkite-agent calls:\n%s\nwant one, starting %q", log, want)
 	}
 	if !strings.Contains(log, "`"+ref+"`") || !strings.Contains(log, "| dockerfile | `sha256:") {
@@ -957,7 +961,7 @@ func TestBuildkiteEmit(t *testing.T) {
 		if annotated := err == nil; annotated != tt.annotated {
 			t.Errorf("%s: annotated = %v, want %v (%s)", tt.name, annotated, tt.annotated, stderr)
 		}
-		if tt.annotated && !strings.HasPrefix(string(log), "ARGS: annotate --style success --context docker-ecr-cache-job-1\n") {
+		if tt.annotated && !strings.HasPrefix(string(log), "ARGS: annotate --style success --context docker-ecr-cache-job-1-my_image\n") {
 			t.Errorf("%s: buildkite-agent got:\n%s", tt.name, log)
 		}
 	}

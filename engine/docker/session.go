@@ -41,6 +41,7 @@ func newSession(ctx context.Context, spec engine.BuildSpec, getenv func(string) 
 		var confs []sshprovider.AgentConfig
 		for _, v := range spec.Flags.SSH {
 			id, paths, _ := strings.Cut(v, "=")
+			paths = os.Expand(paths, getenv) // default=$SSH_AUTH_SOCK, as the original plugin's README writes it
 			conf := sshprovider.AgentConfig{ID: id}
 			if paths != "" {
 				conf.Paths = strings.Split(paths, ",")
