@@ -106,7 +106,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		if err := e.Registry.Prepare(ctx); err != nil {
 			return res, err
 		}
-		if err := e.push(ctx, &res, auth); err != nil {
+		if err := e.push(ctx, &res); err != nil {
 			return res, err
 		}
 		res.CacheHit = true
@@ -216,7 +216,7 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildF
 		}
 		return nil
 	}
-	return e.push(ctx, res, auth)
+	return e.push(ctx, res)
 }
 
 // BuildError is a failed image build. Front ends use Dockerfile to point
@@ -249,9 +249,16 @@ func (e *Engine) previousLabels(ctx context.Context, ref string, stored bool, au
 
 // push pushes the key tag, then moves latest: latest never points at an
 // image whose key tag is not in the registry.
-func (e *Engine) push(ctx context.Context, res *Result, auth Auth) error {
+func (e *Engine) push(ctx context.Context, res *Result) error {
 	log := e.Reporter
 	log.Group(":docker: Pushing " + res.Ref)
+	// Ask again: a long build can outlast a short-lived token, and providers
+	// hand back the one they hold while it is still good.
+	auth, err := e.Registry.Auth(ctx)
+	if err != nil {
+		return err
+	}
+	log.Mask(auth.Password)
 	digest, err := e.Docker.Push(ctx, res.Ref, auth)
 	if err != nil {
 		return fmt.Errorf("pushing %s: %w", res.Ref, err)

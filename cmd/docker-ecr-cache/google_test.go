@@ -173,3 +173,32 @@ func googleRemoveImages(host string, refs ...string) {
 		_, _ = googleDocker(host, append([]string{"rmi", "-f"}, refs...)...)
 	}
 }
+
+// A token close to expiry is not reused for the push: a build can outlast
+// an access token, so the engine asks for the credential again, and the
+// provider replaces a token that expires within minutes.
+func TestGoogleTokenRefreshedBeforePush(t *testing.T) {
+	dockerHost := testenv.Docker(t)
+	s := googletest.Start(t, googletest.Options{Project: "foo-bar-123456", ExpiresIn: 60})
+	work := t.TempDir()
+	testenv.Busybox(t, work)
+	googleWriteFile(t, work, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\n"+`RUN ["/bin/busybox", "true"]`+"\n")
+	name := fmt.Sprintf("build-cache/google-refresh-%d", time.Now().UnixNano())
+	run := googleCommand(t, work, map[string]string{
+		"HOME":                               t.TempDir(),
+		"DOCKER_HOST":                        dockerHost,
+		"GOOGLE_APPLICATION_CREDENTIALS":     s.WriteKeyFile(t, t.TempDir()),
+		"DOCKER_ECR_CACHE_REGISTRY_PROVIDER": "gcr",
+		"DOCKER_ECR_CACHE_GCP_PROJECT":       "foo-bar-123456",
+		"DOCKER_ECR_CACHE_REGISTRY_HOSTNAME": s.RegistryHost,
+		"DOCKER_ECR_CACHE_ECR_NAME":          name,
+	})
+	image := s.RegistryHost + "/foo-bar-123456/" + name
+	t.Cleanup(func() { googleRemoveImages(dockerHost, run.Outputs["IMAGE_REF"], image+":latest") })
+	if run.Code != 0 || run.Outputs["CACHE_HIT"] != "false" {
+		t.Fatalf("the miss exited %d with outputs %v", run.Code, run.Outputs)
+	}
+	if s.Issued() != 2 {
+		t.Errorf("%d access tokens, want 2: one for the lookup, a fresh one for the push", s.Issued())
+	}
+}

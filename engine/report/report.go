@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,7 +102,7 @@ func (r *Reporter) Errorf(format string, args ...any) {
 // Mask hides secret in everything written afterwards, and asks the CI to
 // hide it too where the CI can.
 func (r *Reporter) Mask(secret string) {
-	if len(secret) < 4 {
+	if len(secret) < 4 || r.masked(secret) {
 		return
 	}
 	if r.style.Mask != nil {
@@ -123,6 +124,12 @@ func (r *Reporter) Redact(value string) {
 	r.mu.Lock()
 	r.masks = append(r.masks, value)
 	r.mu.Unlock()
+}
+
+func (r *Reporter) masked(value string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.masks, value)
 }
 
 // Progress is a writer for build and pull progress, masked like the rest.

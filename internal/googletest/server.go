@@ -33,6 +33,8 @@ const (
 // Options configures a Server.
 type Options struct {
 	Project string // the service account's project; default DefaultProject
+	// ExpiresIn is the tokens' lifetime in seconds; default 3600.
+	ExpiresIn int
 }
 
 // Server is the token endpoint and the registry behind it.
@@ -45,6 +47,8 @@ type Server struct {
 	Key          *rsa.PrivateKey   // the service account's key; the server knows its public half
 	Registry     *testenv.Registry // the registry, with its request log
 	RegistryHost string            // 127.0.0.1:port: use as registry-hostname
+
+	expiresIn int
 
 	mu       sync.Mutex
 	handOut  string   // token handed out instead of Token, when set
@@ -70,6 +74,10 @@ func Start(t testing.TB, opts Options) *Server {
 		ClientEmail: "docker-ecr-cache@" + project + ".iam.gserviceaccount.com",
 		KeyID:       randomHex(t, 20),
 		Key:         key,
+		expiresIn:   opts.ExpiresIn,
+	}
+	if s.expiresIn == 0 {
+		s.expiresIn = 3600
 	}
 	s.Registry = testenv.StartRegistry(t, testenv.RegistryOptions{Username: TokenUser, Password: s.Token})
 	s.RegistryHost = s.Registry.Host

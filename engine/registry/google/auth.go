@@ -25,14 +25,18 @@ const CredentialFixes = "give the job Google credentials: set GOOGLE_APPLICATION
 // tokenTimeout bounds finding the credentials and getting the token.
 const tokenTimeout = 60 * time.Second
 
-// Auth returns the credential for the registry host, found once per run:
-// an access token from Application Default Credentials (user
+// refreshBefore is how long before its expiry an access token is replaced.
+const refreshBefore = 5 * time.Minute
+
+// Auth returns the credential for the registry host, found once per run
+// and again only when its access token is about to expire (a build can
+// outlast it): an access token from Application Default Credentials (user
 // oauth2accesstoken), else what the Docker credential helper or config
 // holds for the host. It is handed over per request, never written.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.auth != nil {
+	if r.auth != nil && (r.expiry.IsZero() || time.Until(r.expiry) > refreshBefore) {
 		return *r.auth, nil
 	}
 	auth, source, err := r.credential(ctx)
@@ -75,6 +79,7 @@ func (r *Registry) fromADC(creds *adc) (engine.Auth, string, error) {
 	if tok.AccessToken == "" {
 		return engine.Auth{}, "", fmt.Errorf("getting a Google access token from %s for %s: the answer held no access token", creds.source, r.host)
 	}
+	r.expiry = tok.Expiry
 	return engine.Auth{Server: r.host, Username: TokenUser, Password: tok.AccessToken}, creds.source, nil
 }
 

@@ -32,6 +32,22 @@ func newRegistry(t *testing.T, c *engine.Config, log engine.Reporter) *Registry 
 }
 
 // TestAuthFromServiceAccountKey runs the real golang.org/x/oauth2/google
+// A token about to expire is replaced when Auth is asked again, as the
+// engine does before a push: a build may outlast an access token.
+func TestAuthRefreshesAnExpiringToken(t *testing.T) {
+	s := googletest.Start(t, googletest.Options{ExpiresIn: 60})
+	s.Setenv(t)
+	r := newRegistry(t, config("gcr", s.Project, s.RegistryHost, "cache"), &recorder{})
+	for i := 1; i <= 2; i++ {
+		if _, err := r.Auth(context.Background()); err != nil {
+			t.Fatalf("Auth %d: %v", i, err)
+		}
+		if s.Issued() != i {
+			t.Errorf("after Auth %d the token endpoint issued %d tokens, want %d", i, s.Issued(), i)
+		}
+	}
+}
+
 // path: GOOGLE_APPLICATION_CREDENTIALS names a key file whose token_uri is
 // the test token endpoint.
 func TestAuthFromServiceAccountKey(t *testing.T) {

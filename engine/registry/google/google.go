@@ -11,6 +11,7 @@ package google
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -28,8 +29,9 @@ type Registry struct {
 	findADC  adcFinder
 
 	mu     sync.Mutex
-	auth   *engine.Auth // the run's one credential
+	auth   *engine.Auth // the run's credential
 	source string       // where auth came from, for messages
+	expiry time.Time    // when auth's access token expires; zero if it does not
 }
 
 var _ engine.Registry = (*Registry)(nil)
