@@ -51,7 +51,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	for _, in := range key.Inputs {
-		log.Infof("  %-40s %s", in.Name, shortDigest(in.Digest))
+		log.Infof("  %-40s %s", in.Name, ShortDigest(in.Digest))
 	}
 	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
 
@@ -142,7 +142,7 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildF
 	if labels, ok := e.previousLabels(ctx, previous, latestStored, auth); ok {
 		res.Previous = previous
 		res.Changed = changedInputs(labels[LabelInputs], res.Key.Inputs)
-		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, describeChanges(res.Changed))
+		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, DescribeChanges(res.Changed, 20, func(c string) string { return c }))
 	} else {
 		log.Infof("cache miss: no image for key %s", res.Key.Tag)
 	}
@@ -324,18 +324,29 @@ func changedInputs(recorded string, now []Input) []string {
 	return changed
 }
 
-func describeChanges(changed []string) string {
+// NoRecordedChange is what DescribeChanges says when no recorded input
+// differs from the previous image's.
+const NoRecordedChange = "no recorded input differs (the image was removed or expired)"
+
+// DescribeChanges lists Result.Changed for people: at most most entries,
+// each rendered by item, then how many more there are.
+func DescribeChanges(changed []string, most int, item func(string) string) string {
 	if len(changed) == 0 {
-		return "no recorded input differs (the image was removed or expired)"
+		return NoRecordedChange
 	}
-	const most = 20
+	parts := make([]string, 0, min(len(changed), most))
+	for _, c := range changed[:min(len(changed), most)] {
+		parts = append(parts, item(c))
+	}
+	out := strings.Join(parts, ", ")
 	if len(changed) > most {
-		return strings.Join(changed[:most], ", ") + fmt.Sprintf(" and %d more", len(changed)-most)
+		out += fmt.Sprintf(" and %d more", len(changed)-most)
 	}
-	return strings.Join(changed, ", ")
+	return out
 }
 
-func shortDigest(d string) string {
+// ShortDigest is a digest's algorithm and first 12 hex digits.
+func ShortDigest(d string) string {
 	if len(d) > 19 {
 		return d[:19]
 	}

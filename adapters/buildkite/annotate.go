@@ -58,7 +58,7 @@ func Annotation(r engine.Result) (style, body string) {
 			fmt.Fprintf(&b, "| and %d more | |\n", len(r.Key.Inputs)-MaxAnnotatedInputs)
 			break
 		}
-		fmt.Fprintf(&b, "| %s | `%s` |\n", escape(in.Name), short(in.Digest))
+		fmt.Fprintf(&b, "| %s | `%s` |\n", escape(in.Name), engine.ShortDigest(in.Digest))
 	}
 	b.WriteString("\n</details>\n")
 	return style, b.String()
@@ -67,7 +67,7 @@ func Annotation(r engine.Result) (style, body string) {
 // changes renders the engine's +added, ~changed and -removed input names.
 func changes(list []string) string {
 	if len(list) == 0 {
-		return "no recorded input differs (the image was removed or expired)"
+		return engine.NoRecordedChange
 	}
 	const most = 20
 	var parts []string
@@ -95,14 +95,6 @@ var markdown = strings.NewReplacer(
 
 // escape makes a file name plain text in markdown.
 func escape(s string) string { return markdown.Replace(s) }
-
-// short is a digest's algorithm and first 12 hex digits.
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
-}
 
 func round(d time.Duration) time.Duration {
 	if d < time.Second {

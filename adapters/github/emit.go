@@ -93,17 +93,7 @@ func Summary(r engine.Result) string {
 	}
 	fmt.Fprintf(&b, "| Time | %s |\n", took)
 	if r.Previous != "" {
-		changed := "no recorded input differs (the image was removed or expired)"
-		if len(r.Changed) > 0 {
-			names := make([]string, 0, maxSummaryChange)
-			for _, c := range r.Changed[:min(len(r.Changed), maxSummaryChange)] {
-				names = append(names, markdownText(c))
-			}
-			changed = strings.Join(names, ", ")
-			if len(r.Changed) > maxSummaryChange {
-				changed += fmt.Sprintf(" and %d more", len(r.Changed)-maxSummaryChange)
-			}
-		}
+		changed := engine.DescribeChanges(r.Changed, maxSummaryChange, markdownText)
 		fmt.Fprintf(&b, "| Changed since `%s` | %s |\n", r.Previous, changed)
 	}
 
