@@ -65,7 +65,7 @@ func NewConfig() Config {
 	return Config{
 		Dockerfile:        "",
 		MaxAgeDays:        30,
-		ExportEnvVariable: "BUILDKITE_PLUGIN_DOCKER_IMAGE",
+		ExportEnvVariable: DefaultImageVar,
 		RegistryProvider:  ProviderECR,
 		PushLatest:        true,
 		DefaultName:       "build-cache/docker-ecr-cache",

@@ -112,6 +112,32 @@ type Result struct {
 	Previous string        `json:"-"` // the image the change was measured against
 }
 
+// Variables every front end exports to the job, named as the original
+// Buildkite plugin named them so that scripts work on every CI.
+const (
+	DefaultImageVar = "BUILDKITE_PLUGIN_DOCKER_IMAGE" // export-env-variable's default: image:tag
+	ExportImage     = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE"
+	ExportTag       = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_TAG"
+	ExportCacheHit  = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_CACHE_HIT"
+	ExportDigest    = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_DIGEST"
+)
+
+// Exports are the variables the original plugin exported, also when the
+// pull was skipped, and two more: whether the key hit, and the digest.
+// imageVar is export-env-variable; empty means DefaultImageVar.
+func (r Result) Exports(imageVar string) []Output {
+	if imageVar == "" {
+		imageVar = DefaultImageVar
+	}
+	return []Output{
+		{imageVar, r.Ref},
+		{ExportImage, r.Image},
+		{ExportTag, r.Tag},
+		{ExportCacheHit, strconv.FormatBool(r.CacheHit)},
+		{ExportDigest, r.Digest},
+	}
+}
+
 // Output is one named result value.
 type Output struct{ Name, Value string }
 

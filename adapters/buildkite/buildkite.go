@@ -24,11 +24,11 @@ const ConfigurationVar = "BUILDKITE_PLUGIN_CONFIGURATION"
 
 // Exported variables, named as the original plugin named them.
 const (
-	DefaultImageVar = "BUILDKITE_PLUGIN_DOCKER_IMAGE"
-	ExportImage     = Prefix + "EXPORT_IMAGE"
-	ExportTag       = Prefix + "EXPORT_TAG"
-	ExportCacheHit  = Prefix + "EXPORT_CACHE_HIT"
-	ExportDigest    = Prefix + "EXPORT_DIGEST"
+	DefaultImageVar = engine.DefaultImageVar
+	ExportImage     = engine.ExportImage
+	ExportTag       = engine.ExportTag
+	ExportCacheHit  = engine.ExportCacheHit
+	ExportDigest    = engine.ExportDigest
 )
 
 // Load reads the configuration of this plugin instance: the JSON in

@@ -5,29 +5,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
 // Export is one variable hooks/pre-command exports into the job.
-type Export struct{ Name, Value string }
+type Export = engine.Output
 
-// Exports are the variables the original plugin exported, also when the
-// pull was skipped, and two more: whether the key hit, and the digest.
-func Exports(imageVar string, r engine.Result) []Export {
-	if imageVar == "" {
-		imageVar = DefaultImageVar
-	}
-	return []Export{
-		{imageVar, r.Ref},
-		{ExportImage, r.Image},
-		{ExportTag, r.Tag},
-		{ExportCacheHit, strconv.FormatBool(r.CacheHit)},
-		{ExportDigest, r.Digest},
-	}
-}
+// Exports are the variables the job gets: see engine.Result.Exports.
+func Exports(imageVar string, r engine.Result) []Export { return r.Exports(imageVar) }
 
 // Quote single-quotes s for bash: nothing inside is expanded, each quote
 // inside closes the quoting, adds an escaped quote and reopens it, and

@@ -17,11 +17,11 @@ func TestExports(t *testing.T) {
 	t.Parallel()
 	r := engine.Result{Image: "127.0.0.1:5000/cache", Tag: "abc", Ref: "127.0.0.1:5000/cache:abc", CacheHit: true, Digest: "sha256:0123"}
 	want := []Export{
-		{"BUILDKITE_PLUGIN_DOCKER_IMAGE", "127.0.0.1:5000/cache:abc"},
-		{"BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE", "127.0.0.1:5000/cache"},
-		{"BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_TAG", "abc"},
-		{"BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_CACHE_HIT", "true"},
-		{"BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_DIGEST", "sha256:0123"},
+		{Name: "BUILDKITE_PLUGIN_DOCKER_IMAGE", Value: "127.0.0.1:5000/cache:abc"},
+		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE", Value: "127.0.0.1:5000/cache"},
+		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_TAG", Value: "abc"},
+		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_CACHE_HIT", Value: "true"},
+		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_DIGEST", Value: "sha256:0123"},
 	}
 	if got := Exports("", r); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Exports =\n%v\nwant\n%v", got, want)
@@ -58,7 +58,7 @@ func TestExportQuotingRoundTrip(t *testing.T) {
 	}
 	var exports []Export
 	for i, v := range values {
-		exports = append(exports, Export{fmt.Sprintf("V%d", i), v})
+		exports = append(exports, Export{Name: fmt.Sprintf("V%d", i), Value: v})
 	}
 	file := filepath.Join(t.TempDir(), "exports")
 	if err := WriteExportFile(file, exports); err != nil {
@@ -97,7 +97,7 @@ func TestWriteExportFileAtomic(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil { // as mktemp leaves it
 		t.Fatal(err)
 	}
-	if err := WriteExportFile(file, []Export{{"A", "1"}}); err != nil {
+	if err := WriteExportFile(file, []Export{{Name: "A", Value: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(file)

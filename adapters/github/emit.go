@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,21 +15,15 @@ import (
 // Variables exported to later steps besides export-env-variable, named as
 // the Buildkite plugin names them so that scripts work on both.
 const (
-	EnvExportImage    = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE"
-	EnvExportTag      = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_TAG"
-	EnvExportCacheHit = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_CACHE_HIT"
-	EnvExportDigest   = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_DIGEST"
+	EnvExportImage    = engine.ExportImage
+	EnvExportTag      = engine.ExportTag
+	EnvExportCacheHit = engine.ExportCacheHit
+	EnvExportDigest   = engine.ExportDigest
 )
 
 // ExportedEnv is what later steps get in their environment.
 func ExportedEnv(c engine.Config, r engine.Result) []engine.Output {
-	return []engine.Output{
-		{Name: c.ExportEnvVariable, Value: r.Ref},
-		{Name: EnvExportImage, Value: r.Image},
-		{Name: EnvExportTag, Value: r.Tag},
-		{Name: EnvExportCacheHit, Value: strconv.FormatBool(r.CacheHit)},
-		{Name: EnvExportDigest, Value: r.Digest},
-	}
+	return r.Exports(c.ExportEnvVariable)
 }
 
 // Emit writes a successful run's outputs to GITHUB_OUTPUT, its variables
