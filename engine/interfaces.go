@@ -81,8 +81,9 @@ type Docker interface {
 
 // Reporter shows the user what is happening, in the CI's own way.
 type Reporter interface {
-	// Group starts a collapsible section, ending the one before.
-	Group(title string)
+	// Phase starts a phase of the run on subject (an image reference, or
+	// empty): a collapsible section that ends the one before.
+	Phase(p Phase, subject string)
 	Infof(format string, args ...any)
 	Warnf(format string, args ...any)
 	// Mask hides a secret value in all later output, and asks the CI to.
@@ -108,7 +109,7 @@ type Result struct {
 	Pushed   bool          `json:"-"`
 	Elapsed  time.Duration `json:"-"`
 	Saved    time.Duration `json:"-"` // the recorded build time a hit avoided
-	Changed  []string      `json:"-"` // inputs that differ from the previous image, on a miss
+	Changed  []Change      `json:"-"` // inputs that differ from the previous image, on a miss
 	Previous string        `json:"-"` // the image the change was measured against
 }
 

@@ -45,7 +45,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		log.Redact(value)
 	}
 
-	log.Group(":key: Computing cache key")
+	log.Phase(PhaseKey, "")
 	key, err := computeKey(c, flags)
 	if err != nil {
 		return Result{}, err
@@ -69,7 +69,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 
 	var auth Auth
 	if e.Registry.Remote() {
-		log.Group(":mag: Looking up " + res.Ref)
+		log.Phase(PhaseLookup, res.Ref)
 		if auth, err = e.Registry.Auth(ctx); err != nil {
 			return res, err
 		}
@@ -92,7 +92,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	case res.CacheHit && c.SkipPullFromCache:
 		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", res.Ref)
 	case res.CacheHit:
-		log.Group(":docker: Pulling " + res.Ref)
+		log.Phase(PhasePull, res.Ref)
 		if err := e.Docker.Pull(ctx, res.Ref, auth); err != nil {
 			return res, fmt.Errorf("pulling %s: %w", res.Ref, err)
 		}
@@ -142,19 +142,19 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildF
 	if labels, ok := e.previousLabels(ctx, previous, latestStored, auth); ok {
 		res.Previous = previous
 		res.Changed = changedInputs(labels[LabelInputs], res.Key.Inputs)
-		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, DescribeChanges(res.Changed, 20, func(c string) string { return c }))
+		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, DescribeChanges(res.Changed, 20, func(name string) string { return name }))
 	} else {
 		log.Infof("cache miss: no image for key %s", res.Key.Tag)
 	}
 
 	if e.Registry.Remote() {
-		log.Group(":package: Preparing repository " + res.Image)
+		log.Phase(PhasePrepare, res.Image)
 		if err := e.Registry.Prepare(ctx); err != nil {
 			return err
 		}
 	}
 
-	log.Group(":docker: Building " + res.Ref)
+	log.Phase(PhaseBuild, res.Ref)
 	var secrets []Secret
 	for _, s := range c.Secrets {
 		sec, err := ParseSecret(s, c.getenv)
@@ -251,7 +251,7 @@ func (e *Engine) previousLabels(ctx context.Context, ref string, stored bool, au
 // image whose key tag is not in the registry.
 func (e *Engine) push(ctx context.Context, res *Result) error {
 	log := e.Reporter
-	log.Group(":docker: Pushing " + res.Ref)
+	log.Phase(PhasePush, res.Ref)
 	// Ask again: a long build can outlast a short-lived token, and providers
 	// hand back the one they hold while it is still good.
 	auth, err := e.Registry.Auth(ctx)
@@ -296,8 +296,9 @@ func localDigest(img Image, repo string) string {
 	return img.ID
 }
 
-// changedInputs compares the inputs recorded on a previous image with now.
-func changedInputs(recorded string, now []Input) []string {
+// changedInputs compares the inputs recorded on a previous image with now,
+// sorted by input name.
+func changedInputs(recorded string, now []Input) []Change {
 	var before []Input
 	if json.Unmarshal([]byte(recorded), &before) != nil {
 		return nil
@@ -306,43 +307,22 @@ func changedInputs(recorded string, now []Input) []string {
 	for _, in := range before {
 		old[in.Name] = in.Digest
 	}
-	var changed []string
+	var changed []Change
 	for _, in := range now {
 		d, ok := old[in.Name]
 		switch {
 		case !ok:
-			changed = append(changed, "+"+in.Name)
+			changed = append(changed, Change{Added, in.Name})
 		case d != in.Digest:
-			changed = append(changed, "~"+in.Name)
+			changed = append(changed, Change{Modified, in.Name})
 		}
 		delete(old, in.Name)
 	}
 	for name := range old {
-		changed = append(changed, "-"+name)
+		changed = append(changed, Change{Removed, name})
 	}
-	sort.Strings(changed)
+	sort.Slice(changed, func(i, j int) bool { return changed[i].Input < changed[j].Input })
 	return changed
-}
-
-// NoRecordedChange is what DescribeChanges says when no recorded input
-// differs from the previous image's.
-const NoRecordedChange = "no recorded input differs (the image was removed or expired)"
-
-// DescribeChanges lists Result.Changed for people: at most most entries,
-// each rendered by item, then how many more there are.
-func DescribeChanges(changed []string, most int, item func(string) string) string {
-	if len(changed) == 0 {
-		return NoRecordedChange
-	}
-	parts := make([]string, 0, min(len(changed), most))
-	for _, c := range changed[:min(len(changed), most)] {
-		parts = append(parts, item(c))
-	}
-	out := strings.Join(parts, ", ")
-	if len(changed) > most {
-		out += fmt.Sprintf(" and %d more", len(changed)-most)
-	}
-	return out
 }
 
 // ShortDigest is a digest's algorithm and first 12 hex digits.

@@ -64,28 +64,9 @@ func Annotation(r engine.Result) (style, body string) {
 	return style, b.String()
 }
 
-// changes renders the engine's +added, ~changed and -removed input names.
-func changes(list []string) string {
-	if len(list) == 0 {
-		return engine.NoRecordedChange
-	}
-	const most = 20
-	var parts []string
-	for i, c := range list {
-		if i == most {
-			parts = append(parts, fmt.Sprintf("and %d more", len(list)-most))
-			break
-		}
-		switch {
-		case strings.HasPrefix(c, "+"):
-			parts = append(parts, escape(c[1:])+" (new)")
-		case strings.HasPrefix(c, "-"):
-			parts = append(parts, escape(c[1:])+" (gone)")
-		default:
-			parts = append(parts, escape(strings.TrimPrefix(c, "~")))
-		}
-	}
-	return strings.Join(parts, ", ")
+// changes renders what changed since the previous image.
+func changes(list []engine.Change) string {
+	return engine.DescribeChanges(list, 20, escape)
 }
 
 var markdown = strings.NewReplacer(

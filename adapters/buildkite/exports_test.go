@@ -145,7 +145,7 @@ func TestAnnotationMiss(t *testing.T) {
 	}
 	r := engine.Result{
 		Ref: "reg/cache:k", Pushed: true, Elapsed: 40 * time.Second, Previous: "reg/cache:latest",
-		Changed: []string{"~dockerfile", "+cache-on new.json", "-cache-on old.json"},
+		Changed: []engine.Change{{Kind: engine.Modified, Input: "dockerfile"}, {Kind: engine.Added, Input: "cache-on new.json"}, {Kind: engine.Removed, Input: "cache-on old.json"}},
 		Key:     engine.Key{Tag: "k", Inputs: inputs},
 	}
 	style, body := Annotation(r)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -133,17 +132,8 @@ func ErrorCommand(err error, workspace string) string {
 	return "::error" + props + "::" + report.EscapeData(err.Error())
 }
 
-// Style is report.GitHub without Buildkite's emoji codes (":docker: ") at
-// the start of group titles, which GitHub's log shows as typed.
-var Style = func() report.Style {
-	s := report.GitHub
-	s.Group = func(title string) string { return report.GitHub.Group(stripEmojiCode(title)) }
-	return s
-}()
-
-var emojiCode = regexp.MustCompile(`^:[a-z0-9_+-]+: `)
-
-func stripEmojiCode(title string) string { return emojiCode.ReplaceAllString(title, "") }
+// Style is GitHub's log dialect.
+var Style = report.GitHub
 
 // escapeProperty escapes a workflow command's property value as the runner
 // unescapes it; report.EscapeData does the message.

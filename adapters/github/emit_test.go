@@ -2,6 +2,7 @@ package github
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
 // parseFileCommand reads a file-command file as the runner does: NAME=VALUE
@@ -251,11 +253,11 @@ func TestSummary(t *testing.T) {
 	}
 
 	r.CacheHit, r.Pulled, r.Pushed, r.Built, r.Saved = false, false, true, true, 0
-	r.Previous, r.Changed = "127.0.0.1:5000/cache:latest", []string{"~dockerfile", "+file new"}
+	r.Previous, r.Changed = "127.0.0.1:5000/cache:latest", []engine.Change{{Kind: engine.Modified, Input: "dockerfile"}, {Kind: engine.Added, Input: "file new"}}
 	s = Summary(r)
 	for _, want := range []string{
 		"cache miss: built and pushed",
-		"| Changed since `127.0.0.1:5000/cache:latest` | \\~dockerfile, +file new |",
+		"| Changed since `127.0.0.1:5000/cache:latest` | dockerfile, file new (new) |",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
@@ -272,7 +274,7 @@ func TestSummaryIsBounded(t *testing.T) {
 	long := strings.Repeat("|dir/", 300)
 	for i := range 20000 {
 		r.Key.Inputs = append(r.Key.Inputs, engine.Input{Name: fmt.Sprintf("file %s%d", long, i), Digest: "sha256:" + strings.Repeat("0", 64)})
-		r.Changed = append(r.Changed, fmt.Sprintf("~file %s%d", long, i))
+		r.Changed = append(r.Changed, engine.Change{Kind: engine.Modified, Input: fmt.Sprintf("file %s%d", long, i)})
 	}
 	r.Previous = "x:latest"
 	s := Summary(r)
@@ -311,17 +313,21 @@ func TestErrorCommand(t *testing.T) {
 	}
 }
 
-func TestStyleGroup(t *testing.T) {
+func TestStylePhase(t *testing.T) {
 	t.Parallel()
-	for title, want := range map[string]string{
-		":docker: Building a:b":       "::group::Building a:b",
-		":key: Computing cache key":   "::group::Computing cache key",
-		"Plain: title":                "::group::Plain: title",
-		":not an emoji: stays as is":  "::group:::not an emoji: stays as is",
-		":mag: Looking up x\n::error": "::group::Looking up x%0A::error",
+	for _, tt := range []struct {
+		phase   engine.Phase
+		subject string
+		want    string
+	}{
+		{engine.PhaseBuild, "a:b", "::group::Building a:b\n"},
+		{engine.PhaseKey, "", "::group::Computing cache key\n"},
+		{engine.PhaseLookup, "x\n::error", "::group::Looking up x%0A::error\n"},
 	} {
-		if got := Style.Group(title); got != want {
-			t.Errorf("Group(%q) = %q, want %q", title, got, want)
+		var buf bytes.Buffer
+		report.New(&buf, Style).Phase(tt.phase, tt.subject)
+		if got := buf.String(); got != tt.want {
+			t.Errorf("Phase(%v, %q) = %q, want %q", tt.phase, tt.subject, got, tt.want)
 		}
 	}
 }

@@ -14,8 +14,10 @@ import (
 
 // Style is a CI's log dialect.
 type Style struct {
-	Group    func(title string) string // the line that opens a group
-	EndGroup string                    // the line that closes one, if any
+	Group func(title string) string // the line that opens a group
+	// Emoji decorates a phase's title, where the CI renders emoji codes.
+	Emoji    func(engine.Phase) string
+	EndGroup string // the line that closes one, if any
 	Warning  func(msg string) string
 	Error    func(msg string) string
 	Mask     func(secret string) string // a line asking the CI to mask, if it can
@@ -31,6 +33,7 @@ var Plain = Style{
 // Buildkite uses the agent's --- groups and reopens the last one on failure.
 var Buildkite = Style{
 	Group:   func(t string) string { return "--- " + t },
+	Emoji:   buildkiteEmoji,
 	Warning: func(m string) string { return "⚠️ warning: " + m },
 	Error:   func(m string) string { return "^^^ +++\n+++ :x: " + m },
 }
@@ -63,6 +66,28 @@ var _ engine.Reporter = (*Reporter)(nil)
 // New returns a Reporter writing to w.
 func New(w io.Writer, style Style) *Reporter {
 	return &Reporter{w: w, style: style}
+}
+
+func buildkiteEmoji(p engine.Phase) string {
+	switch p {
+	case engine.PhaseKey:
+		return ":key:"
+	case engine.PhaseLookup:
+		return ":mag:"
+	case engine.PhasePrepare:
+		return ":package:"
+	default:
+		return ":docker:"
+	}
+}
+
+// Phase starts a collapsible section for a phase of the run.
+func (r *Reporter) Phase(p engine.Phase, subject string) {
+	title := p.Title(subject)
+	if r.style.Emoji != nil {
+		title = r.style.Emoji(p) + " " + title
+	}
+	r.Group(title)
 }
 
 // Group starts a collapsible section, ending the one before.

@@ -19,7 +19,7 @@ type recorder struct {
 	infos, warns, masks []string
 }
 
-func (r *recorder) Group(string) {}
+func (r *recorder) Phase(engine.Phase, string) {}
 func (r *recorder) Infof(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
 // recorder is a Reporter that keeps what it is told.
@@ -17,7 +19,9 @@ type recorder struct {
 	masks []string
 }
 
-func (r *recorder) Group(title string) { r.add("group " + title) }
+func (r *recorder) Phase(p engine.Phase, subject string) {
+	r.add("group " + p.Title(subject))
+}
 func (r *recorder) Infof(f string, a ...any) {
 	r.add("info " + fmt.Sprintf(f, a...))
 }
