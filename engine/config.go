@@ -5,11 +5,8 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strings"
 )
 
 // Config is every option a front end can set. The names in comments are the
@@ -90,82 +87,6 @@ func Configf(format string, args ...any) error {
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// Validate reports every problem at once, each naming the option.
-func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	if c.Dockerfile != "" && c.DockerfileInline != "" {
-		add("dockerfile and dockerfile-inline are both set: keep one of them")
-	}
-	if c.MaxAgeDays < 1 {
-		add("max-age-days is %d: give a whole number of days, 1 or more", c.MaxAgeDays)
-	}
-	if !envName.MatchString(c.ExportEnvVariable) {
-		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
-	}
-	if !slices.Contains(Providers, c.RegistryProvider) {
-		add("registry-provider %q is not known: use one of %s%s", c.RegistryProvider,
-			strings.Join(Providers, ", "), suggestion(c.RegistryProvider, Providers))
-	}
-	switch c.RegistryProvider {
-	case ProviderGCR, ProviderGAR:
-		if c.GCPProject == "" {
-			add("gcp-project is required with registry-provider: %s: set it to the Google Cloud project ID", c.RegistryProvider)
-		}
-	case ProviderRegistry:
-		if c.Registry == "" {
-			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
-		}
-	}
-	for _, a := range c.BuildArgs {
-		name, _, _ := strings.Cut(a, "=")
-		if !envName.MatchString(name) {
-			add("build-args entry %q does not start with a valid NAME: write NAME or NAME=value", a)
-		}
-	}
-	for _, s := range c.Secrets {
-		sec, err := ParseSecret(s, c.getenv)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if sec.Src != "" {
-			if _, err := os.Stat(c.Path(sec.Src)); err != nil {
-				add("secrets entry %q: file %s cannot be read (%v): fix src, relative to %s", s, sec.Src, err, c.workDirName())
-			}
-		}
-	}
-	if _, err := ParseBuildFlags(c.AdditionalBuildArgs); err != nil {
-		errs = append(errs, err)
-	}
-	for _, p := range c.CacheOn {
-		if strings.TrimSpace(p) == "" {
-			add("cache-on has an empty entry: remove it or give a file or glob")
-		}
-	}
-	if c.Platform != "" && !validPlatform(c.Platform) {
-		add("platform %q is not os/arch[/variant]: write for example linux/amd64", c.Platform)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &ConfigError{Err: errors.Join(errs...)}
-}
-
-func validPlatform(p string) bool {
-	parts := strings.Split(p, "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return false
-	}
-	for _, s := range parts {
-		if s == "" {
-			return false
-		}
-	}
-	return true
-}
 
 func (c *Config) getenv(name string) string {
 	if c.Getenv == nil {

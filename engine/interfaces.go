@@ -49,22 +49,21 @@ type Image struct {
 	Created     time.Time
 }
 
-// BuildSpec is one image build.
+// BuildSpec is one image build, made from a Plan.
 type BuildSpec struct {
-	ContextDir string
-	Dockerfile string // path on disk, or empty with DockerfileInline
+	ContextDir string // absolute path
+	Dockerfile string // absolute path, or empty with Inline
 	Inline     []byte // Dockerfile content when given inline
 	Target     string
-	Platform   string   // os/arch[/variant]; empty: Flags.Platform, else the daemon's
+	Platform   string   // os/arch[/variant]; empty: the daemon's
 	BuildArgs  []string // NAME=value
 	Secrets    []Secret
-	Flags      BuildFlags
+	Flags      BuildFlags // the flags other than --platform and --build-arg
 	Tags       []string
 	Labels     map[string]string
 	CacheFrom  []string
-	Auth       Auth // for pulling base images and cache from the cache's registry
-	Getenv     func(string) string
-	WorkDir    string
+	Auth       Auth                // for pulling base images and cache from the cache's registry
+	Getenv     func(string) string // reads env secrets and --ssh paths when the build asks
 }
 
 // Docker is the Docker Engine, as the cache uses it.
@@ -77,6 +76,9 @@ type Docker interface {
 	Tag(ctx context.Context, src, dst string) error
 	// Push pushes ref and returns its manifest digest.
 	Push(ctx context.Context, ref string, auth Auth) (string, error)
+	// Platform is the platform the daemon builds for when none is given,
+	// os/arch[/variant] as containerd normalizes it (linux/amd64).
+	Platform(ctx context.Context) (string, error)
 }
 
 // Reporter shows the user what is happening, in the CI's own way.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -41,17 +42,27 @@ type Key struct {
 	Inputs []Input `json:"inputs"`
 }
 
-// ComputeKey computes the cache key of c. It needs no daemon and no registry.
+// ComputeKey validates c and computes its cache key. It needs no daemon
+// and no registry: with no platform given it hashes this machine's
+// (DefaultPlatform), where a run asks the daemon. Give platform to make
+// the two agree when DOCKER_HOST is a machine of another kind.
 func ComputeKey(c *Config) (Key, error) {
-	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	p, err := c.Plan()
 	if err != nil {
 		return Key{}, err
 	}
-	return computeKey(c, flags)
+	if p.Platform == "" {
+		p.Platform = DefaultPlatform()
+	}
+	return computeKey(p)
 }
 
-// computeKey is ComputeKey with additional-build-args already parsed.
-func computeKey(c *Config, flags BuildFlags) (Key, error) {
+// computeKey computes the cache key of a plan whose platform is resolved.
+func computeKey(p *Plan) (Key, error) {
+	if p.Platform == "" {
+		return Key{}, errors.New("computing the key: no platform resolved")
+	}
+	c := &p.Config
 	var inputs []Input
 	add := func(name string, value []byte) {
 		inputs = append(inputs, Input{Name: name, Digest: digest(value)})
@@ -63,17 +74,12 @@ func computeKey(c *Config, flags BuildFlags) (Key, error) {
 	}
 	add("dockerfile", dockerfile)
 	add("target", []byte(c.Target))
-	platform, err := c.BuildPlatform(flags)
-	if err != nil {
-		return Key{}, err
-	}
-	add("platform", []byte(platform))
-	args := c.ResolvedBuildArgs(flags)
-	for _, a := range args {
+	add("platform", []byte(p.Platform))
+	for _, a := range p.BuildArgs {
 		name, _, _ := strings.Cut(a, "=")
 		add("build-arg "+name, []byte(a))
 	}
-	add("additional-build-args", []byte(flags.canonical()))
+	add("additional-build-args", []byte(p.Flags.canonical()))
 
 	files, err := c.cacheOnInputs()
 	if err != nil {
@@ -145,41 +151,6 @@ func (c *Config) workDirName() string {
 		return "the current directory"
 	}
 	return c.WorkDir
-}
-
-// BuildPlatform is the platform the image is built for.
-func (c *Config) BuildPlatform(flags BuildFlags) (string, error) {
-	switch {
-	case c.Platform != "" && flags.Platform != "" && c.Platform != flags.Platform:
-		return "", Configf("platform is %q but additional-build-args says --platform %s: keep one", c.Platform, flags.Platform)
-	case c.Platform != "":
-		return c.Platform, nil
-	case flags.Platform != "":
-		return flags.Platform, nil
-	}
-	return DefaultPlatform(), nil
-}
-
-// DefaultPlatform is the platform of this machine, as docker names it.
-func DefaultPlatform() string {
-	p := "linux/" + runtime.GOARCH
-	if runtime.GOARCH == "arm" {
-		p += "/v7"
-	}
-	return p
-}
-
-// ResolvedBuildArgs is build-args then additional-build-args' --build-arg,
-// each as NAME=value with bare names taken from the environment.
-func (c *Config) ResolvedBuildArgs(flags BuildFlags) []string {
-	var out []string
-	for _, a := range append(append([]string(nil), c.BuildArgs...), flags.BuildArgs...) {
-		if !strings.Contains(a, "=") {
-			a += "=" + c.getenv(a)
-		}
-		out = append(out, a)
-	}
-	return out
 }
 
 // cacheOnInputs expands the cache-on patterns into one input per file (or

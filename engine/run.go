@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,36 +20,80 @@ const (
 	LabelBuildStarted = "org.docker-ecr-cache.build-started" // unix seconds
 )
 
-// Engine runs the cache for one configuration.
+// Engine runs the cache for one plan.
 type Engine struct {
-	Config   Config
+	Plan     *Plan
 	Registry Registry
 	Docker   Docker
 	Reporter Reporter
 }
 
-// Run computes the key, looks it up, and builds and pushes on a miss.
+// state is what the steps of one run learn and share.
+type state struct {
+	Result
+	plan    Plan  // e.Plan, with the platform resolved
+	local   Image // the key's image on the daemon, when isLocal
+	isLocal bool
+	auth    Auth // the lookup's credential
+}
+
+// Run computes the key, looks it up, and on a hit hands the image over;
+// on a miss it builds and pushes it.
 func (e *Engine) Run(ctx context.Context) (Result, error) {
 	start := time.Now()
-	c := &e.Config
-	if err := c.Validate(); err != nil {
+	if e.Plan == nil {
+		return Result{}, errors.New("running the cache: no plan (Config.Plan makes one)")
+	}
+	s := &state{plan: *e.Plan}
+	if err := e.key(ctx, s); err != nil {
 		return Result{}, err
 	}
-	log := e.Reporter
-	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	if err := e.lookup(ctx, s); err != nil {
+		return s.Result, err
+	}
+	var err error
+	switch {
+	case s.CacheHit:
+		err = e.hit(ctx, s)
+	case s.isLocal:
+		err = e.pushLocal(ctx, s)
+	default:
+		err = e.miss(ctx, s)
+	}
 	if err != nil {
-		return Result{}, err
+		return s.Result, err
 	}
+	if s.CacheHit {
+		s.Saved = buildTime(s.local)
+	}
+	if s.Digest == "" {
+		s.Digest = localDigest(s.local, s.Image)
+	}
+	s.Elapsed = time.Since(start)
+	return s.Result, nil
+}
 
-	for _, a := range c.ResolvedBuildArgs(flags) {
+// key resolves the platform, asking the daemon when the plan gives none
+// (the image is built for the platform that is hashed), computes the key
+// and names the image.
+func (e *Engine) key(ctx context.Context, s *state) error {
+	log := e.Reporter
+	for _, a := range s.plan.BuildArgs {
 		_, value, _ := strings.Cut(a, "=")
 		log.Redact(value)
 	}
-
 	log.Phase(PhaseKey, "")
-	key, err := computeKey(c, flags)
+	if s.plan.Platform == "" {
+		platform, err := e.Docker.Platform(ctx)
+		if err != nil {
+			return fmt.Errorf("asking the Docker daemon for its platform: %w", err)
+		}
+		s.plan.Platform = platform
+		log.Infof("platform %s, the Docker daemon's (set platform to choose another)", platform)
+	}
+	key, err := computeKey(&s.plan)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	for _, in := range key.Inputs {
 		log.Infof("  %-40s %s", in.Name, ShortDigest(in.Digest))
@@ -57,141 +102,167 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 
 	repo, err := e.Registry.Repository(ctx)
 	if err != nil {
-		return Result{}, err
+		return fmt.Errorf("naming the repository: %w", err)
 	}
-	res := Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
-
-	local, err := e.Docker.Inspect(ctx, res.Ref)
-	isLocal := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("inspecting %s: %w", res.Ref, err)
-	}
-
-	var auth Auth
-	if e.Registry.Remote() {
-		log.Phase(PhaseLookup, res.Ref)
-		if auth, err = e.Registry.Auth(ctx); err != nil {
-			return res, err
-		}
-		log.Mask(auth.Password)
-		res.Digest, err = e.Registry.Lookup(ctx, key.Tag, auth)
-		switch {
-		case err == nil:
-			res.CacheHit = true
-		case errors.Is(err, ErrNotFound):
-		default:
-			return res, err
-		}
-	} else {
-		res.CacheHit = isLocal
-	}
-
-	switch {
-	case res.CacheHit && isLocal:
-		log.Infof("cache hit: %s is already on this machine, nothing to pull", res.Ref)
-	case res.CacheHit && c.SkipPullFromCache:
-		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", res.Ref)
-	case res.CacheHit:
-		log.Phase(PhasePull, res.Ref)
-		if err := e.Docker.Pull(ctx, res.Ref, auth); err != nil {
-			return res, fmt.Errorf("pulling %s: %w", res.Ref, err)
-		}
-		res.Pulled = true
-		if local, err = e.Docker.Inspect(ctx, res.Ref); err != nil {
-			return res, fmt.Errorf("inspecting %s after the pull: %w", res.Ref, err)
-		}
-	case isLocal:
-		// Built here before but never pushed: push it rather than rebuild.
-		log.Infof("%s is on this machine but not in the registry: pushing it", res.Ref)
-		if err := e.Registry.Prepare(ctx); err != nil {
-			return res, err
-		}
-		if err := e.push(ctx, &res); err != nil {
-			return res, err
-		}
-		res.CacheHit = true
-	default:
-		if err := e.build(ctx, &res, auth, flags); err != nil {
-			return res, err
-		}
-		if local, err = e.Docker.Inspect(ctx, res.Ref); err != nil {
-			return res, fmt.Errorf("inspecting %s after the build: %w", res.Ref, err)
-		}
-	}
-
-	if res.CacheHit {
-		res.Saved = buildTime(local)
-	}
-	if res.Digest == "" {
-		res.Digest = localDigest(local, repo)
-	}
-	res.Elapsed = time.Since(start)
-	return res, nil
+	s.Result = Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
+	return nil
 }
 
-// build builds the image for a miss, with flags parsed from
-// additional-build-args, and pushes it.
-func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildFlags) error {
-	c, log := &e.Config, e.Reporter
-	previous := res.Image + ":latest"
-	latestStored := false
-	if e.Registry.Remote() {
-		_, err := e.Registry.Lookup(ctx, "latest", auth)
-		latestStored = err == nil
+// lookup asks the daemon, then the registry, for the key's image. Only
+// ErrNotFound from the registry is a miss: a refusal (401, 403), a server
+// error or a timeout fails the run.
+func (e *Engine) lookup(ctx context.Context, s *state) error {
+	img, err := e.Docker.Inspect(ctx, s.Ref)
+	switch {
+	case err == nil:
+		s.local, s.isLocal = img, true
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("inspecting %s: %w", s.Ref, err)
 	}
-	if labels, ok := e.previousLabels(ctx, previous, latestStored, auth); ok {
-		res.Previous = previous
-		res.Changed = changedInputs(labels[LabelInputs], res.Key.Inputs)
-		log.Infof("cache miss: no image for key %s; changed since %s: %s", res.Key.Tag, previous, DescribeChanges(res.Changed, 20, func(name string) string { return name }))
-	} else {
-		log.Infof("cache miss: no image for key %s", res.Key.Tag)
+	if !e.Registry.Remote() {
+		s.CacheHit = s.isLocal
+		return nil
 	}
+	e.Reporter.Phase(PhaseLookup, s.Ref)
+	if s.auth, err = e.Registry.Auth(ctx); err != nil {
+		return fmt.Errorf("getting credentials for %s: %w", s.Image, err)
+	}
+	e.Reporter.Mask(s.auth.Password)
+	digest, err := e.Registry.Lookup(ctx, s.Tag, s.auth)
+	switch {
+	case err == nil:
+		s.Digest, s.CacheHit = digest, true
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("looking up %s: %w", s.Ref, err)
+	}
+	return nil
+}
 
-	if e.Registry.Remote() {
-		log.Phase(PhasePrepare, res.Image)
-		if err := e.Registry.Prepare(ctx); err != nil {
-			return err
-		}
+// hit hands over the key's image: pulled, unless it is already on the
+// daemon or skip-pull-from-cache is set.
+func (e *Engine) hit(ctx context.Context, s *state) error {
+	log := e.Reporter
+	switch {
+	case s.isLocal:
+		log.Infof("cache hit: %s is already on this machine, nothing to pull", s.Ref)
+		return nil
+	case s.plan.Config.SkipPullFromCache:
+		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", s.Ref)
+		return nil
 	}
-
-	log.Phase(PhaseBuild, res.Ref)
-	var secrets []Secret
-	for _, s := range c.Secrets {
-		sec, err := ParseSecret(s, c.getenv)
-		if err != nil {
-			return err
-		}
-		if sec.Src != "" {
-			sec.Src = c.Path(sec.Src)
-		}
-		secrets = append(secrets, sec)
+	log.Phase(PhasePull, s.Ref)
+	if err := e.Docker.Pull(ctx, s.Ref, s.auth); err != nil {
+		return fmt.Errorf("pulling %s: %w", s.Ref, err)
 	}
-	inputs, err := json.Marshal(res.Key.Inputs)
+	s.Pulled = true
+	img, err := e.Docker.Inspect(ctx, s.Ref)
 	if err != nil {
+		return fmt.Errorf("inspecting %s after the pull: %w", s.Ref, err)
+	}
+	s.local = img
+	return nil
+}
+
+// pushLocal pushes the key's image that was built here before but never
+// pushed, rather than build it again.
+func (e *Engine) pushLocal(ctx context.Context, s *state) error {
+	e.Reporter.Infof("%s is on this machine but not in the registry: pushing it", s.Ref)
+	if err := e.prepare(ctx, s); err != nil {
 		return err
 	}
-	labels := map[string]string{LabelKey: res.Key.Tag, LabelInputs: string(inputs)}
-	spec := BuildSpec{
-		ContextDir: c.ContextDir(),
-		Target:     c.Target,
-		Platform:   c.Platform, // else Flags.Platform, else the daemon's
-		BuildArgs:  append(c.ResolvedBuildArgs(flags), "BUILDKIT_INLINE_CACHE=1"),
-		Secrets:    secrets,
-		Flags:      flags,
-		Tags:       []string{res.Ref},
-		Labels:     labels,
-		Auth:       auth,
-		Getenv:     c.getenv,
-		WorkDir:    c.WorkDir,
+	if err := e.push(ctx, s); err != nil {
+		return err
 	}
-	if c.DockerfileInline != "" {
-		spec.Inline = []byte(c.DockerfileInline)
+	s.CacheHit = true
+	return nil
+}
+
+// miss says what changed since the previous image, builds the key's image
+// with the previous one as layer cache, and stores it: pushed to the
+// registry, or tagged latest on the daemon for the local provider.
+func (e *Engine) miss(ctx context.Context, s *state) error {
+	latestStored := e.explain(ctx, s)
+	if e.Registry.Remote() {
+		if err := e.prepare(ctx, s); err != nil {
+			return err
+		}
+	}
+	if err := e.build(ctx, s, latestStored); err != nil {
+		return err
+	}
+	if e.Registry.Remote() {
+		return e.push(ctx, s)
+	}
+	if !s.plan.Config.PushLatest {
+		return nil
+	}
+	latest := s.Image + ":latest"
+	if err := e.Docker.Tag(ctx, s.Ref, latest); err != nil {
+		return fmt.Errorf("tagging %s: %w", latest, err)
+	}
+	return nil
+}
+
+// explain logs the miss and what changed since the previous image (latest).
+// It reports whether latest is in the registry, to be layer cache.
+func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
+	previous := s.Image + ":latest"
+	if e.Registry.Remote() {
+		_, err := e.Registry.Lookup(ctx, "latest", s.auth)
+		latestStored = err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			e.Reporter.Warnf("could not look up %s, so it is not used as layer cache: %v", previous, err)
+		}
+	}
+	if labels, ok := e.previousLabels(ctx, previous, latestStored, s.auth); ok {
+		s.Previous = previous
+		s.Changed = changedInputs(labels[LabelInputs], s.Key.Inputs)
+		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, func(name string) string { return name }))
 	} else {
-		spec.Dockerfile = c.DockerfilePath()
+		e.Reporter.Infof("cache miss: no image for key %s", s.Tag)
+	}
+	return latestStored
+}
+
+// prepare readies the repository for a push.
+func (e *Engine) prepare(ctx context.Context, s *state) error {
+	e.Reporter.Phase(PhasePrepare, s.Image)
+	if err := e.Registry.Prepare(ctx); err != nil {
+		return fmt.Errorf("preparing %s: %w", s.Image, err)
+	}
+	return nil
+}
+
+// build builds the plan's image under the key's tag, with latest as layer
+// cache when it is in the registry.
+func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
+	log, p := e.Reporter, &s.plan
+	log.Phase(PhaseBuild, s.Ref)
+	inputs, err := json.Marshal(s.Key.Inputs)
+	if err != nil {
+		return fmt.Errorf("recording the key's inputs: %w", err)
+	}
+	labels := map[string]string{LabelKey: s.Tag, LabelInputs: string(inputs)}
+	spec := BuildSpec{
+		ContextDir: p.ContextDir,
+		Dockerfile: p.Dockerfile,
+		Target:     p.Config.Target,
+		Platform:   p.Platform,
+		BuildArgs:  append(slices.Clip(p.BuildArgs), "BUILDKIT_INLINE_CACHE=1"),
+		Secrets:    p.Secrets,
+		Flags:      p.Flags,
+		Tags:       []string{s.Ref},
+		Labels:     labels,
+		Auth:       s.auth,
+		Getenv:     p.Config.getenv,
+	}
+	if p.Dockerfile == "" {
+		spec.Inline = []byte(p.Config.DockerfileInline)
 	}
 	// Only an image that exists can be layer cache: asking first keeps a
 	// scary "not found" out of the first build's log.
-	if latestStored && !flags.NoCache {
+	if latestStored && !p.Flags.NoCache {
+		previous := s.Image + ":latest"
 		spec.CacheFrom = []string{previous}
 		log.Infof("using %s as layer cache", previous)
 	}
@@ -201,22 +272,16 @@ func (e *Engine) build(ctx context.Context, res *Result, auth Auth, flags BuildF
 	started := time.Now()
 	labels[LabelBuildStarted] = strconv.FormatInt(started.Unix(), 10)
 	if _, err := e.Docker.Build(ctx, spec); err != nil {
-		return &BuildError{Ref: res.Ref, Dockerfile: spec.Dockerfile, Err: err}
+		return &BuildError{Ref: s.Ref, Dockerfile: spec.Dockerfile, Err: err}
 	}
-	took := time.Since(started)
-	res.Built = true
-	log.Infof("built %s in %s", res.Ref, took.Round(100*time.Millisecond))
-
-	if !e.Registry.Remote() {
-		if !c.PushLatest {
-			return nil
-		}
-		if err := e.Docker.Tag(ctx, res.Ref, previous); err != nil {
-			return fmt.Errorf("tagging %s: %w", previous, err)
-		}
-		return nil
+	s.Built = true
+	log.Infof("built %s in %s", s.Ref, time.Since(started).Round(100*time.Millisecond))
+	img, err := e.Docker.Inspect(ctx, s.Ref)
+	if err != nil {
+		return fmt.Errorf("inspecting %s after the build: %w", s.Ref, err)
 	}
-	return e.push(ctx, res)
+	s.local = img
+	return nil
 }
 
 // BuildError is a failed image build. Front ends use Dockerfile to point
@@ -249,26 +314,26 @@ func (e *Engine) previousLabels(ctx context.Context, ref string, stored bool, au
 
 // push pushes the key tag, then moves latest: latest never points at an
 // image whose key tag is not in the registry.
-func (e *Engine) push(ctx context.Context, res *Result) error {
+func (e *Engine) push(ctx context.Context, s *state) error {
 	log := e.Reporter
-	log.Phase(PhasePush, res.Ref)
+	log.Phase(PhasePush, s.Ref)
 	// Ask again: a long build can outlast a short-lived token, and providers
 	// hand back the one they hold while it is still good.
 	auth, err := e.Registry.Auth(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("getting credentials to push %s: %w", s.Ref, err)
 	}
 	log.Mask(auth.Password)
-	digest, err := e.Docker.Push(ctx, res.Ref, auth)
+	digest, err := e.Docker.Push(ctx, s.Ref, auth)
 	if err != nil {
-		return fmt.Errorf("pushing %s: %w", res.Ref, err)
+		return fmt.Errorf("pushing %s: %w", s.Ref, err)
 	}
-	res.Digest, res.Pushed = digest, true
-	if !e.Config.PushLatest {
+	s.Digest, s.Pushed = digest, true
+	if !s.plan.Config.PushLatest {
 		return nil
 	}
-	latest := res.Image + ":latest"
-	if err := e.Docker.Tag(ctx, res.Ref, latest); err != nil {
+	latest := s.Image + ":latest"
+	if err := e.Docker.Tag(ctx, s.Ref, latest); err != nil {
 		return fmt.Errorf("tagging %s: %w", latest, err)
 	}
 	if _, err := e.Docker.Push(ctx, latest, auth); err != nil {

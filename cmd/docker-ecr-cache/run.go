@@ -51,18 +51,19 @@ func runEngine(ctx context.Context, fe frontEnd, log *report.Reporter) (engine.R
 		}
 		return engine.Result{}, err
 	}
-	if err := cfg.Validate(); err != nil {
+	plan, err := cfg.Plan()
+	if err != nil {
 		return engine.Result{}, err
 	}
 	d, err := docker.New(ctx, log.Progress())
 	if err != nil {
 		return engine.Result{}, err
 	}
-	reg, err := registry.New(ctx, &cfg, log)
+	reg, err := registry.New(ctx, &plan.Config, log)
 	if err != nil {
 		return engine.Result{}, err
 	}
-	e := engine.Engine{Config: cfg, Registry: reg, Docker: d, Reporter: log}
+	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Reporter: log}
 	return e.Run(ctx)
 }
 
@@ -107,10 +108,8 @@ func runKey(_ context.Context, args []string, p process) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	key, err := engine.ComputeKey(&cfg)
+	key, err := engine.ComputeKey(&cfg) // validates cfg
+
 	if err != nil {
 		return err
 	}

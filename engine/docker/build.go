@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
@@ -26,10 +25,6 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	getenv := spec.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
-	}
-	spec.ContextDir = inWorkDir(spec.WorkDir, spec.ContextDir)
-	if spec.Dockerfile != "" {
-		spec.Dockerfile = inWorkDir(spec.WorkDir, spec.Dockerfile)
 	}
 	dirs, dockerfile, cleanup, err := localDirs(spec)
 	if err != nil {
@@ -117,17 +112,13 @@ func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.Ima
 	for k, v := range spec.Labels { // the cache's own labels win
 		labels[k] = v
 	}
-	platform := spec.Platform
-	if platform == "" {
-		platform = spec.Flags.Platform
-	}
 	return build.ImageBuildOptions{
 		Version:       build.BuilderBuildKit,
 		SessionID:     sessionID,
 		RemoteContext: "client-session", // context and Dockerfile come from the session
 		Dockerfile:    dockerfile,
 		Target:        spec.Target,
-		Platform:      platform,
+		Platform:      spec.Platform,
 		BuildArgs:     args,
 		Tags:          spec.Tags,
 		Labels:        labels,
@@ -138,11 +129,4 @@ func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.Ima
 		Remove:        true,
 		ForceRemove:   true,
 	}
-}
-
-func inWorkDir(workDir, p string) string {
-	if filepath.IsAbs(p) || workDir == "" {
-		return p
-	}
-	return filepath.Join(workDir, p)
 }

@@ -77,8 +77,7 @@ func TestBuildArgsTargetLabels(t *testing.T) {
 
 	id, err := c.Build(testContext(t), engine.BuildSpec{
 		ContextDir: dir,
-		Dockerfile: "Dockerfile",
-		WorkDir:    dir,
+		Dockerfile: filepath.Join(dir, "Dockerfile"),
 		Target:     "wanted",
 		BuildArgs:  []string{"GREETING=" + greeting, "BUILDKIT_INLINE_CACHE=1"},
 		Tags:       []string{tag},

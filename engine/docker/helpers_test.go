@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,13 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distribution/distribution/v3/configuration"
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/docker/docker/api/types/image"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/crypto/bcrypt"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -53,15 +49,11 @@ func (s *syncBuffer) String() string {
 // test is skipped, unless DOCKER_ECR_CACHE_REQUIRE_DOCKER=1 (as in CI).
 func newTestClient(t *testing.T) (*Client, *syncBuffer) {
 	t.Helper()
+	testenv.Docker(t)
 	out := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := New(ctx, out)
+	c, err := New(context.Background(), out)
 	if err != nil {
-		if os.Getenv("DOCKER_ECR_CACHE_REQUIRE_DOCKER") == "1" {
-			t.Fatalf("DOCKER_ECR_CACHE_REQUIRE_DOCKER=1 but: %v", err)
-		}
-		t.Skipf("no Docker daemon (set DOCKER_ECR_CACHE_REQUIRE_DOCKER=1 to fail instead): %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c, out
@@ -163,24 +155,5 @@ func untar(t *testing.T, b []byte) map[string][]byte {
 // asks for basic auth. It returns host:port.
 func startRegistry(t *testing.T, user, password string) string {
 	t.Helper()
-	config := &configuration.Configuration{
-		Storage: configuration.Storage{
-			"inmemory":    configuration.Parameters{},
-			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-		},
-	}
-	if user != "" {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file := filepath.Join(t.TempDir(), "htpasswd")
-		if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		config.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "test", "path": file}}
-	}
-	srv := httptest.NewServer(handlers.NewApp(context.Background(), config))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return testenv.StartRegistry(t, testenv.RegistryOptions{Username: user, Password: password}).Host
 }

@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Plan is a validated Config, parsed once: the cache key and the build
+// both read it, and nothing parses the options again.
+type Plan struct {
+	// Config is the options as given. Registry providers are built from it.
+	Config Config
+	// Platform is the platform hashed and built, os/arch[/variant]: the
+	// platform option or additional-build-args' --platform. Empty when
+	// neither is given: Engine.Run then asks the daemon for its own.
+	Platform string
+	// Flags is additional-build-args, parsed.
+	Flags BuildFlags
+	// BuildArgs is build-args then Flags.BuildArgs, each NAME=value, with
+	// bare names given their value from the environment.
+	BuildArgs []string
+	// Secrets are the secrets entries, with file sources made absolute.
+	Secrets []Secret
+	// Dockerfile is the Dockerfile's absolute path; empty with
+	// dockerfile-inline.
+	Dockerfile string
+	// ContextDir is the build context's absolute path.
+	ContextDir string
+}
+
+// Validate reports every problem with c at once, each naming the option.
+func (c *Config) Validate() error {
+	_, err := c.Plan()
+	return err
+}
+
+// Plan validates c and parses it into the plan that the key and the build
+// read. Every problem is reported at once, each naming the option as users
+// write it, so that registry providers need not check the options again.
+func (c *Config) Plan() (*Plan, error) {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Dockerfile != "" && c.DockerfileInline != "" {
+		add("dockerfile and dockerfile-inline are both set: keep one of them")
+	}
+	if c.MaxAgeDays < 1 {
+		add("max-age-days is %d: give a whole number of days, 1 or more", c.MaxAgeDays)
+	}
+	if !envName.MatchString(c.ExportEnvVariable) {
+		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
+	}
+	errs = append(errs, c.registryProblems()...)
+	for _, a := range c.BuildArgs {
+		name, _, _ := strings.Cut(a, "=")
+		if !envName.MatchString(name) {
+			add("build-args entry %q does not start with a valid NAME: write NAME or NAME=value", a)
+		}
+	}
+	p := &Plan{Config: *c}
+	for _, s := range c.Secrets {
+		sec, err := ParseSecret(s, c.getenv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if src := sec.Src; src != "" {
+			sec.Src = c.absPath(src)
+			if _, err := os.Stat(sec.Src); err != nil {
+				add("secrets entry %q: file %s cannot be read (%v): fix src, relative to %s", s, src, err, c.workDirName())
+			}
+		}
+		p.Secrets = append(p.Secrets, sec)
+	}
+	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	p.Flags = flags
+	for _, pattern := range c.CacheOn {
+		if strings.TrimSpace(pattern) == "" {
+			add("cache-on has an empty entry: remove it or give a file or glob")
+		}
+	}
+	switch {
+	case c.Platform != "" && !validPlatform(c.Platform):
+		add("platform %q is not os/arch[/variant]: write for example linux/amd64", c.Platform)
+	case flags.Platform != "" && !validPlatform(flags.Platform):
+		add("additional-build-args: --platform %q is not os/arch[/variant]: write for example --platform linux/amd64", flags.Platform)
+	case c.Platform != "" && flags.Platform != "" && c.Platform != flags.Platform:
+		add("platform is %q but additional-build-args says --platform %s: keep one", c.Platform, flags.Platform)
+	case c.Platform != "":
+		p.Platform = c.Platform
+	default:
+		p.Platform = flags.Platform
+	}
+	if len(errs) > 0 {
+		return nil, &ConfigError{Err: errors.Join(errs...)}
+	}
+
+	for _, a := range append(append([]string(nil), c.BuildArgs...), flags.BuildArgs...) {
+		if !strings.Contains(a, "=") {
+			a += "=" + c.getenv(a)
+		}
+		p.BuildArgs = append(p.BuildArgs, a)
+	}
+	if c.DockerfileInline == "" {
+		p.Dockerfile = c.absPath(c.DockerfilePath())
+	}
+	p.ContextDir = c.absPath(c.ContextDir())
+	return p, nil
+}
+
+// absPath is p resolved against WorkDir, then made absolute.
+func (c *Config) absPath(p string) string {
+	p = c.Path(p)
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func validPlatform(p string) bool {
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return false
+	}
+	for _, s := range parts {
+		if s == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultPlatform is the platform of this machine, as docker names it. The
+// key subcommand, which needs no daemon, hashes it when no platform is
+// given; a run asks the daemon instead (Docker.Platform).
+func DefaultPlatform() string {
+	p := "linux/" + runtime.GOARCH
+	if runtime.GOARCH == "arm" {
+		p += "/v7"
+	}
+	return p
+}

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// The registries' own rules for the names users write.
+var (
+	// A registry host[:port], an IPv6 address in brackets included.
+	hostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$`)
+
+	// ECR repository names, account IDs and region names.
+	ecrRepoName  = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+	awsRegion    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`)
+
+	// A Google Cloud project ID: 6 to 30 lower-case letters, digits and
+	// hyphens, starting with a letter, not ending with a hyphen.
+	gcpProjectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	// The domain of a domain-scoped project, example.com:my-project.
+	gcpProjectDomain = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$`)
+	// An Artifact Registry repository ID.
+	garRepositoryID = regexp.MustCompile(`^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	// One path component of an image name, as the distribution spec has it.
+	imagePathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+)
+
+// stripScheme drops a leading https:// or http:// and a trailing slash
+// from a registry host or repository as users write it.
+func stripScheme(s string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://"), "/")
+}
+
+// registryProblems checks registry-provider and the options of the chosen
+// provider.
+func (c *Config) registryProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.RegistryProvider {
+	case ProviderECR:
+		errs = c.ecrProblems()
+	case ProviderGCR, ProviderGAR:
+		errs = c.googleProblems()
+	case ProviderRegistry:
+		repo := stripScheme(c.Registry)
+		host, path, ok := strings.Cut(repo, "/")
+		switch {
+		case c.Registry == "":
+			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
+		case !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost":
+			add("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
+		case strings.ToLower(path) != path:
+			add("registry %q: repository paths must be lower case", c.Registry)
+		}
+	case ProviderLocal:
+	default:
+		add("registry-provider %q is not known: use one of %s%s", c.RegistryProvider,
+			strings.Join(Providers, ", "), suggestion(c.RegistryProvider, Providers))
+	}
+	return errs
+}
+
+// ecrProblems checks the options of registry-provider: ecr.
+func (c *Config) ecrProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if name := c.RepositoryName(); len(name) < 2 || len(name) > 256 || !ecrRepoName.MatchString(name) {
+		rules := "ECR names are 2 to 256 characters: lower-case letters and digits, separated by single . _ or -, with / between path parts (for example build-cache/my-org/my-pipeline)"
+		if c.ECRName != "" {
+			add("ecr-name %q is not a valid ECR repository name: %s", name, rules)
+		} else {
+			add("the default repository name %q is not a valid ECR repository name: set ecr-name; %s", name, rules)
+		}
+	}
+	if a := strings.TrimSpace(c.ECRAccountID); a != "" && !awsAccountID.MatchString(a) {
+		add("ecr-account-id %q is not an AWS account ID: write the 12 digits of the account that owns the registry, for example 123456789012", c.ECRAccountID)
+	}
+	if r := strings.TrimSpace(c.Region); r != "" && !awsRegion.MatchString(r) {
+		add("region %q is not an AWS region name: write for example eu-west-1", c.Region)
+	}
+	if h := stripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort.MatchString(h) {
+		add("registry-hostname %q is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com", c.RegistryHostname)
+	}
+	keys := make([]string, 0, len(c.ECRTags))
+	for k := range c.ECRTags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "" || len(k) > 128 || len(c.ECRTags[k]) > 256 {
+			add("ecr-tags entry %q: keys must be 1 to 128 characters and values at most 256", k)
+		}
+	}
+	return errs
+}
+
+// googleProblems checks the options of registry-provider: gcr and
+// artifact-registry, whose images are named
+//
+//	gcr:               ${registry-hostname:-gcr.io}/PROJECT/NAME
+//	artifact-registry: ${registry-hostname}/PROJECT/REPOSITORY/IMAGE
+func (c *Config) googleProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	provider := c.RegistryProvider
+
+	projectRules := "project IDs are 6 to 30 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen " +
+		"(for example my-project-123456), optionally after a domain as example.com:my-project"
+	if c.GCPProject == "" {
+		add("gcp-project is required with registry-provider: %s: set it to the Google Cloud project ID", provider)
+	} else {
+		domain, id, scoped := strings.Cut(c.GCPProject, ":")
+		if !scoped {
+			domain, id = "", c.GCPProject
+		}
+		if !gcpProjectID.MatchString(id) || scoped && !gcpProjectDomain.MatchString(domain) {
+			add("gcp-project %q is not a Google Cloud project ID: %s", c.GCPProject, projectRules)
+		}
+	}
+
+	switch host := stripScheme(strings.TrimSpace(c.RegistryHostname)); {
+	case host == "" && provider == ProviderGAR:
+		add("registry-hostname is required with registry-provider: %s: set it to the host of the repository's location, "+
+			"LOCATION-docker.pkg.dev, for example europe-west1-docker.pkg.dev", provider)
+	case host != "" && !hostPort.MatchString(host):
+		example := "gcr.io, eu.gcr.io or europe-west1-docker.pkg.dev"
+		if provider == ProviderGAR {
+			example = "europe-west1-docker.pkg.dev"
+		}
+		add("registry-hostname %q is not host[:port]: write only the host, for example %s", c.RegistryHostname, example)
+	}
+
+	name := c.RepositoryName()
+	what := fmt.Sprintf("ecr-name %q", name)
+	if c.ECRName == "" {
+		what = fmt.Sprintf("the default image name %q (set ecr-name to choose another)", name)
+	}
+	parts := strings.Split(name, "/")
+	switch {
+	case slices.ContainsFunc(parts, func(p string) bool { return !imagePathComponent.MatchString(p) }):
+		add("%s is not a valid image name: use lower-case letters and digits, separated by single . _ or -, "+
+			"with / between path parts (for example build-cache/my-pipeline)", what)
+	case provider != ProviderGAR:
+	case len(parts) < 2:
+		add("%s has no repository part: with registry-provider: artifact-registry, its first path part is "+
+			"the Artifact Registry repository, for example build-cache/my-pipeline for the repository build-cache", what)
+	case !garRepositoryID.MatchString(parts[0]):
+		add("%s: its first path part %q names the Artifact Registry repository, and repository IDs are "+
+			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", what, parts[0])
+	}
+	return errs
+}
