@@ -1,0 +1,315 @@
+// Package fake holds in-memory doubles of the engine's seams: a registry, a
+// Docker daemon that builds and pushes into it, and a reporter that
+// records. Engine tests run every branch of a run on them, without a
+// daemon. Each double records its calls, in order, as "Method arg" strings,
+// and fails a call whose string is a key of its Fail map.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
+
+var (
+	_ engine.Registry    = (*Registry)(nil)
+	_ engine.LabelReader = (*Registry)(nil)
+	_ engine.Docker      = (*Docker)(nil)
+	_ engine.Reporter    = (*Reporter)(nil)
+)
+
+// calls records calls and injects failures.
+type calls struct {
+	mu    sync.Mutex
+	Calls []string
+	// Fail makes the call with this string (for example "Lookup latest")
+	// return the error; with " #n" after it, only the nth such call.
+	Fail map[string]error
+}
+
+func (c *calls) call(format string, args ...any) error {
+	s := strings.TrimSpace(fmt.Sprintf(format, args...))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Calls = append(c.Calls, s)
+	n := 0
+	for _, prev := range c.Calls {
+		if prev == s {
+			n++
+		}
+	}
+	if err, ok := c.Fail[fmt.Sprintf("%s #%d", s, n)]; ok {
+		return err
+	}
+	return c.Fail[s]
+}
+
+// Called returns the calls made so far.
+func (c *calls) Called() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.Calls...)
+}
+
+// Manifest is an image stored in the registry.
+type Manifest struct {
+	Digest string
+	Labels map[string]string
+}
+
+// Registry is an in-memory engine.Registry holding one repository.
+type Registry struct {
+	calls
+	Repo  string // host/path
+	Local bool   // Remote() is false, as for the local provider
+	Cred  engine.Auth
+	// Tags holds the stored images by tag.
+	Tags map[string]Manifest
+}
+
+// NewRegistry returns an empty remote registry for repo.
+func NewRegistry(repo string) *Registry {
+	return &Registry{Repo: repo, Cred: engine.Auth{Server: strings.Split(repo, "/")[0], Username: "user", Password: "token"}, Tags: map[string]Manifest{}}
+}
+
+// Repository returns Repo.
+func (r *Registry) Repository(context.Context) (string, error) {
+	return r.Repo, r.call("Repository")
+}
+
+// Remote is true unless Local.
+func (r *Registry) Remote() bool { return !r.Local }
+
+// Auth returns Cred.
+func (r *Registry) Auth(context.Context) (engine.Auth, error) {
+	if err := r.call("Auth"); err != nil {
+		return engine.Auth{}, err
+	}
+	return r.Cred, nil
+}
+
+// Lookup returns the digest of tag, or ErrNotFound. A credential other
+// than Cred is refused.
+func (r *Registry) Lookup(_ context.Context, tag string, auth engine.Auth) (string, error) {
+	if err := r.call("Lookup %s", tag); err != nil {
+		return "", err
+	}
+	if auth != r.Cred {
+		return "", fmt.Errorf("%s: 401 UNAUTHORIZED", r.Repo)
+	}
+	m, ok := r.manifest(tag)
+	if !ok {
+		return "", fmt.Errorf("%s:%s: %w", r.Repo, tag, engine.ErrNotFound)
+	}
+	return m.Digest, nil
+}
+
+// Labels returns the labels of tag's image.
+func (r *Registry) Labels(_ context.Context, tag string, _ engine.Auth) (map[string]string, error) {
+	if err := r.call("Labels %s", tag); err != nil {
+		return nil, err
+	}
+	m, ok := r.manifest(tag)
+	if !ok {
+		return nil, fmt.Errorf("%s:%s: %w", r.Repo, tag, engine.ErrNotFound)
+	}
+	return m.Labels, nil
+}
+
+// Prepare records the call.
+func (r *Registry) Prepare(context.Context) error { return r.call("Prepare") }
+
+func (r *Registry) manifest(tag string) (Manifest, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.Tags[tag]
+	return m, ok
+}
+
+// put stores an image under tag, as a push does.
+func (r *Registry) put(tag string, m Manifest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Calls = append(r.Calls, "Put "+tag)
+	r.Tags[tag] = m
+}
+
+// Docker is an in-memory engine.Docker whose pushes land in Registry.
+type Docker struct {
+	calls
+	// Registry receives pushes of its repository's references.
+	Registry *Registry
+	// Images holds the local images by reference.
+	Images map[string]engine.Image
+	// Arch is what Platform returns; empty means linux/amd64.
+	Arch string
+	// Specs are the builds asked for, in order.
+	Specs []engine.BuildSpec
+	ids   int
+}
+
+// NewDocker returns a daemon with no images that pushes into reg.
+func NewDocker(reg *Registry) *Docker {
+	return &Docker{Registry: reg, Images: map[string]engine.Image{}}
+}
+
+// Inspect returns a local image, or ErrNotFound.
+func (d *Docker) Inspect(_ context.Context, ref string) (engine.Image, error) {
+	if err := d.call("Inspect %s", ref); err != nil {
+		return engine.Image{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	img, ok := d.Images[ref]
+	if !ok {
+		return engine.Image{}, fmt.Errorf("image %s: %w", ref, engine.ErrNotFound)
+	}
+	return img, nil
+}
+
+// Pull copies ref from Registry, when it is there.
+func (d *Docker) Pull(_ context.Context, ref string, auth engine.Auth) error {
+	if err := d.call("Pull %s", ref); err != nil {
+		return err
+	}
+	repo, tag := split(ref)
+	if d.Registry == nil || repo != d.Registry.Repo || auth != d.Registry.Cred {
+		return fmt.Errorf("pull access denied for %s", ref)
+	}
+	m, ok := d.Registry.manifest(tag)
+	if !ok {
+		return fmt.Errorf("manifest for %s not found", ref)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Images[ref] = engine.Image{ID: "sha256:id-" + m.Digest, RepoDigests: []string{repo + "@" + m.Digest}, Labels: m.Labels, Created: time.Now()}
+	return nil
+}
+
+// Build makes an image with spec's labels under spec's tags.
+func (d *Docker) Build(_ context.Context, spec engine.BuildSpec) (string, error) {
+	if err := d.call("Build %s", strings.Join(spec.Tags, ",")); err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Specs = append(d.Specs, spec)
+	d.ids++
+	img := engine.Image{ID: fmt.Sprintf("sha256:built-%d", d.ids), Labels: spec.Labels, Created: time.Now()}
+	for _, t := range spec.Tags {
+		d.Images[t] = img
+	}
+	return img.ID, nil
+}
+
+// Tag names the image src dst too.
+func (d *Docker) Tag(_ context.Context, src, dst string) error {
+	if err := d.call("Tag %s %s", src, dst); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	img, ok := d.Images[src]
+	if !ok {
+		return fmt.Errorf("no such image: %s", src)
+	}
+	d.Images[dst] = img
+	return nil
+}
+
+// Push stores the local image ref in Registry and returns its digest.
+func (d *Docker) Push(_ context.Context, ref string, auth engine.Auth) (string, error) {
+	if err := d.call("Push %s", ref); err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	img, ok := d.Images[ref]
+	d.mu.Unlock()
+	repo, tag := split(ref)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("no such image: %s", ref)
+	case d.Registry == nil || repo != d.Registry.Repo || auth != d.Registry.Cred:
+		return "", fmt.Errorf("push access denied for %s", ref)
+	}
+	digest := "sha256:manifest-of-" + strings.TrimPrefix(img.ID, "sha256:")
+	d.Registry.put(tag, Manifest{Digest: digest, Labels: img.Labels})
+	return digest, nil
+}
+
+// Platform returns Arch, or linux/amd64.
+func (d *Docker) Platform(context.Context) (string, error) {
+	if err := d.call("Platform"); err != nil {
+		return "", err
+	}
+	if d.Arch == "" {
+		return "linux/amd64", nil
+	}
+	return d.Arch, nil
+}
+
+// split cuts ref into repository and tag.
+func split(ref string) (repo, tag string) {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return ref, "latest"
+	}
+	return ref[:i], ref[i+1:]
+}
+
+// Reporter records what a run reports.
+type Reporter struct {
+	mu       sync.Mutex
+	Phases   []string // "Title subject"
+	Infos    []string
+	Warnings []string
+	Masked   []string
+	Redacted []string
+	Out      strings.Builder // the progress writer's output
+}
+
+// Phase records p's title for subject.
+func (r *Reporter) Phase(p engine.Phase, subject string) { r.add(&r.Phases, p.Title(subject)) }
+
+// Infof records a line.
+func (r *Reporter) Infof(format string, args ...any) { r.add(&r.Infos, fmt.Sprintf(format, args...)) }
+
+// Warnf records a warning.
+func (r *Reporter) Warnf(format string, args ...any) {
+	r.add(&r.Warnings, fmt.Sprintf(format, args...))
+}
+
+// Mask records a secret.
+func (r *Reporter) Mask(secret string) { r.add(&r.Masked, secret) }
+
+// Redact records a value not to print.
+func (r *Reporter) Redact(value string) { r.add(&r.Redacted, value) }
+
+// Progress is Out.
+func (r *Reporter) Progress() io.Writer { return writer{r} }
+
+// Log is every phase, line and warning, one a line, in kind order.
+func (r *Reporter) Log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(append(append(append([]string(nil), r.Phases...), r.Infos...), r.Warnings...), "\n")
+}
+
+func (r *Reporter) add(list *[]string, s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*list = append(*list, s)
+}
+
+type writer struct{ r *Reporter }
+
+func (w writer) Write(p []byte) (int, error) {
+	w.r.mu.Lock()
+	defer w.r.mu.Unlock()
+	return w.r.Out.Write(p)
+}
