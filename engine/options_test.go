@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSetText(t *testing.T) {
+	t.Parallel()
+	c := NewConfig()
+	for name, text := range map[string]string{
+		"target":               "ci",
+		"cache-on":             "yarn.lock\r\n\n  **/package.json  \n",
+		"skip-pull-from-cache": " TRUE ",
+		"push-latest":          "false",
+		"max-age-days":         " 7 ",
+		"ecr-tags":             "team=web\nowner: me\n",
+	} {
+		if err := c.SetText(name, text); err != nil {
+			t.Fatalf("SetText(%s): %v", name, err)
+		}
+	}
+	if c.Target != "ci" || !slices.Equal(c.CacheOn, []string{"yarn.lock", "**/package.json"}) || !c.SkipPullFromCache ||
+		c.PushLatest || c.MaxAgeDays != 7 || !maps.Equal(c.ECRTags, map[string]string{"team": "web", "owner": "me"}) {
+		t.Errorf("config %+v", c)
+	}
+	if err := c.SetText("ecr-tags", `{"team":"api","n":1}`); err != nil || !maps.Equal(c.ECRTags, map[string]string{"team": "api", "n": "1"}) {
+		t.Errorf("JSON ecr-tags: %v, %v", c.ECRTags, err)
+	}
+	if err := c.SetText("ecr-tags", " "); err != nil || c.ECRTags != nil {
+		t.Errorf("empty ecr-tags: %v, %v", c.ECRTags, err)
+	}
+	if err := c.AppendText("build-args", "A=1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AppendText("build-args", "B"); err != nil || !slices.Equal(c.BuildArgs, []string{"A=1", "B"}) {
+		t.Errorf("AppendText: %q, %v", c.BuildArgs, err)
+	}
+	if err := c.AppendText("region", "eu-west-1"); err != nil || c.Region != "eu-west-1" {
+		t.Errorf("AppendText of a string: %q, %v", c.Region, err)
+	}
+	for _, tt := range []struct{ name, text, want string }{
+		{"push-latest", "yes", `push-latest is "yes": write true or false`},
+		{"max-age-days", "ten", `max-age-days is "ten": write a whole number`},
+		{"ecr-tags", "{bad", "ecr-tags: not a JSON object"},
+		{"ecr-tags", "novalue", `ecr-tags: line "novalue" is not KEY=value`},
+		{"cache_on", "x", `unknown option "cache_on" (did you mean "cache-on"?)`},
+	} {
+		err := c.SetText(tt.name, tt.text)
+		if !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("SetText(%s, %q) = %v, want %q", tt.name, tt.text, err, tt.want)
+		}
+	}
+	if err := c.AppendText("nope", "x"); !IsConfigError(err) {
+		t.Errorf("AppendText(nope) = %v", err)
+	}
+}
+
+func TestSetJSON(t *testing.T) {
+	t.Parallel()
+	c := NewConfig()
+	for name, v := range map[string]any{
+		"target":               "ci",
+		"region":               float64(12),
+		"cache-on":             "yarn.lock",
+		"secrets":              []any{"A", "B"},
+		"skip-pull-from-cache": true,
+		"push-latest":          "false",
+		"max-age-days":         float64(14),
+		"ecr-tags":             map[string]any{"team": "web", "n": float64(2), "on": true},
+	} {
+		if err := c.SetJSON(name, v); err != nil {
+			t.Fatalf("SetJSON(%s): %v", name, err)
+		}
+	}
+	if c.Target != "ci" || c.Region != "12" || !slices.Equal(c.CacheOn, []string{"yarn.lock"}) || !slices.Equal(c.Secrets, []string{"A", "B"}) ||
+		!c.SkipPullFromCache || c.PushLatest || c.MaxAgeDays != 14 || !maps.Equal(c.ECRTags, map[string]string{"team": "web", "n": "2", "on": "true"}) {
+		t.Errorf("config %+v", c)
+	}
+	if err := c.SetJSON("max-age-days", "9"); err != nil || c.MaxAgeDays != 9 {
+		t.Errorf("max-age-days as a string: %d, %v", c.MaxAgeDays, err)
+	}
+	for _, tt := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"target", true, "target must be a string, not a boolean"},
+		{"cache-on", map[string]any{}, "cache-on must be a list of strings, not an object"},
+		{"cache-on", []any{"a", float64(1)}, "cache-on[1] must be a string, not a number"},
+		{"push-latest", nil, "push-latest must be a boolean (true or false), not null"},
+		{"max-age-days", 1.5, "max-age-days is 1.5: write a whole number"},
+		{"max-age-days", []any{}, "max-age-days must be a whole number, not a list"},
+		{"ecr-tags", "x", "ecr-tags must be a map of strings, not a string"},
+		{"ecr-tags", map[string]any{"k": []any{}}, "ecr-tags.k must be a string, not a list"},
+		{"nope", "x", `unknown option "nope"`},
+	} {
+		err := c.SetJSON(tt.name, tt.v)
+		if !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("SetJSON(%s, %v) = %v, want %q", tt.name, tt.v, err, tt.want)
+		}
+	}
+	if got := jsonType(struct{}{}); got != "struct {}" {
+		t.Errorf("jsonType = %q", got)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	t.Parallel()
+	if got := EnvName("skip-pull-from-cache"); got != "SKIP_PULL_FROM_CACHE" {
+		t.Errorf("EnvName = %q", got)
+	}
+}
+
+func TestResultOutputs(t *testing.T) {
+	t.Parallel()
+	r := Result{Image: "h/r", Tag: "k", Ref: "h/r:k", CacheHit: true, Digest: "sha256:d", Key: Key{Tag: "k"}}
+	exports := r.Exports("")
+	if exports[0] != (Output{DefaultImageVar, "h/r:k"}) || exports[3] != (Output{ExportCacheHit, "true"}) || len(exports) != 5 {
+		t.Errorf("Exports = %v", exports)
+	}
+	if got := r.Exports("MY_IMAGE")[0].Name; got != "MY_IMAGE" {
+		t.Errorf("export-env-variable ignored: %s", got)
+	}
+	var names []string
+	for _, o := range r.Outputs() {
+		names = append(names, o.Name+"="+o.Value)
+	}
+	if want := []string{"image=h/r", "tag=k", "image-ref=h/r:k", "cache-hit=true", "digest=sha256:d", "key=k"}; !slices.Equal(names, want) {
+		t.Errorf("Outputs = %q", names)
+	}
+	if got := Summary(Result{Ref: "h/r:k"}); !strings.HasPrefix(got, "cache miss: built and stored h/r:k") {
+		t.Errorf("Summary = %q", got)
+	}
+	if got := Summary(Result{Ref: "h/r:k", CacheHit: true}); !strings.HasPrefix(got, "cache hit: h/r:k in ") || strings.Contains(got, "saving") {
+		t.Errorf("Summary = %q", got)
+	}
+	if got := Phase(99).String(); got != "Phase(99)" {
+		t.Errorf("Phase(99) = %q", got)
+	}
+	inner := errors.New("x")
+	if ce := (&ConfigError{Err: inner}); !errors.Is(ce, inner) {
+		t.Error("ConfigError does not unwrap")
+	}
+	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"h/r@sha256:d"}}, "h/r") != "sha256:d" || ShortDigest("sha256:ab") != "sha256:ab" {
+		t.Error("localDigest or ShortDigest")
+	}
+}
