@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,6 +63,62 @@ func TestAuthProvider(t *testing.T) {
 		}
 		if resp.Username != want || (want == "") != (resp.Secret == "") {
 			t.Errorf("credentials for %s: user %q, secret set %v; want user %q", host, resp.Username, resp.Secret != "", want)
+		}
+	}
+}
+
+func TestNormalizePlatform(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ os, arch, want string }{
+		{"linux", "amd64", "linux/amd64"},
+		{"linux", "x86_64", "linux/amd64"},
+		{"linux", "aarch64", "linux/arm64"},
+		{"linux", "arm64", "linux/arm64"},
+		{"linux", "arm", "linux/arm/v7"},
+		{"linux", "armhf", "linux/arm/v7"},
+		{"linux", "i386", "linux/386"},
+		{"windows", "amd64", "windows/amd64"},
+	} {
+		got, err := normalizePlatform(tt.os, tt.arch)
+		if err != nil || got != tt.want {
+			t.Errorf("normalizePlatform(%q, %q) = %q, %v; want %q", tt.os, tt.arch, got, err, tt.want)
+		}
+	}
+	if _, err := normalizePlatform("", ""); err == nil || !strings.Contains(err.Error(), "set the platform option") {
+		t.Errorf("no platform: %v", err)
+	}
+}
+
+// TestPlatform: the daemon's platform is the one a build without a
+// platform makes, and a given one is built.
+func TestPlatform(t *testing.T) {
+	t.Parallel()
+	c, out := newTestClient(t)
+	platform, err := c.Platform(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := engine.DefaultPlatform(); platform != want {
+		t.Errorf("Platform = %q, want %q (this machine's, where the daemon runs)", platform, want)
+	}
+	// A COPY-only image of another platform needs no emulator to build.
+	for _, p := range []string{"", "linux/s390x"} {
+		dir := contextDir(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY Dockerfile /\n"})
+		tag := "docker-ecr-cache-test/platform:" + random(t)
+		t.Cleanup(func() { removeImage(t, c, tag) })
+		if _, err := c.Build(testContext(t), engine.BuildSpec{ContextDir: dir, Dockerfile: filepath.Join(dir, "Dockerfile"), Platform: p, Tags: []string{tag}}); err != nil {
+			t.Fatalf("build for %q: %v\n%s", p, err, out)
+		}
+		img, err := c.api.ImageInspect(testContext(t), tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := p
+		if p == "" {
+			want = platform
+		}
+		if got := img.Os + "/" + img.Architecture; got != want {
+			t.Errorf("built for %q: the image is %s, want %s", p, got, want)
 		}
 	}
 }
