@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -51,26 +50,31 @@ func ComputeKey(c *Config) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	if p.Platform == "" {
-		p.Platform = DefaultPlatform()
-	}
-	return computeKey(p)
+	return computeKey(p, func() (string, error) { return DefaultPlatform(), nil })
 }
 
-// computeKey computes the cache key of a plan whose platform is resolved.
-func computeKey(p *Plan) (Key, error) {
-	if p.Platform == "" {
-		return Key{}, errors.New("computing the key: no platform resolved")
-	}
+// computeKey computes the cache key of p. When p gives no platform, it
+// asks platform, once the files are read (so that a problem with them is
+// found without a daemon), and records the answer in p.
+func computeKey(p *Plan, platform func() (string, error)) (Key, error) {
 	c := &p.Config
-	var inputs []Input
-	add := func(name string, value []byte) {
-		inputs = append(inputs, Input{Name: name, Digest: digest(value)})
-	}
-
 	dockerfile, err := c.DockerfileContent()
 	if err != nil {
 		return Key{}, err
+	}
+	files, err := c.cacheOnInputs()
+	if err != nil {
+		return Key{}, err
+	}
+	if p.Platform == "" {
+		if p.Platform, err = platform(); err != nil {
+			return Key{}, err
+		}
+	}
+
+	var inputs []Input
+	add := func(name string, value []byte) {
+		inputs = append(inputs, Input{Name: name, Digest: digest(value)})
 	}
 	add("dockerfile", dockerfile)
 	add("target", []byte(c.Target))
@@ -80,11 +84,6 @@ func computeKey(p *Plan) (Key, error) {
 		add("build-arg "+name, []byte(a))
 	}
 	add("additional-build-args", []byte(p.Flags.canonical()))
-
-	files, err := c.cacheOnInputs()
-	if err != nil {
-		return Key{}, err
-	}
 	inputs = append(inputs, files...)
 
 	h := sha256.New()

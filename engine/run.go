@@ -83,15 +83,14 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		log.Redact(value)
 	}
 	log.Phase(PhaseKey, "")
-	if s.plan.Platform == "" {
+	key, err := computeKey(&s.plan, func() (string, error) {
 		platform, err := e.Docker.Platform(ctx)
 		if err != nil {
-			return fmt.Errorf("asking the Docker daemon for its platform: %w", err)
+			return "", fmt.Errorf("asking the Docker daemon for its platform: %w", err)
 		}
-		s.plan.Platform = platform
 		log.Infof("platform %s, the Docker daemon's (set platform to choose another)", platform)
-	}
-	key, err := computeKey(&s.plan)
+		return platform, nil
+	})
 	if err != nil {
 		return err
 	}
