@@ -293,7 +293,7 @@ var (
 	errUnauth  = errors.New("UNAUTHORIZED: authentication required (HTTP 401)")
 	errServer  = errors.New("HTTP 503 Service Unavailable")
 	errDaemon  = errors.New("daemon says no")
-	errTimeout = fmt.Errorf("Get https://127.0.0.1:5000/v2/: %w", os.ErrDeadlineExceeded)
+	errTimeout = fmt.Errorf("get https://127.0.0.1:5000/v2/: %w", os.ErrDeadlineExceeded)
 )
 
 // TestRunFailures fails each step in turn: the error names the step and
@@ -317,7 +317,7 @@ func TestRunFailures(t *testing.T) {
 		{name: "5xx on lookup is not a miss", fail: func(r *rig) { r.reg.Fail = map[string]error{"Lookup KEY": errServer} },
 			want: "looking up REF: HTTP 503", cause: errServer, noBuild: true},
 		{name: "a timeout on lookup is not a miss", fail: func(r *rig) { r.reg.Fail = map[string]error{"Lookup KEY": errTimeout} },
-			want: "looking up REF: Get", cause: os.ErrDeadlineExceeded, noBuild: true},
+			want: "looking up REF: get https", cause: os.ErrDeadlineExceeded, noBuild: true},
 		{name: "no credential", fail: func(r *rig) { r.reg.Fail = map[string]error{"Auth": errDenied} },
 			want: "getting credentials for " + repo + ": DENIED", cause: errDenied, noBuild: true},
 		{name: "no repository", fail: func(r *rig) { r.reg.Fail = map[string]error{"Repository": errDenied} },
