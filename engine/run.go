@@ -73,11 +73,16 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	return s.Result, nil
 }
 
-// key resolves the platform, asking the daemon when the plan gives none
-// (the image is built for the platform that is hashed), computes the key
-// and names the image.
+// key masks the secrets' values and hides the build-args', resolves the
+// platform, asking the daemon when the plan gives none (the image is built
+// for the platform that is hashed), computes the key and names the image.
 func (e *Engine) key(ctx context.Context, s *state) error {
 	log := e.Reporter
+	for _, sec := range s.plan.Secrets {
+		if sec.Env != "" {
+			log.Mask(s.plan.Config.getenv(sec.Env))
+		}
+	}
 	for _, a := range s.plan.BuildArgs {
 		_, value, _ := strings.Cut(a, "=")
 		log.Redact(value)

@@ -535,6 +535,9 @@ func TestRunBuildSpec(t *testing.T) {
 	if want := []string{"A=1", "BARE=bare-value", "EXTRA=2", "BUILDKIT_INLINE_CACHE=1"}; !slices.Equal(spec.BuildArgs, want) {
 		t.Errorf("build args %q, want %q", spec.BuildArgs, want)
 	}
+	if !slices.Contains(r.log.Masked, "s3cret") {
+		t.Errorf("the secret's value is not masked: %q", r.log.Masked)
+	}
 	if spec.Auth != r.reg.Cred || spec.Getenv("TOKEN") != "s3cret" {
 		t.Errorf("auth %+v; getenv does not read the job's environment", spec.Auth)
 	}
