@@ -27,7 +27,12 @@ func newSession(ctx context.Context, spec engine.BuildSpec, getenv func(string) 
 	sess.Allow(&authProvider{auth: spec.Auth})
 
 	store := secretStore{}
-	for _, s := range spec.Secrets { // checked by Config.Plan
+	for _, s := range spec.Secrets {
+		if s.Src != "" {
+			if _, err := os.Stat(s.Src); err != nil {
+				return nil, fmt.Errorf("secret %s: %w", s.ID, err)
+			}
+		}
 		store[s.ID] = secretSource{Secret: s, getenv: getenv}
 	}
 	sess.Allow(secretsprovider.NewSecretProvider(store))
