@@ -122,3 +122,25 @@ func TestPlatform(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildOptions(t *testing.T) {
+	t.Parallel()
+	o := buildOptions(engine.BuildSpec{
+		Target:    "ci",
+		Platform:  "linux/arm64",
+		BuildArgs: []string{"A=1", "UNSET"},
+		Tags:      []string{"r:k"},
+		Labels:    map[string]string{"k": "spec"},
+		CacheFrom: []string{"r:latest"},
+		Flags:     engine.BuildFlags{Labels: map[string]string{"k": "flag", "f": "flag"}, NoCache: true, Network: "host", AddHosts: []string{"db:10.0.0.1"}},
+	}, "Dockerfile", "session-id")
+	if o.Platform != "linux/arm64" || o.Target != "ci" || o.SessionID != "session-id" || o.Dockerfile != "Dockerfile" {
+		t.Errorf("options %+v", o)
+	}
+	if *o.BuildArgs["A"] != "1" || o.BuildArgs["UNSET"] != nil {
+		t.Errorf("build args %v", o.BuildArgs)
+	}
+	if o.Labels["k"] != "spec" || o.Labels["f"] != "flag" || !o.NoCache || o.NetworkMode != "host" || o.ExtraHosts[0] != "db:10.0.0.1" || o.CacheFrom[0] != "r:latest" {
+		t.Errorf("options %+v", o)
+	}
+}
