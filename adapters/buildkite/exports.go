@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -16,17 +16,10 @@ type Export = engine.Output
 // Exports are the variables the job gets: see engine.Result.Exports.
 func Exports(imageVar string, r engine.Result) []Export { return r.Exports(imageVar) }
 
-// Quote single-quotes s for bash: nothing inside is expanded, each quote
-// inside closes the quoting, adds an escaped quote and reopens it, and
-// newlines stay as they are.
-func Quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // WriteExports writes `export NAME='value'` lines.
 func WriteExports(w io.Writer, exports []Export) error {
 	for _, e := range exports {
-		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, Quote(e.Value)); err != nil {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, frontend.ShellQuote(e.Value)); err != nil {
 			return err
 		}
 	}
