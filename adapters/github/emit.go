@@ -101,4 +101,3 @@ func Summary(r engine.Result) string {
 	b.WriteString("\n</details>\n\n")
 	return b.String()
 }
-

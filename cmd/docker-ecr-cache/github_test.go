@@ -409,7 +409,10 @@ func copyRepo(t *testing.T, root, dst string) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		if skip[rel] {
-			return filepath.SkipDir
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // .git is a file in a worktree: SkipDir would end the walk of the root
 		}
 		target := filepath.Join(dst, rel)
 		switch {
