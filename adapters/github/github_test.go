@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sethvargo/go-githubactions"
+
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
@@ -48,6 +50,18 @@ func TestInputVar(t *testing.T) {
 	} {
 		if got := InputVar(name); got != want {
 			t.Errorf("InputVar(%q) = %q, want %q", name, got, want)
+		}
+	}
+	// GetInput reads the variable the runner sets, hyphens kept, for every option.
+	for _, name := range engine.OptionNames() {
+		a := githubactions.New(githubactions.WithGetenv(func(k string) string {
+			if k == InputVar(name) {
+				return " value "
+			}
+			return ""
+		}))
+		if got := a.GetInput(name); got != "value" {
+			t.Errorf("GetInput(%q) = %q, want the value of %s", name, got, InputVar(name))
 		}
 	}
 }
