@@ -67,7 +67,7 @@ func AnnotationContext(getenv func(string) string, imageVar string) string {
 	if id == "" {
 		id = getenv("BUILDKITE_JOB_ID")
 	}
-	if imageVar != "" && imageVar != DefaultImageVar {
+	if imageVar != "" && imageVar != engine.DefaultImageVar {
 		id += "-" + strings.ToLower(imageVar)
 	}
 	return "docker-ecr-cache-" + id

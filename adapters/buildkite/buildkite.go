@@ -23,15 +23,6 @@ const Prefix = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_"
 // ConfigurationVar holds the JSON of this plugin instance's configuration.
 const ConfigurationVar = "BUILDKITE_PLUGIN_CONFIGURATION"
 
-// Exported variables, named as the original plugin named them.
-const (
-	DefaultImageVar = engine.DefaultImageVar
-	ExportImage     = engine.ExportImage
-	ExportTag       = engine.ExportTag
-	ExportCacheHit  = engine.ExportCacheHit
-	ExportDigest    = engine.ExportDigest
-)
-
 // Load reads the configuration of this plugin instance: the JSON in
 // BUILDKITE_PLUGIN_CONFIGURATION, or, on agents too old to set it, the
 // flattened BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_* variables, from the job's

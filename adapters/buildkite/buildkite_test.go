@@ -233,11 +233,11 @@ func TestLoadSecondInstance(t *testing.T) {
 		}
 		j := newJob(t, second, old)
 		// The first instance's exports are in the job's environment now.
-		j[DefaultImageVar] = "build-cache/acme/web-app:abc"
-		j[ExportImage] = "build-cache/acme/web-app"
-		j[ExportTag] = "abc"
-		j[ExportCacheHit] = "true"
-		j[ExportDigest] = "sha256:0123"
+		j[engine.DefaultImageVar] = "build-cache/acme/web-app:abc"
+		j[engine.ExportImage] = "build-cache/acme/web-app"
+		j[engine.ExportTag] = "abc"
+		j[engine.ExportCacheHit] = "true"
+		j[engine.ExportDigest] = "sha256:0123"
 		j[Prefix+"EXPORT_SOMETHING_NEWER"] = "x"
 		c, err = load(t, j)
 		if err != nil {

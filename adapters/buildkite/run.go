@@ -63,7 +63,7 @@ func (b *frontEnd) Load() (engine.Config, error) {
 // Emit writes the export file, then annotates the build. Only the export
 // file can fail the step.
 func (b *frontEnd) Emit(r engine.Result) error {
-	exports := Exports(b.imageVar, r)
+	exports := r.Exports(b.imageVar)
 	var err error
 	if b.exportFile == "" {
 		err = WriteExports(b.env.Stdout, exports)

@@ -11,20 +11,6 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// Variables exported to later steps besides export-env-variable, named as
-// the Buildkite plugin names them so that scripts work on both.
-const (
-	EnvExportImage    = engine.ExportImage
-	EnvExportTag      = engine.ExportTag
-	EnvExportCacheHit = engine.ExportCacheHit
-	EnvExportDigest   = engine.ExportDigest
-)
-
-// ExportedEnv is what later steps get in their environment.
-func ExportedEnv(c engine.Config, r engine.Result) []engine.Output {
-	return r.Exports(c.ExportEnvVariable)
-}
-
 // Emit writes a successful run's outputs to GITHUB_OUTPUT, its variables
 // to GITHUB_ENV and a summary to GITHUB_STEP_SUMMARY (when the runner
 // gives one). Everything is checked before anything is written.
@@ -33,7 +19,7 @@ func Emit(getenv func(string) string, c engine.Config, r engine.Result) error {
 	if err != nil {
 		return err
 	}
-	env, err := FormatFileCommand(ExportedEnv(c, r))
+	env, err := FormatFileCommand(r.Exports(c.ExportEnvVariable))
 	if err != nil {
 		return err
 	}

@@ -180,10 +180,10 @@ func TestEmit(t *testing.T) {
 	wantVars := map[string]string{
 		"EARLIER":                       "1",
 		"BUILDKITE_PLUGIN_DOCKER_IMAGE": r.Ref,
-		EnvExportImage:                  r.Image,
-		EnvExportTag:                    r.Tag,
-		EnvExportCacheHit:               "true",
-		EnvExportDigest:                 r.Digest,
+		engine.ExportImage:              r.Image,
+		engine.ExportTag:                r.Tag,
+		engine.ExportCacheHit:           "true",
+		engine.ExportDigest:             r.Digest,
 	}
 	if fmt.Sprint(vars) != fmt.Sprint(wantVars) {
 		t.Errorf("env %v, want %v", vars, wantVars)

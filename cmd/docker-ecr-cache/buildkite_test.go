@@ -26,8 +26,8 @@ import (
 
 // exportNames are the variables the tests read after the hook.
 var bkExportNames = []string{
-	buildkite.DefaultImageVar, buildkite.ExportImage, buildkite.ExportTag,
-	buildkite.ExportCacheHit, buildkite.ExportDigest,
+	engine.DefaultImageVar, engine.ExportImage, engine.ExportTag,
+	engine.ExportCacheHit, engine.ExportDigest,
 }
 
 // agentScript is what the agent does for a step: source the plugin's hook
@@ -323,10 +323,10 @@ var bkCases = []bkCase{
 		vars:    []string{"BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"},
 		want:    "custom",
 		then: func(t *testing.T, h *bkHarness, r bkResult) {
-			if got := r.exports["BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"]; got != r.exports[buildkite.ExportImage]+":"+r.exports[buildkite.ExportTag] {
+			if got := r.exports["BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"]; got != r.exports[engine.ExportImage]+":"+r.exports[engine.ExportTag] {
 				t.Errorf("BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE = %q, want image:tag", got)
 			}
-			if got := r.exports[buildkite.DefaultImageVar]; got != "<unset>" {
+			if got := r.exports[engine.DefaultImageVar]; got != "<unset>" {
 				t.Errorf("BUILDKITE_PLUGIN_DOCKER_IMAGE = %q, want it left alone", got)
 			}
 		},
@@ -430,23 +430,23 @@ func (h *bkHarness) check(s *bkStep, wantHit bool) bkResult {
 	if got := r.lastLine(); got != h.c.want {
 		t.Errorf("the command printed %q, want %q\n%s", got, h.c.want, r.output)
 	}
-	if got := r.exports[buildkite.ExportImage]; got != h.repo {
-		t.Errorf("%s = %q, want %q", buildkite.ExportImage, got, h.repo)
+	if got := r.exports[engine.ExportImage]; got != h.repo {
+		t.Errorf("%s = %q, want %q", engine.ExportImage, got, h.repo)
 	}
-	tag := r.exports[buildkite.ExportTag]
+	tag := r.exports[engine.ExportTag]
 	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(tag) {
-		t.Errorf("%s = %q, want 40 hex digits", buildkite.ExportTag, tag)
+		t.Errorf("%s = %q, want 40 hex digits", engine.ExportTag, tag)
 	}
 	if h.c.vars == nil {
-		if got := r.exports[buildkite.DefaultImageVar]; got != h.repo+":"+tag {
-			t.Errorf("%s = %q, want %s:%s", buildkite.DefaultImageVar, got, h.repo, tag)
+		if got := r.exports[engine.DefaultImageVar]; got != h.repo+":"+tag {
+			t.Errorf("%s = %q, want %s:%s", engine.DefaultImageVar, got, h.repo, tag)
 		}
 	}
-	if got, want := r.exports[buildkite.ExportCacheHit], fmt.Sprint(wantHit); got != want {
-		t.Errorf("%s = %q, want %s", buildkite.ExportCacheHit, got, want)
+	if got, want := r.exports[engine.ExportCacheHit], fmt.Sprint(wantHit); got != want {
+		t.Errorf("%s = %q, want %s", engine.ExportCacheHit, got, want)
 	}
-	if d := r.exports[buildkite.ExportDigest]; !strings.HasPrefix(d, "sha256:") {
-		t.Errorf("%s = %q, want a sha256 digest", buildkite.ExportDigest, d)
+	if d := r.exports[engine.ExportDigest]; !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("%s = %q, want a sha256 digest", engine.ExportDigest, d)
 	}
 	for _, group := range []string{"--- :key: Computing cache key"} {
 		if !strings.Contains(r.output, group) {
@@ -487,8 +487,8 @@ func (h *bkHarness) checkAnnotation(s *bkStep, hit bool, ref string) {
 
 func bkExpectHitOnRerun(t *testing.T, h *bkHarness, first bkResult) {
 	r := h.check(h.newStep(), true)
-	if r.exports[buildkite.ExportTag] != first.exports[buildkite.ExportTag] {
-		t.Errorf("the same inputs gave another tag: %s, then %s", first.exports[buildkite.ExportTag], r.exports[buildkite.ExportTag])
+	if r.exports[engine.ExportTag] != first.exports[engine.ExportTag] {
+		t.Errorf("the same inputs gave another tag: %s, then %s", first.exports[engine.ExportTag], r.exports[engine.ExportTag])
 	}
 }
 
@@ -502,8 +502,8 @@ func bkExpectRebuildOnChange(file, content string) func(t *testing.T, h *bkHarne
 		}
 		h.c.want = content
 		changed := h.check(h.newStep(), false)
-		if changed.exports[buildkite.ExportTag] == first.exports[buildkite.ExportTag] {
-			t.Errorf("changing %s kept the tag %s", file, first.exports[buildkite.ExportTag])
+		if changed.exports[engine.ExportTag] == first.exports[engine.ExportTag] {
+			t.Errorf("changing %s kept the tag %s", file, first.exports[engine.ExportTag])
 		}
 		said := regexp.MustCompile(`changed since \S+: [^\n]*file ` + regexp.QuoteMeta(file) + `(,|\n)`)
 		if h.m.provider == engine.ProviderRegistry && !said.MatchString(changed.output) {
@@ -516,13 +516,13 @@ func bkExpectRebuildOnChange(file, content string) func(t *testing.T, h *bkHarne
 // expectNoPullWhenSkipping removes the image from the daemon; the next step
 // finds it in the registry, does not pull it, and still exports it.
 func bkExpectNoPullWhenSkipping(t *testing.T, h *bkHarness, first bkResult) {
-	ref := first.exports[buildkite.DefaultImageVar]
+	ref := first.exports[engine.DefaultImageVar]
 	bkDocker(t, "rmi", "-f", ref)
 	s := h.newStep()
 	s.command = `docker image inspect "$BUILDKITE_PLUGIN_DOCKER_IMAGE" >/dev/null 2>&1 && echo pulled || echo not pulled`
 	r := h.check(s, true)
-	if r.exports[buildkite.DefaultImageVar] != ref {
-		t.Errorf("%s = %q, want %q", buildkite.DefaultImageVar, r.exports[buildkite.DefaultImageVar], ref)
+	if r.exports[engine.DefaultImageVar] != ref {
+		t.Errorf("%s = %q, want %q", engine.DefaultImageVar, r.exports[engine.DefaultImageVar], ref)
 	}
 	if !strings.Contains(r.output, "skip-pull-from-cache is set") {
 		t.Errorf("the log does not say the pull was skipped:\n%s", r.output)
@@ -568,7 +568,7 @@ func bkExpectECRDefaults(t *testing.T, h *bkHarness, first bkResult) {
 	if got := strings.Join(h.ecr.Calls(), " "); got != "GetAuthorizationToken" {
 		t.Errorf("ECR calls on a hit %q, want only GetAuthorizationToken", got)
 	}
-	want := "HEAD /v2/" + h.ecrName() + "/manifests/" + first.exports[buildkite.ExportTag] + " 200"
+	want := "HEAD /v2/" + h.ecrName() + "/manifests/" + first.exports[engine.ExportTag] + " 200"
 	if got := h.ecr.Registry.Requests(); len(got) != 1 || got[0] != want {
 		t.Errorf("registry requests on a hit %q, want exactly %q", got, want)
 	}
@@ -602,7 +602,7 @@ func bkExpectECRTags(t *testing.T, h *bkHarness, first bkResult) {
 // with one more token and one manifest HEAD.
 func bkExpectGCRHitOnRerun(t *testing.T, h *bkHarness, first bkResult) {
 	path := "/v2/" + bkGCPProject + "/" + h.ecrName() + "/manifests/"
-	tag := first.exports[buildkite.ExportTag]
+	tag := first.exports[engine.ExportTag]
 	if reqs := strings.Join(h.gcr.Registry.Requests(), "\n"); !strings.Contains(reqs, "PUT "+path+tag+" 201") {
 		t.Errorf("the image was not pushed as %s%s:\n%s", path, tag, reqs)
 	}
