@@ -227,7 +227,8 @@ var bkCases = []bkCase{
 		},
 		config: map[string]any{"cache-on": []any{"**/package.json", "yarn.lock"}},
 		want:   `{"name": "b"}`,
-		then:   bkExpectRebuildOnChange("packages/b/deep/package.json", `{"name": "b2"}`),
+		// A change to a deep match gives another key: engine's key tests; the
+		// rebuild on a change runs end to end with cache-on above.
 	},
 	{
 		name:   "dockerfile",
