@@ -338,3 +338,17 @@ func TestStyleLog(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// A file the runner gave that cannot be written is an error, not a panic.
+func TestEmitUnwritableFile(t *testing.T) {
+	t.Parallel()
+	env, getenv := emitEnv(t)
+	env["GITHUB_OUTPUT"] = filepath.Join(t.TempDir(), "missing", "output")
+	err := Emit(getenv, engine.NewConfig(), testResult())
+	if err == nil || !strings.HasPrefix(err.Error(), "writing GITHUB_OUTPUT: ") || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("Emit = %v, want an error writing GITHUB_OUTPUT", err)
+	}
+	if s := readFile(t, env["GITHUB_ENV"]); s != "" {
+		t.Errorf("GITHUB_ENV was written after GITHUB_OUTPUT failed: %q", s)
+	}
+}
