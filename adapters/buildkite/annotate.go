@@ -1,15 +1,63 @@
 package buildkite
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
 // MaxAnnotatedInputs caps the key inputs listed in the annotation.
 const MaxAnnotatedInputs = 50
+
+// annotateTimeout bounds the buildkite-agent annotate call.
+const annotateTimeout = 10 * time.Second
+
+// annotate adds the job's annotation when buildkite-agent is on the job's
+// PATH. It warns, and never fails the step, when that does not work.
+func annotate(ctx context.Context, env frontend.Env, log *report.Reporter, imageVar string, r engine.Result) {
+	if env.Getenv("BUILDKITE_JOB_ID") == "" {
+		return
+	}
+	agent := lookPath("buildkite-agent", env.Getenv("PATH"))
+	if agent == "" {
+		return
+	}
+	style, body := Annotation(r)
+	ctx, cancel := context.WithTimeout(ctx, annotateTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, agent, "annotate", "--style", style, "--context", AnnotationContext(env.Getenv, imageVar))
+	cmd.Env = env.Environ
+	cmd.Stdin = strings.NewReader(body)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		log.Warnf("buildkite-agent annotate failed, so this build has no docker-ecr-cache annotation: %v: %s", err, strings.TrimSpace(out.String()))
+	}
+}
+
+// lookPath finds an executable in path, the job's PATH.
+func lookPath(name, path string) string {
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		file := filepath.Join(dir, name)
+		if fi, err := os.Stat(file); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return file
+		}
+	}
+	return ""
+}
 
 // AnnotationContext names the job's annotation: one per step and plugin
 // instance, so a retry replaces it rather than adding another, and a second
@@ -19,7 +67,7 @@ func AnnotationContext(getenv func(string) string, imageVar string) string {
 	if id == "" {
 		id = getenv("BUILDKITE_JOB_ID")
 	}
-	if imageVar != "" && imageVar != DefaultImageVar {
+	if imageVar != "" && imageVar != engine.DefaultImageVar {
 		id += "-" + strings.ToLower(imageVar)
 	}
 	return "docker-ecr-cache-" + id
@@ -58,7 +106,7 @@ func Annotation(r engine.Result) (style, body string) {
 			fmt.Fprintf(&b, "| and %d more | |\n", len(r.Key.Inputs)-MaxAnnotatedInputs)
 			break
 		}
-		fmt.Fprintf(&b, "| %s | `%s` |\n", escape(in.Name), engine.ShortDigest(in.Digest))
+		fmt.Fprintf(&b, "| %s | `%s` |\n", frontend.MarkdownText(in.Name), engine.ShortDigest(in.Digest))
 	}
 	b.WriteString("\n</details>\n")
 	return style, b.String()
@@ -66,16 +114,8 @@ func Annotation(r engine.Result) (style, body string) {
 
 // changes renders what changed since the previous image.
 func changes(list []engine.Change) string {
-	return engine.DescribeChanges(list, 20, escape)
+	return engine.DescribeChanges(list, 20, frontend.MarkdownText)
 }
-
-var markdown = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "|", `\|`, "[", `\[`, "]", `\]`,
-	"#", `\#`, "<", "&lt;", ">", "&gt;", "\n", " ",
-)
-
-// escape makes a file name plain text in markdown.
-func escape(s string) string { return markdown.Replace(s) }
 
 func round(d time.Duration) time.Duration {
 	if d < time.Second {

@@ -1,17 +1,18 @@
 // Package buildkite is the Buildkite plugin front end: it reads this plugin
-// instance's configuration as the agent hands it over, and writes the
-// results as the export lines hooks/pre-command sources.
+// instance's configuration as the agent hands it over, logs in the agent's
+// style, writes the results as the export lines hooks/pre-command sources
+// and annotates the build.
 package buildkite
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -22,23 +23,15 @@ const Prefix = "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_"
 // ConfigurationVar holds the JSON of this plugin instance's configuration.
 const ConfigurationVar = "BUILDKITE_PLUGIN_CONFIGURATION"
 
-// Exported variables, named as the original plugin named them.
-const (
-	DefaultImageVar = engine.DefaultImageVar
-	ExportImage     = engine.ExportImage
-	ExportTag       = engine.ExportTag
-	ExportCacheHit  = engine.ExportCacheHit
-	ExportDigest    = engine.ExportDigest
-)
-
 // Load reads the configuration of this plugin instance: the JSON in
 // BUILDKITE_PLUGIN_CONFIGURATION, or, on agents too old to set it, the
-// flattened BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_* variables. getenv reads the
-// job's environment and environ lists it as NAME=value.
-func Load(getenv func(string) string, environ []string) (engine.Config, error) {
+// flattened BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_* variables, from the job's
+// environment.
+func Load(env frontend.Env) (engine.Config, error) {
+	getenv, environ := env.Getenv, env.Environ
 	c := engine.NewConfig()
 	c.Getenv = getenv
-	c.WorkDir, _ = os.Getwd()
+	c.WorkDir = env.Dir
 	if name := DefaultName(getenv); name != "" {
 		c.DefaultName = name
 	}

@@ -1,11 +1,11 @@
 package buildkite
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -43,9 +43,16 @@ func newJob(t *testing.T, config map[string]any, oldAgent bool) job {
 	return j
 }
 
+// checkoutDir is the job's working directory in these tests.
+const checkoutDir = "/buildkite/builds/agent/acme/web-app"
+
+func (j job) env() frontend.Env {
+	return frontend.Env{Environ: j.environ(), Getenv: j.getenv, Dir: checkoutDir}
+}
+
 func load(t *testing.T, j job) (engine.Config, error) {
 	t.Helper()
-	return Load(j.getenv, j.environ())
+	return Load(j.env())
 }
 
 // every option the original plugin had, written as its README writes them.
@@ -101,9 +108,8 @@ func wantFull(tags map[string]string) engine.Config {
 // comparable drops the fields that cannot be compared.
 func comparable(t *testing.T, c engine.Config) engine.Config {
 	t.Helper()
-	wd, _ := os.Getwd()
-	if c.WorkDir != wd {
-		t.Errorf("WorkDir = %q, want the current directory %q", c.WorkDir, wd)
+	if c.WorkDir != checkoutDir {
+		t.Errorf("WorkDir = %q, want the working directory %q", c.WorkDir, checkoutDir)
 	}
 	if c.Getenv == nil {
 		t.Error("Getenv is not set")
@@ -227,11 +233,11 @@ func TestLoadSecondInstance(t *testing.T) {
 		}
 		j := newJob(t, second, old)
 		// The first instance's exports are in the job's environment now.
-		j[DefaultImageVar] = "build-cache/acme/web-app:abc"
-		j[ExportImage] = "build-cache/acme/web-app"
-		j[ExportTag] = "abc"
-		j[ExportCacheHit] = "true"
-		j[ExportDigest] = "sha256:0123"
+		j[engine.DefaultImageVar] = "build-cache/acme/web-app:abc"
+		j[engine.ExportImage] = "build-cache/acme/web-app"
+		j[engine.ExportTag] = "abc"
+		j[engine.ExportCacheHit] = "true"
+		j[engine.ExportDigest] = "sha256:0123"
 		j[Prefix+"EXPORT_SOMETHING_NEWER"] = "x"
 		c, err = load(t, j)
 		if err != nil {

@@ -5,28 +5,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// Export is one variable hooks/pre-command exports into the job.
-type Export = engine.Output
-
-// Exports are the variables the job gets: see engine.Result.Exports.
-func Exports(imageVar string, r engine.Result) []Export { return r.Exports(imageVar) }
-
-// Quote single-quotes s for bash: nothing inside is expanded, each quote
-// inside closes the quoting, adds an escaped quote and reopens it, and
-// newlines stay as they are.
-func Quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // WriteExports writes `export NAME='value'` lines.
-func WriteExports(w io.Writer, exports []Export) error {
+func WriteExports(w io.Writer, exports []engine.Output) error {
 	for _, e := range exports {
-		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, Quote(e.Value)); err != nil {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, frontend.ShellQuote(e.Value)); err != nil {
 			return err
 		}
 	}
@@ -36,7 +23,7 @@ func WriteExports(w io.Writer, exports []Export) error {
 // WriteExportFile writes the export lines to path all at once: a temporary
 // file in the same directory, renamed over path, so that a reader never
 // sees half a file.
-func WriteExportFile(path string, exports []Export) error {
+func WriteExportFile(path string, exports []engine.Output) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".docker-ecr-cache-export-*")
 	if err != nil {
 		return err

@@ -16,18 +16,18 @@ import (
 func TestExports(t *testing.T) {
 	t.Parallel()
 	r := engine.Result{Image: "127.0.0.1:5000/cache", Tag: "abc", Ref: "127.0.0.1:5000/cache:abc", CacheHit: true, Digest: "sha256:0123"}
-	want := []Export{
+	want := []engine.Output{
 		{Name: "BUILDKITE_PLUGIN_DOCKER_IMAGE", Value: "127.0.0.1:5000/cache:abc"},
 		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE", Value: "127.0.0.1:5000/cache"},
 		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_TAG", Value: "abc"},
 		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_CACHE_HIT", Value: "true"},
 		{Name: "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_DIGEST", Value: "sha256:0123"},
 	}
-	if got := Exports("", r); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := r.Exports(""); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Exports =\n%v\nwant\n%v", got, want)
 	}
 	r.CacheHit = false
-	got := Exports("BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE", r)
+	got := r.Exports("BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE")
 	if got[0].Name != "BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE" || got[3].Value != "false" {
 		t.Errorf("Exports with export-env-variable = %v", got)
 	}
@@ -56,9 +56,9 @@ func TestExportQuotingRoundTrip(t *testing.T) {
 		"unicode ✓ ünïcødé",
 		"end with quote'",
 	}
-	var exports []Export
+	var exports []engine.Output
 	for i, v := range values {
-		exports = append(exports, Export{Name: fmt.Sprintf("V%d", i), Value: v})
+		exports = append(exports, engine.Output{Name: fmt.Sprintf("V%d", i), Value: v})
 	}
 	file := filepath.Join(t.TempDir(), "exports")
 	if err := WriteExportFile(file, exports); err != nil {
@@ -97,7 +97,7 @@ func TestWriteExportFileAtomic(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil { // as mktemp leaves it
 		t.Fatal(err)
 	}
-	if err := WriteExportFile(file, []Export{{Name: "A", Value: "1"}}); err != nil {
+	if err := WriteExportFile(file, []engine.Output{{Name: "A", Value: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(file)
@@ -167,7 +167,7 @@ func TestAnnotationMiss(t *testing.T) {
 
 func TestAnnotationContext(t *testing.T) {
 	t.Parallel()
-	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1", "BUILDKITE_STEP_KEY": "deps"}.getenv, DefaultImageVar); got != "docker-ecr-cache-deps" {
+	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1", "BUILDKITE_STEP_KEY": "deps"}.getenv, engine.DefaultImageVar); got != "docker-ecr-cache-deps" {
 		t.Errorf("with a step key: %q", got)
 	}
 	if got := AnnotationContext(job{"BUILDKITE_JOB_ID": "j1"}.getenv, ""); got != "docker-ecr-cache-j1" {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
@@ -204,15 +205,32 @@ func TestDocumentedExamples(t *testing.T) {
 	}
 }
 
-// checkLoads runs config through the adapter as the agent would hand it over.
+// modes are the ways the plugin is set up in the end-to-end tests
+// (cmd/docker-ecr-cache): a registry-provider, and how the agent hands the
+// configuration over.
+var modes = []struct {
+	name     string
+	provider map[string]any // added to the example's configuration
+	oldAgent bool           // only the flattened variables
+}{
+	{"registry-json", map[string]any{"registry-provider": "registry", "registry": "127.0.0.1:5000/cache/app"}, false},
+	{"registry-flattened", map[string]any{"registry-provider": "registry", "registry": "127.0.0.1:5000/cache/app"}, true},
+	{"local-json", map[string]any{"registry-provider": "local"}, false},
+	{"local-flattened", map[string]any{"registry-provider": "local"}, true},
+}
+
+// checkLoads runs config through the adapter as the agent would hand it
+// over, in every mode: each gives the configuration the JSON gives with the
+// mode's provider, but for the ecr-tags keys' case, which the flattened
+// variables lose.
 func checkLoads(t *testing.T, where string, config any) {
 	t.Helper()
 	raw, err := json.Marshal(config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := job{ConfigurationVar: string(raw), "BUILDKITE_ORGANIZATION_SLUG": "acme", "BUILDKITE_PIPELINE_SLUG": "app", "SECRET": "wow"}
-	c, err := Load(j.getenv, j.environ())
+	j := job{ConfigurationVar: string(raw), "BUILDKITE_ORGANIZATION_SLUG": "acme", "BUILDKITE_PIPELINE_SLUG": "web-app", "SECRET": "wow"}
+	c, err := load(t, j)
 	if err == nil {
 		// A checkout with the files the examples name as secrets.
 		c.WorkDir = t.TempDir()
@@ -223,6 +241,38 @@ func checkLoads(t *testing.T, where string, config any) {
 	}
 	if err != nil {
 		t.Errorf("%s: %v", where, err)
+		return
+	}
+	c, _ = load(t, j)
+	for _, m := range modes {
+		var withMode map[string]any
+		if err := json.Unmarshal(raw, &withMode); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range m.provider {
+			withMode[k] = v
+		}
+		got, err := load(t, newJob(t, withMode, m.oldAgent))
+		if err != nil {
+			t.Errorf("%s: %s: %v", where, m.name, err)
+			continue
+		}
+		want := c
+		for k, v := range m.provider {
+			if err := want.SetJSON(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m.oldAgent && want.ECRTags != nil {
+			want.ECRTags = map[string]string{}
+			for k, v := range c.ECRTags {
+				want.ECRTags[strings.ToUpper(k)] = v
+			}
+		}
+		got.Getenv, want.Getenv = nil, nil
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: %s: the configuration differs from the JSON's (-want +got):\n%s", where, m.name, diff)
+		}
 	}
 }
 

@@ -1,5 +1,7 @@
-// Package env is the generic front end: options from DOCKER_ECR_CACHE_*
-// environment variables and command-line flags, results as dotenv or JSON.
+// Package env is the generic front end, for plain shells and other CIs:
+// options from DOCKER_ECR_CACHE_* environment variables and command-line
+// flags, results as dotenv or JSON on stdout or to a file, and a plain log
+// on stderr.
 package env
 
 import (
@@ -7,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -33,11 +35,11 @@ var notOptions = map[string]bool{
 
 // Load reads options from the environment, then from args: flags win.
 // An empty variable counts as unset.
-// environ is the list of NAME=value pairs, getenv reads one of them.
-func Load(args, environ []string, getenv func(string) string) (engine.Config, Settings, error) {
+func Load(args []string, env frontend.Env) (engine.Config, Settings, error) {
+	getenv := env.Getenv
 	c := engine.NewConfig()
 	c.Getenv = getenv
-	c.WorkDir, _ = os.Getwd()
+	c.WorkDir = env.Dir
 	s := Settings{Output: "dotenv"}
 	if v := getenv(Prefix + "OUTPUT"); v != "" {
 		s.Output = v
@@ -50,7 +52,7 @@ func Load(args, environ []string, getenv func(string) string) (engine.Config, Se
 		byEnv[engine.EnvName(o.Name)] = o.Name
 	}
 	var names []string
-	for _, kv := range environ {
+	for _, kv := range env.Environ {
 		k, v, _ := strings.Cut(kv, "=")
 		if rest, ok := strings.CutPrefix(k, Prefix); ok && !notOptions[rest] && v != "" {
 			names = append(names, rest)
@@ -150,9 +152,7 @@ func Write(w io.Writer, format string, r engine.Result) error {
 		for _, o := range r.Outputs() {
 			out[o.Name] = o.Value
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(w, out)
 	}
 	for _, o := range r.Outputs() {
 		if _, err := fmt.Fprintf(w, "%s=%s\n", engine.EnvName(o.Name), dotenvQuote(o.Value)); err != nil {
@@ -164,10 +164,16 @@ func Write(w io.Writer, format string, r engine.Result) error {
 
 var plain = regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`)
 
-// dotenvQuote single-quotes a value unless it is plainly safe.
+// dotenvQuote quotes a value for the shell unless it is plainly safe.
 func dotenvQuote(v string) string {
 	if plain.MatchString(v) {
 		return v
 	}
-	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+	return frontend.ShellQuote(v)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -17,7 +18,7 @@ func load(t *testing.T, args []string, vars map[string]string) (engine.Config, S
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)
 	}
-	return Load(args, environ, func(k string) string { return vars[k] })
+	return Load(args, frontend.Env{Environ: environ, Getenv: func(k string) string { return vars[k] }, Dir: "/home/me/My App"})
 }
 
 func TestLoadFromEnvironmentAndFlags(t *testing.T) {
@@ -45,8 +46,8 @@ func TestLoadFromEnvironmentAndFlags(t *testing.T) {
 	if c.MaxAgeDays != 7 || !c.SkipPullFromCache || s.Output != "json" || c.Target != "" {
 		t.Errorf("got max-age-days %d, skip-pull %v, output %q, target %q", c.MaxAgeDays, c.SkipPullFromCache, s.Output, c.Target)
 	}
-	if !strings.HasPrefix(c.DefaultName, "build-cache/") {
-		t.Errorf("default name %q", c.DefaultName)
+	if c.DefaultName != "build-cache/my-app" || c.WorkDir != "/home/me/My App" {
+		t.Errorf("default name %q, work dir %q: want build-cache/my-app from the working directory", c.DefaultName, c.WorkDir)
 	}
 }
 

@@ -180,10 +180,10 @@ func TestEmit(t *testing.T) {
 	wantVars := map[string]string{
 		"EARLIER":                       "1",
 		"BUILDKITE_PLUGIN_DOCKER_IMAGE": r.Ref,
-		EnvExportImage:                  r.Image,
-		EnvExportTag:                    r.Tag,
-		EnvExportCacheHit:               "true",
-		EnvExportDigest:                 r.Digest,
+		engine.ExportImage:              r.Image,
+		engine.ExportTag:                r.Tag,
+		engine.ExportCacheHit:           "true",
+		engine.ExportDigest:             r.Digest,
 	}
 	if fmt.Sprint(vars) != fmt.Sprint(wantVars) {
 		t.Errorf("env %v, want %v", vars, wantVars)
@@ -288,7 +288,9 @@ func TestSummaryIsBounded(t *testing.T) {
 	}
 }
 
-func TestErrorCommand(t *testing.T) {
+// Failures are ::error annotations, on the Dockerfile, relative to the
+// workspace, when a build failed.
+func TestStyleError(t *testing.T) {
 	t.Parallel()
 	ws := "/github/workspace"
 	build := &engine.BuildError{Ref: "r:t", Dockerfile: "/github/workspace/docker/ci, test.Dockerfile", Err: errors.New("exit code: 1\nstep 3")}
@@ -298,36 +300,55 @@ func TestErrorCommand(t *testing.T) {
 		want string
 	}{
 		{"build error", fmt.Errorf("wrapped: %w", build),
-			"::error file=docker/ci%2C test.Dockerfile,title=Docker build failed::wrapped: building r:t: exit code: 1%0Astep 3"},
+			"::error file=docker/ci%2C test.Dockerfile,title=Docker build failed::wrapped: building r:t: exit code: 1%0Astep 3\n"},
 		{"inline Dockerfile", &engine.BuildError{Ref: "r:t", Err: errors.New("boom")},
-			"::error::building r:t: boom"},
+			"::error::building r:t: boom\n"},
 		{"Dockerfile outside the workspace", &engine.BuildError{Ref: "r:t", Dockerfile: "/tmp/Dockerfile", Err: errors.New("boom")},
-			"::error::building r:t: boom"},
+			"::error::building r:t: boom\n"},
 		{"other error", engine.Configf("input push-latest is %q: write true or false\n100%%", "x"),
-			"::error::input push-latest is \"x\": write true or false%0A100%25"},
+			"::error::input push-latest is \"x\": write true or false%0A100%25\n"},
 	}
 	for _, tt := range tests {
-		if got := ErrorCommand(tt.err, ws); got != tt.want {
+		var buf bytes.Buffer
+		report.New(&buf, &Style{Workspace: ws}).Error(tt.err)
+		if got := buf.String(); got != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
 		}
 	}
 }
 
-func TestStylePhase(t *testing.T) {
+// The log as the runner reads it: groups, warnings, masks, and a failure
+// after the group it ended.
+func TestStyleLog(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		phase   engine.Phase
-		subject string
-		want    string
-	}{
-		{engine.PhaseBuild, "a:b", "::group::Building a:b\n"},
-		{engine.PhaseKey, "", "::group::Computing cache key\n"},
-		{engine.PhaseLookup, "x\n::error", "::group::Looking up x%0A::error\n"},
-	} {
-		var buf bytes.Buffer
-		report.New(&buf, Style).Phase(tt.phase, tt.subject)
-		if got := buf.String(); got != tt.want {
-			t.Errorf("Phase(%v, %q) = %q, want %q", tt.phase, tt.subject, got, tt.want)
-		}
+	var buf bytes.Buffer
+	r := report.New(&buf, &Style{})
+	r.Mask("token-value-123")
+	r.Phase(engine.PhaseKey, "")
+	r.Infof("uses token-value-123")
+	r.Phase(engine.PhaseLookup, "x\n::error")
+	r.Warnf("careful: 100%%")
+	r.Phase(engine.PhaseBuild, "a:b")
+	r.Error(errors.New("broke"))
+	want := "::add-mask::token-value-123\n" +
+		"::group::Computing cache key\nuses ***\n::endgroup::\n" +
+		"::group::Looking up x%0A::error\n::warning::careful: 100%25\n::endgroup::\n" +
+		"::group::Building a:b\n::endgroup::\n::error::broke\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A file the runner gave that cannot be written is an error, not a panic.
+func TestEmitUnwritableFile(t *testing.T) {
+	t.Parallel()
+	env, getenv := emitEnv(t)
+	env["GITHUB_OUTPUT"] = filepath.Join(t.TempDir(), "missing", "output")
+	err := Emit(getenv, engine.NewConfig(), testResult())
+	if err == nil || !strings.HasPrefix(err.Error(), "writing GITHUB_OUTPUT: ") || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("Emit = %v, want an error writing GITHUB_OUTPUT", err)
+	}
+	if s := readFile(t, env["GITHUB_ENV"]); s != "" {
+		t.Errorf("GITHUB_ENV was written after GITHUB_OUTPUT failed: %q", s)
 	}
 }

@@ -5,8 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/sethvargo/go-githubactions"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
@@ -15,6 +16,11 @@ import (
 // GITHUB_ENV) as NAME<<DELIMITER, the value, DELIMITER, each on its own line,
 // with a fresh random delimiter. A name or value that could end an entry
 // early or start another is refused, and then nothing is returned.
+//
+// githubactions.SetOutput and SetEnv are not used: their delimiter is fixed
+// and known, so a value holding it could add entries of its own, and they
+// check nothing. The entries checked here go through the library's
+// IssueFileCommand instead, which writes a message as given.
 func FormatFileCommand(entries []engine.Output) ([]byte, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
@@ -41,18 +47,35 @@ func formatFileCommand(entries []engine.Output, delimiter string) ([]byte, error
 	return buf.Bytes(), nil
 }
 
-// appendFile appends data to the file at path in one write.
-func appendFile(path string, data []byte) error {
-	if len(data) == 0 {
+// fileCommand appends entries, formatted by FormatFileCommand, to the
+// runner's file for the command name ("output": GITHUB_OUTPUT, "env":
+// GITHUB_ENV) in one write.
+func fileCommand(a *githubactions.Action, name string, entries []byte) error {
+	if len(entries) == 0 {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	// The library ends the message with the line end itself.
+	return issueFileCommand(a, name, strings.TrimSuffix(string(entries), "\n"))
+}
+
+// addStepSummary appends markdown to GITHUB_STEP_SUMMARY, as
+// githubactions.AddStepSummary does, with an error rather than a panic.
+func addStepSummary(a *githubactions.Action, markdown string) error {
+	return issueFileCommand(a, "step-summary", strings.TrimSuffix(markdown, "\n"))
+}
+
+// issueFileCommand is githubactions.IssueFileCommand, which panics with an
+// error when the file cannot be written, returning that error instead.
+func issueFileCommand(a *githubactions.Action, name, message string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, ok := p.(error)
+			if !ok {
+				panic(p)
+			}
+			err = e
+		}
+	}()
+	a.IssueFileCommand(&githubactions.Command{Name: name, Message: message})
+	return nil
 }

@@ -1,6 +1,7 @@
-// Package github is the GitHub Actions front end: options from the action's
-// INPUT_* variables, results to the GITHUB_OUTPUT, GITHUB_ENV and
-// GITHUB_STEP_SUMMARY files, failures as workflow-command annotations.
+// Package github is the GitHub Actions front end, on go-githubactions:
+// options from the action's inputs, progress as workflow commands (groups,
+// masks, annotations), results to the GITHUB_OUTPUT, GITHUB_ENV and
+// GITHUB_STEP_SUMMARY files.
 package github
 
 import (
@@ -11,11 +12,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// InputVar is the variable the runner sets for an input: INPUT_ and the
-// name upper-cased, spaces as _, hyphens kept (cache-on -> INPUT_CACHE-ON).
+// InputVar is the variable the runner sets for an input, the one
+// githubactions.GetInput reads: INPUT_ and the name upper-cased, spaces as
+// _, hyphens kept (cache-on -> INPUT_CACHE-ON).
 func InputVar(name string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
@@ -25,45 +30,59 @@ func InputVar(name string) string {
 // entrypoint. They are not options and are ignored.
 var runnerInputs = map[string]bool{"INPUT_ARGS": true, "INPUT_ENTRYPOINT": true}
 
-// Load reads the action's inputs into a Config. getenv reads one variable;
-// environ lists the NAME=value pairs, to find inputs the action does not
-// have. An empty input is not set: the runner sets every input the action
+// Load reads the action's inputs into a Config, through go-githubactions:
+// GetInput for the inputs and Context for the workspace and the repository.
+// An empty input is not set: the runner sets every input the action
 // declares, empty when the workflow does not give it.
-func Load(getenv func(string) string, environ []string) (engine.Config, error) {
+func Load(env frontend.Env) (engine.Config, error) {
+	a := githubactions.New(githubactions.WithGetenv(env.Getenv))
 	c := engine.NewConfig()
-	c.Getenv = getenv
+	c.Getenv = env.Getenv
 	var errs []error
 
-	errs = append(errs, unknownInputs(environ)...)
+	errs = append(errs, unknownInputs(env.Environ)...)
 	for _, o := range engine.Options {
-		v := getenv(InputVar(o.Name))
-		if strings.TrimSpace(v) == "" {
+		v := a.GetInput(o.Name) // INPUT_CACHE-ON for cache-on, trimmed
+		if v == "" {
 			continue
+		}
+		if o.Name == "dockerfile-inline" {
+			// Its bytes are part of the key: taken as given, untrimmed.
+			v = a.Getenv(InputVar(o.Name))
 		}
 		if err := c.SetText(o.Name, v); err != nil {
 			errs = append(errs, fmt.Errorf("input %w", err))
 		}
 	}
 
-	ws := getenv("GITHUB_WORKSPACE")
+	gc, err := a.Context()
+	if gc == nil {
+		// Only an unreadable event payload leaves no context at all. Other
+		// errors are numbers or booleans in variables this action does not read.
+		return c, &engine.ConfigError{Err: errors.Join(append(errs, fmt.Errorf("reading the workflow's context: %w", err))...)}
+	}
+	ws := gc.Workspace
+	if ws != "" && !filepath.IsAbs(ws) {
+		ws = filepath.Join(env.Dir, ws)
+	}
 	switch info, err := os.Stat(ws); {
 	case ws == "":
 		errs = append(errs, errors.New("GITHUB_WORKSPACE is not set: the github command runs as a GitHub Actions step, which sets it to the checkout (/github/workspace in the action's container)"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s: %v: check out the repository before this step (actions/checkout)", ws, errors.Unwrap(err)))
+		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s: %v: check out the repository before this step (actions/checkout)", gc.Workspace, errors.Unwrap(err)))
 	case !info.IsDir():
-		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s is not a directory", ws))
+		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE %s is not a directory", gc.Workspace))
 	default:
-		c.WorkDir, _ = filepath.Abs(ws)
+		c.WorkDir = filepath.Clean(ws)
 	}
 	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_ENV"} {
-		if getenv(name) == "" {
+		if a.Getenv(name) == "" {
 			errs = append(errs, fmt.Errorf("%s is not set: the runner sets it for every step (runner 2.297 or later)", name))
 		}
 	}
 
-	if repo := getenv("GITHUB_REPOSITORY"); repo != "" {
-		c.DefaultName = "build-cache/" + strings.ToLower(repo)
+	if owner, repo := gc.Repo(); owner != "" && repo != "" {
+		c.DefaultName = "build-cache/" + strings.ToLower(owner+"/"+repo)
 	}
 	if len(errs) > 0 {
 		return c, &engine.ConfigError{Err: errors.Join(errs...)}

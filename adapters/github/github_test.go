@@ -1,11 +1,15 @@
 package github
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -34,7 +38,7 @@ func load(env map[string]string) (engine.Config, error) {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	return Load(func(k string) string { return env[k] }, environ)
+	return Load(frontend.Env{Environ: environ, Getenv: func(k string) string { return env[k] }, Dir: "/"})
 }
 
 func TestInputVar(t *testing.T) {
@@ -46,6 +50,18 @@ func TestInputVar(t *testing.T) {
 	} {
 		if got := InputVar(name); got != want {
 			t.Errorf("InputVar(%q) = %q, want %q", name, got, want)
+		}
+	}
+	// GetInput reads the variable the runner sets, hyphens kept, for every option.
+	for _, name := range engine.OptionNames() {
+		a := githubactions.New(githubactions.WithGetenv(func(k string) string {
+			if k == InputVar(name) {
+				return " value "
+			}
+			return ""
+		}))
+		if got := a.GetInput(name); got != "value" {
+			t.Errorf("GetInput(%q) = %q, want the value of %s", name, got, InputVar(name))
 		}
 	}
 }
@@ -222,5 +238,49 @@ func TestEnvSecrets(t *testing.T) {
 	got := EnvSecrets(func(k string) string { return env[k] })
 	if want := []string{"registry-pass", "session-token"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("EnvSecrets = %q, want %q", got, want)
+	}
+}
+
+// Inputs are read as GetInput reads them, trimmed, but for the inline
+// Dockerfile, whose bytes are part of the key.
+func TestLoadTrimsInputsButTheInlineDockerfile(t *testing.T) {
+	t.Parallel()
+	env := runnerEnv(t, map[string]string{
+		"INPUT_DOCKERFILE-INLINE": "FROM scratch\nCOPY x /x\n",
+		"INPUT_ECR-NAME":          "  team/cache \n",
+	})
+	c, err := load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DockerfileInline != "FROM scratch\nCOPY x /x\n" || c.ECRName != "team/cache" {
+		t.Errorf("dockerfile-inline %q, ecr-name %q", c.DockerfileInline, c.ECRName)
+	}
+}
+
+// Without GITHUB_REPOSITORY, the repository comes from the event payload,
+// as githubactions.Context reads it.
+func TestLoadDefaultNameFromEvent(t *testing.T) {
+	t.Parallel()
+	env := runnerEnv(t, nil)
+	delete(env, "GITHUB_REPOSITORY")
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"repository": {"name": "Repo", "owner": {"name": "Owner"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env["GITHUB_EVENT_PATH"] = event
+	c, err := load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultName != "build-cache/owner/repo" {
+		t.Errorf("DefaultName = %q, want build-cache/owner/repo", c.DefaultName)
+	}
+
+	if err := os.WriteFile(event, []byte(`not json`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(env); !engine.IsConfigError(err) || !strings.Contains(err.Error(), "reading the workflow's context") {
+		t.Errorf("an unreadable event payload: %v", err)
 	}
 }

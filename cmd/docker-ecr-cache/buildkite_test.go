@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/buildkite"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
@@ -26,8 +26,8 @@ import (
 
 // exportNames are the variables the tests read after the hook.
 var bkExportNames = []string{
-	buildkite.DefaultImageVar, buildkite.ExportImage, buildkite.ExportTag,
-	buildkite.ExportCacheHit, buildkite.ExportDigest,
+	engine.DefaultImageVar, engine.ExportImage, engine.ExportTag,
+	engine.ExportCacheHit, engine.ExportDigest,
 }
 
 // agentScript is what the agent does for a step: source the plugin's hook
@@ -189,6 +189,8 @@ type bkCase struct {
 	// remoteOnly marks examples that mean something only with a registry.
 	remoteOnly bool
 	setup      func(t *testing.T, c *bkCase)
+	// mode names the one of bkModes the example runs in (default: the first).
+	mode string
 }
 
 // base is the start of every test Dockerfile: no Docker Hub here, so a
@@ -215,6 +217,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name: "cache-on-globstar",
+		mode: "registry-flattened",
 		files: map[string]string{
 			"Dockerfile":                     bkBase + "COPY . /src\nRUN cat /src/packages/b/deep/package.json > /marker\n",
 			"packages/a/package.json":        `{"name": "a"}`,
@@ -224,16 +227,19 @@ var bkCases = []bkCase{
 		},
 		config: map[string]any{"cache-on": []any{"**/package.json", "yarn.lock"}},
 		want:   `{"name": "b"}`,
-		then:   bkExpectRebuildOnChange("packages/b/deep/package.json", `{"name": "b2"}`),
+		// A change to a deep match gives another key: engine's key tests; the
+		// rebuild on a change runs end to end with cache-on above.
 	},
 	{
 		name:   "dockerfile",
+		mode:   "local-json",
 		files:  map[string]string{"my-dockerfile": bkBase + "RUN echo from my-dockerfile > /marker\n"},
 		config: map[string]any{"dockerfile": "my-dockerfile"},
 		want:   "from my-dockerfile",
 	},
 	{
 		name:   "dockerfile-inline",
+		mode:   "local-flattened",
 		config: map[string]any{"dockerfile-inline": bkBase + "WORKDIR /workdir\nRUN echo inline > /marker\n"},
 		want:   "inline",
 	},
@@ -252,6 +258,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name: "target",
+		mode: "local-json",
 		files: map[string]string{"Dockerfile": strings.Replace(bkBase, "FROM scratch", "FROM scratch AS build-deps", 1) +
 			"RUN echo build-deps > /marker\n\nFROM build-deps AS final\nRUN echo final > /marker\n"},
 		config: map[string]any{"target": "build-deps"},
@@ -259,6 +266,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name: "context",
+		mode: "registry-flattened",
 		files: map[string]string{
 			"dockerfiles/test/Dockerfile": bkBase + "COPY dockerfiles/test/data.txt /marker\n",
 			"dockerfiles/test/data.txt":   "from the root context",
@@ -275,6 +283,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name:   "additional-build-args",
+		mode:   "local-json",
 		files:  map[string]string{"Dockerfile": bkBase + "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo ssh agent forwarded > /marker\n"},
 		config: map[string]any{"additional-build-args": `--ssh= default=\$SSH_AUTH_SOCK`},
 		env:    []string{"ARG_1=wow"},
@@ -283,6 +292,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name:   "secrets",
+		mode:   "registry-flattened",
 		files:  map[string]string{"Dockerfile": bkBase + "RUN --mount=type=secret,id=SECRET cat /run/secrets/SECRET > /marker\n"},
 		config: map[string]any{"secrets": []any{"SECRET"}},
 		env:    []string{"SECRET=wow"},
@@ -290,6 +300,7 @@ var bkCases = []bkCase{
 	},
 	{
 		name: "secrets-src",
+		mode: "local-flattened",
 		files: map[string]string{
 			"Dockerfile": bkBase + "RUN --mount=type=secret,id=npmrc cat /run/secrets/npmrc > /marker\n",
 			".npmrc":     "//registry.npmjs.org/:_authToken=s3cret",
@@ -306,16 +317,17 @@ var bkCases = []bkCase{
 	},
 	{
 		name:    "export-env-variable",
+		mode:    "local-json",
 		files:   map[string]string{"Dockerfile": bkBase + "RUN echo custom > /marker\n"},
 		config:  map[string]any{"export-env-variable": "BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"},
 		command: `docker run --rm "$BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE" cat /marker`,
 		vars:    []string{"BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"},
 		want:    "custom",
 		then: func(t *testing.T, h *bkHarness, r bkResult) {
-			if got := r.exports["BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"]; got != r.exports[buildkite.ExportImage]+":"+r.exports[buildkite.ExportTag] {
+			if got := r.exports["BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE"]; got != r.exports[engine.ExportImage]+":"+r.exports[engine.ExportTag] {
 				t.Errorf("BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE = %q, want image:tag", got)
 			}
-			if got := r.exports[buildkite.DefaultImageVar]; got != "<unset>" {
+			if got := r.exports[engine.DefaultImageVar]; got != "<unset>" {
 				t.Errorf("BUILDKITE_PLUGIN_DOCKER_IMAGE = %q, want it left alone", got)
 			}
 		},
@@ -419,23 +431,23 @@ func (h *bkHarness) check(s *bkStep, wantHit bool) bkResult {
 	if got := r.lastLine(); got != h.c.want {
 		t.Errorf("the command printed %q, want %q\n%s", got, h.c.want, r.output)
 	}
-	if got := r.exports[buildkite.ExportImage]; got != h.repo {
-		t.Errorf("%s = %q, want %q", buildkite.ExportImage, got, h.repo)
+	if got := r.exports[engine.ExportImage]; got != h.repo {
+		t.Errorf("%s = %q, want %q", engine.ExportImage, got, h.repo)
 	}
-	tag := r.exports[buildkite.ExportTag]
+	tag := r.exports[engine.ExportTag]
 	if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(tag) {
-		t.Errorf("%s = %q, want 40 hex digits", buildkite.ExportTag, tag)
+		t.Errorf("%s = %q, want 40 hex digits", engine.ExportTag, tag)
 	}
 	if h.c.vars == nil {
-		if got := r.exports[buildkite.DefaultImageVar]; got != h.repo+":"+tag {
-			t.Errorf("%s = %q, want %s:%s", buildkite.DefaultImageVar, got, h.repo, tag)
+		if got := r.exports[engine.DefaultImageVar]; got != h.repo+":"+tag {
+			t.Errorf("%s = %q, want %s:%s", engine.DefaultImageVar, got, h.repo, tag)
 		}
 	}
-	if got, want := r.exports[buildkite.ExportCacheHit], fmt.Sprint(wantHit); got != want {
-		t.Errorf("%s = %q, want %s", buildkite.ExportCacheHit, got, want)
+	if got, want := r.exports[engine.ExportCacheHit], fmt.Sprint(wantHit); got != want {
+		t.Errorf("%s = %q, want %s", engine.ExportCacheHit, got, want)
 	}
-	if d := r.exports[buildkite.ExportDigest]; !strings.HasPrefix(d, "sha256:") {
-		t.Errorf("%s = %q, want a sha256 digest", buildkite.ExportDigest, d)
+	if d := r.exports[engine.ExportDigest]; !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("%s = %q, want a sha256 digest", engine.ExportDigest, d)
 	}
 	for _, group := range []string{"--- :key: Computing cache key"} {
 		if !strings.Contains(r.output, group) {
@@ -476,8 +488,8 @@ func (h *bkHarness) checkAnnotation(s *bkStep, hit bool, ref string) {
 
 func bkExpectHitOnRerun(t *testing.T, h *bkHarness, first bkResult) {
 	r := h.check(h.newStep(), true)
-	if r.exports[buildkite.ExportTag] != first.exports[buildkite.ExportTag] {
-		t.Errorf("the same inputs gave another tag: %s, then %s", first.exports[buildkite.ExportTag], r.exports[buildkite.ExportTag])
+	if r.exports[engine.ExportTag] != first.exports[engine.ExportTag] {
+		t.Errorf("the same inputs gave another tag: %s, then %s", first.exports[engine.ExportTag], r.exports[engine.ExportTag])
 	}
 }
 
@@ -491,10 +503,10 @@ func bkExpectRebuildOnChange(file, content string) func(t *testing.T, h *bkHarne
 		}
 		h.c.want = content
 		changed := h.check(h.newStep(), false)
-		if changed.exports[buildkite.ExportTag] == first.exports[buildkite.ExportTag] {
-			t.Errorf("changing %s kept the tag %s", file, first.exports[buildkite.ExportTag])
+		if changed.exports[engine.ExportTag] == first.exports[engine.ExportTag] {
+			t.Errorf("changing %s kept the tag %s", file, first.exports[engine.ExportTag])
 		}
-		said := regexp.MustCompile(`changed since \S+: [^\n]*~[^,\n]*` + regexp.QuoteMeta(file))
+		said := regexp.MustCompile(`changed since \S+: [^\n]*file ` + regexp.QuoteMeta(file) + `(,|\n)`)
 		if h.m.provider == engine.ProviderRegistry && !said.MatchString(changed.output) {
 			t.Errorf("the log does not say that %s changed:\n%s", file, changed.output)
 		}
@@ -505,13 +517,13 @@ func bkExpectRebuildOnChange(file, content string) func(t *testing.T, h *bkHarne
 // expectNoPullWhenSkipping removes the image from the daemon; the next step
 // finds it in the registry, does not pull it, and still exports it.
 func bkExpectNoPullWhenSkipping(t *testing.T, h *bkHarness, first bkResult) {
-	ref := first.exports[buildkite.DefaultImageVar]
+	ref := first.exports[engine.DefaultImageVar]
 	bkDocker(t, "rmi", "-f", ref)
 	s := h.newStep()
 	s.command = `docker image inspect "$BUILDKITE_PLUGIN_DOCKER_IMAGE" >/dev/null 2>&1 && echo pulled || echo not pulled`
 	r := h.check(s, true)
-	if r.exports[buildkite.DefaultImageVar] != ref {
-		t.Errorf("%s = %q, want %q", buildkite.DefaultImageVar, r.exports[buildkite.DefaultImageVar], ref)
+	if r.exports[engine.DefaultImageVar] != ref {
+		t.Errorf("%s = %q, want %q", engine.DefaultImageVar, r.exports[engine.DefaultImageVar], ref)
 	}
 	if !strings.Contains(r.output, "skip-pull-from-cache is set") {
 		t.Errorf("the log does not say the pull was skipped:\n%s", r.output)
@@ -557,7 +569,7 @@ func bkExpectECRDefaults(t *testing.T, h *bkHarness, first bkResult) {
 	if got := strings.Join(h.ecr.Calls(), " "); got != "GetAuthorizationToken" {
 		t.Errorf("ECR calls on a hit %q, want only GetAuthorizationToken", got)
 	}
-	want := "HEAD /v2/" + h.ecrName() + "/manifests/" + first.exports[buildkite.ExportTag] + " 200"
+	want := "HEAD /v2/" + h.ecrName() + "/manifests/" + first.exports[engine.ExportTag] + " 200"
 	if got := h.ecr.Registry.Requests(); len(got) != 1 || got[0] != want {
 		t.Errorf("registry requests on a hit %q, want exactly %q", got, want)
 	}
@@ -591,7 +603,7 @@ func bkExpectECRTags(t *testing.T, h *bkHarness, first bkResult) {
 // with one more token and one manifest HEAD.
 func bkExpectGCRHitOnRerun(t *testing.T, h *bkHarness, first bkResult) {
 	path := "/v2/" + bkGCPProject + "/" + h.ecrName() + "/manifests/"
-	tag := first.exports[buildkite.ExportTag]
+	tag := first.exports[engine.ExportTag]
 	if reqs := strings.Join(h.gcr.Registry.Requests(), "\n"); !strings.Contains(reqs, "PUT "+path+tag+" 201") {
 		t.Errorf("the image was not pushed as %s%s:\n%s", path, tag, reqs)
 	}
@@ -616,50 +628,62 @@ var bkRunID = func() string {
 }()
 
 // TestBuildkiteSeedExamples runs every example of the original plugin's
-// README that can run here, through hooks/pre-command as the agent runs
-// it, against the real daemon: with a registry on loopback and with the
-// local provider, with the configuration as JSON and flattened. The
-// examples that need ECR or GCR run against their test servers, with the
-// configuration as JSON and flattened.
+// README that can run here, once, through hooks/pre-command as the agent
+// runs it, against the real daemon. The examples are spread over the modes
+// (a registry on loopback or the local provider, the configuration as JSON
+// or flattened) so that each mode runs end to end; that every example reads
+// the same in every mode is adapters/buildkite's TestDocumentedExamples.
+// The examples that need ECR or GCR run against their test servers, with the
+// configuration as JSON, and ecr-tags also flattened, whose keys lose their case.
 func TestBuildkiteSeedExamples(t *testing.T) {
 	testenv.Docker(t)
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	binary := testenv.Binary(t)
+	modes := map[string]bkMode{}
 	for _, m := range bkModes {
-		for _, c := range bkCases {
-			if c.remoteOnly && m.provider == engine.ProviderLocal {
-				continue
-			}
-			t.Run(m.name+"/"+c.name, func(t *testing.T) {
-				t.Parallel()
-				if c.setup != nil {
-					c.setup(t, &c)
-				}
-				h := &bkHarness{t: t, c: c, m: m, dir: bkCheckout(t, c.files), binary: binary, config: map[string]any{}}
-				for k, v := range c.config {
-					h.config[k] = v
-				}
-				h.config["registry-provider"] = m.provider
-				if m.provider == engine.ProviderRegistry {
-					h.repo = reg.Host + "/cache/" + h.pipeline()
-					h.config["registry"] = h.repo
-				} else {
-					h.repo = "build-cache/acme/" + h.pipeline() // the default name
-				}
-				t.Cleanup(func() { bkRemoveImages(t, h.repo) })
-				first := h.check(h.newStep(), false)
-				if c.then != nil {
-					c.then(t, h, first)
-				}
-			})
+		modes[m.name] = m
+	}
+	for _, c := range bkCases {
+		m, ok := modes[c.mode]
+		if c.mode == "" {
+			m, ok = bkModes[0], true
 		}
+		if !ok || c.remoteOnly && m.provider == engine.ProviderLocal {
+			t.Fatalf("%s: mode %q is not one this example can run in", c.name, c.mode)
+		}
+		t.Run(m.name+"/"+c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.setup != nil {
+				c.setup(t, &c)
+			}
+			h := &bkHarness{t: t, c: c, m: m, dir: bkCheckout(t, c.files), binary: binary, config: map[string]any{}}
+			for k, v := range c.config {
+				h.config[k] = v
+			}
+			h.config["registry-provider"] = m.provider
+			if m.provider == engine.ProviderRegistry {
+				h.repo = reg.Host + "/cache/" + h.pipeline()
+				h.config["registry"] = h.repo
+			} else {
+				h.repo = "build-cache/acme/" + h.pipeline() // the default name
+			}
+			t.Cleanup(func() { bkRemoveImages(t, h.repo) })
+			first := h.check(h.newStep(), false)
+			if c.then != nil {
+				c.then(t, h, first)
+			}
+		})
 	}
 	for _, c := range bkCloudCases {
-		for _, form := range []struct {
-			name     string
-			oldAgent bool
-		}{{"json", false}, {"flattened", true}} {
-			m := bkMode{c.provider + "-" + form.name, c.provider, form.oldAgent}
+		forms := []bool{false}
+		if c.name == "ecr-name-and-tags" {
+			forms = append(forms, true)
+		}
+		for _, oldAgent := range forms {
+			m := bkMode{c.provider + "-json", c.provider, oldAgent}
+			if oldAgent {
+				m.name = c.provider + "-flattened"
+			}
 			t.Run(m.name+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
 				bkRunCloudCase(t, c.bkCase, m, binary)
@@ -842,43 +866,16 @@ func TestBuildkiteBadInput(t *testing.T) {
 	})
 }
 
-// An annotation that cannot be written is a warning: the step goes on.
-func TestBuildkiteAnnotateFailure(t *testing.T) {
-	testenv.Docker(t)
-	binary := testenv.Binary(t)
-	agent := t.TempDir()
-	script := "#!/bin/bash\necho 'fatal: BUILDKITE_AGENT_ACCESS_TOKEN is missing' >&2\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(agent, "buildkite-agent"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	repo := "build-cache/acme/annotate-" + bkRunID
-	t.Cleanup(func() { bkRemoveImages(t, repo) })
-	s := &bkStep{
-		dir: bkCheckout(t, map[string]string{"Dockerfile": bkBase + "RUN echo annotated > /marker\n"}), binary: binary,
-		config: map[string]any{"registry-provider": "local"},
-		path:   agent + string(os.PathListSeparator) + os.Getenv("PATH"),
-		env:    []string{"BUILDKITE_ORGANIZATION_SLUG=acme", "BUILDKITE_PIPELINE_SLUG=annotate-" + bkRunID},
-	}
-	r := s.run(t)
-	r.requireSuccess(t)
-	if r.lastLine() != "annotated" {
-		t.Errorf("the command printed %q", r.lastLine())
-	}
-	if !strings.Contains(r.output, "buildkite-agent annotate failed") || !strings.Contains(r.output, "BUILDKITE_AGENT_ACCESS_TOKEN is missing") {
-		t.Errorf("no warning about the annotation:\n%s", r.output)
-	}
-}
+// --- the command in process, without a daemon -------------------------------
 
-// --- the front end in process, without a daemon -------------------------------
-
-func bkProcess(env map[string]string) (process, *bytes.Buffer, *bytes.Buffer) {
+func bkProcess(env map[string]string) (frontend.Env, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	var environ []string
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
 	sort.Strings(environ)
-	return process{Environ: environ, Getenv: func(k string) string { return env[k] }, Stdout: &stdout, Stderr: &stderr}, &stdout, &stderr
+	return frontend.Env{Environ: environ, Getenv: func(k string) string { return env[k] }, Stdout: &stdout, Stderr: &stderr}, &stdout, &stderr
 }
 
 func TestBuildkiteConfigErrorInProcess(t *testing.T) {
@@ -919,50 +916,6 @@ func TestBuildkiteArguments(t *testing.T) {
 		code := realMain(context.Background(), append([]string{"buildkite"}, args...), p)
 		if code != exitConfig || !strings.Contains(stderr.String(), "buildkite: ") {
 			t.Errorf("buildkite %q: exit %d, stderr %q; want a usage error", args, code, stderr)
-		}
-	}
-}
-
-func TestBuildkiteEmit(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	agentLog := filepath.Join(dir, "agent.log")
-	bin := filepath.Join(dir, "bin")
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	script := fmt.Sprintf("#!/bin/bash\n{ echo \"ARGS: $*\"; cat; } >>%q\n", agentLog)
-	if err := os.WriteFile(filepath.Join(bin, "buildkite-agent"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	res := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:0123",
-		Key: engine.Key{Tag: "abc", Inputs: []engine.Input{{Name: "dockerfile", Digest: "sha256:00"}}}}
-
-	for _, tt := range []struct {
-		name, jobID, path string
-		annotated         bool
-	}{
-		{"with agent and job", "job-1", bin, true},
-		{"outside a job", "", bin, false},
-		{"without buildkite-agent", "job-1", filepath.Join(dir, "nowhere"), false},
-	} {
-		_ = os.Remove(agentLog)
-		p, _, stderr := bkProcess(map[string]string{"BUILDKITE_JOB_ID": tt.jobID, "PATH": tt.path})
-		exports := filepath.Join(dir, "exports")
-		fe := &buildkiteFrontEnd{ctx: context.Background(), p: p, log: report.New(stderr, report.Buildkite), exportFile: exports, imageVar: "MY_IMAGE"}
-		if err := fe.Emit(res); err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		b, _ := os.ReadFile(exports)
-		if !strings.HasPrefix(string(b), "export MY_IMAGE='reg/cache:abc'\nexport BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_EXPORT_IMAGE='reg/cache'\n") {
-			t.Errorf("%s: export file:\n%s", tt.name, b)
-		}
-		log, err := os.ReadFile(agentLog)
-		if annotated := err == nil; annotated != tt.annotated {
-			t.Errorf("%s: annotated = %v, want %v (%s)", tt.name, annotated, tt.annotated, stderr)
-		}
-		if tt.annotated && !strings.HasPrefix(string(log), "ARGS: annotate --style success --context docker-ecr-cache-job-1-my_image\n") {
-			t.Errorf("%s: buildkite-agent got:\n%s", tt.name, log)
 		}
 	}
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/buildkite"
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/env"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
 // Exit codes.
@@ -21,34 +22,14 @@ const (
 	exitConfig  = 2 // the configuration is wrong: the fix is the user's
 )
 
-// process is what the command sees of the world, injected for tests.
-type process struct {
-	Environ []string
-	Getenv  func(string) string
-	Stdout  io.Writer
-	Stderr  io.Writer
-}
-
-func system() process {
-	return process{Environ: os.Environ(), Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}
-}
-
-// A frontEnd is one CI's adapter: it reads the configuration in that CI's
-// way and writes the result back in that CI's way.
-type frontEnd interface {
-	Load() (engine.Config, error)
-	Reporter() *report.Reporter
-	Emit(engine.Result) error
-}
-
-// commands maps each subcommand to its entry point.
-var commands = map[string]func(ctx context.Context, args []string, p process) error{
-	"run":       runGeneric,
-	"key":       runKey,
-	"buildkite": runBuildkite,
-	"github":    runGitHub,
-	"version": func(_ context.Context, _ []string, p process) error {
-		_, err := fmt.Fprintln(p.Stdout, version)
+// commands maps each subcommand to its front end.
+var commands = map[string]func(ctx context.Context, args []string, e frontend.Env) error{
+	"run":       env.Run,
+	"key":       env.Key,
+	"buildkite": buildkite.Run,
+	"github":    github.Run,
+	"version": func(_ context.Context, _ []string, e frontend.Env) error {
+		_, err := fmt.Fprintln(e.Stdout, version)
 		return err
 	},
 }
@@ -56,43 +37,35 @@ var commands = map[string]func(ctx context.Context, args []string, p process) er
 // version is set at link time for releases.
 var version = "dev"
 
-func realMain(ctx context.Context, args []string, p process) int {
+// realMain runs the subcommand args name (run by default), prints its
+// error unless its front end already did, and returns the exit code.
+func realMain(ctx context.Context, args []string, e frontend.Env) int {
 	name := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
 	cmd, ok := commands[name]
 	if name == "help" || len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		usage(p.Stdout)
+		usage(e.Stdout)
 		return exitOK
 	}
 	if !ok {
-		fmt.Fprintf(p.Stderr, "docker-ecr-cache: unknown command %q: use one of %s\n", name, strings.Join(commandNames(), ", "))
+		fmt.Fprintf(e.Stderr, "docker-ecr-cache: unknown command %q: use one of %s\n", name, strings.Join(commandNames(), ", "))
 		return exitConfig
 	}
-	err := cmd(ctx, args, p)
-	switch {
-	case err == nil:
+	err := cmd(ctx, args, e)
+	if err == nil {
 		return exitOK
-	case errors.Is(err, errReported):
-		if errors.Is(err, errConfig) {
-			return exitConfig
-		}
-		return exitFailure
-	case engine.IsConfigError(err):
-		fmt.Fprintf(p.Stderr, "docker-ecr-cache: %v\n", err)
-		return exitConfig
-	default:
-		fmt.Fprintf(p.Stderr, "docker-ecr-cache: %v\n", err)
-		return exitFailure
 	}
+	var reported *frontend.Reported
+	if !errors.As(err, &reported) {
+		fmt.Fprintf(e.Stderr, "docker-ecr-cache: %v\n", err)
+	}
+	if engine.IsConfigError(err) {
+		return exitConfig
+	}
+	return exitFailure
 }
-
-// errReported marks an error that a front end already printed its own way.
-var (
-	errReported = errors.New("reported")
-	errConfig   = errors.New("configuration")
-)
 
 func commandNames() []string {
 	names := make([]string, 0, len(commands))

@@ -318,8 +318,8 @@ func TestGitHubAction(t *testing.T) {
 		t.Errorf("outputs after a miss: %q", out)
 	}
 	vars := fc.parsed(t, "GITHUB_ENV")
-	if vars["BUILDKITE_PLUGIN_DOCKER_IMAGE"] != ref || vars[github.EnvExportImage] != repo || vars[github.EnvExportTag] != tag ||
-		vars[github.EnvExportCacheHit] != "false" || vars[github.EnvExportDigest] != out["digest"] {
+	if vars["BUILDKITE_PLUGIN_DOCKER_IMAGE"] != ref || vars[engine.ExportImage] != repo || vars[engine.ExportTag] != tag ||
+		vars[engine.ExportCacheHit] != "false" || vars[engine.ExportDigest] != out["digest"] {
 		t.Errorf("env after a miss: %q", vars)
 	}
 	summary := fc.read(t, "GITHUB_STEP_SUMMARY")
@@ -341,7 +341,7 @@ func TestGitHubAction(t *testing.T) {
 	if hit["cache-hit"] != "true" || hit["image-ref"] != ref || hit["digest"] != out["digest"] {
 		t.Errorf("outputs after a hit: %q, want cache-hit true, image-ref %s, digest %s", hit, ref, out["digest"])
 	}
-	if vars := fc.parsed(t, "GITHUB_ENV"); vars[github.EnvExportCacheHit] != "true" || vars["BUILDKITE_PLUGIN_DOCKER_IMAGE"] != ref {
+	if vars := fc.parsed(t, "GITHUB_ENV"); vars[engine.ExportCacheHit] != "true" || vars["BUILDKITE_PLUGIN_DOCKER_IMAGE"] != ref {
 		t.Errorf("env after a hit: %q", vars)
 	}
 	if s := fc.read(t, "GITHUB_STEP_SUMMARY"); !strings.Contains(s, "cache hit: pulled") {
@@ -409,7 +409,10 @@ func copyRepo(t *testing.T, root, dst string) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		if skip[rel] {
-			return filepath.SkipDir
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // .git is a file in a worktree: SkipDir would end the walk of the root
 		}
 		target := filepath.Join(dst, rel)
 		switch {

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := realMain(ctx, os.Args[1:], system())
+	code := realMain(ctx, os.Args[1:], frontend.System())
 	stop()
 	os.Exit(code)
 }

@@ -14,12 +14,13 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"docker-ecr-cache": func() { os.Exit(realMain(context.Background(), os.Args[1:], system())) },
+		"docker-ecr-cache": func() { os.Exit(realMain(context.Background(), os.Args[1:], frontend.System())) },
 	})
 }
 

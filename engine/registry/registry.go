@@ -3,7 +3,6 @@ package registry
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -13,31 +12,17 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
-// constructor builds a provider from the configuration.
-type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error)
-
-var providers = map[string]constructor{
-	engine.ProviderECR: ecr.Provider,
-	engine.ProviderGCR: google.Provider,
-	engine.ProviderGAR: google.Provider,
-	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
-		return local.New(c)
-	},
-	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
-		return oci.New(c)
-	},
-}
-
-// New returns the provider for c.RegistryProvider.
+// New returns the provider for c.RegistryProvider, one of engine.Providers.
 func New(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
-	newProvider, ok := providers[c.RegistryProvider]
-	if !ok {
-		names := make([]string, 0, len(providers))
-		for name := range providers {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		return nil, engine.Configf("registry-provider %q is not available: use one of %s", c.RegistryProvider, strings.Join(names, ", "))
+	switch c.RegistryProvider {
+	case engine.ProviderECR:
+		return ecr.Provider(ctx, c, log)
+	case engine.ProviderGCR, engine.ProviderGAR:
+		return google.Provider(ctx, c, log)
+	case engine.ProviderLocal:
+		return local.New(c)
+	case engine.ProviderRegistry:
+		return oci.New(c)
 	}
-	return newProvider(ctx, c, log)
+	return nil, engine.Configf("registry-provider %q is not available: use one of %s", c.RegistryProvider, strings.Join(engine.Providers, ", "))
 }

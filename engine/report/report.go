@@ -1,5 +1,6 @@
-// Package report shows progress in a CI's own log dialect: collapsible
-// groups, warnings, errors and masked secrets.
+// Package report writes a run's progress for a front end: the front end
+// gives its CI's log dialect as a Style; the Reporter adds what every CI
+// needs: one open group at a time and values hidden from the log.
 package report
 
 import (
@@ -12,44 +13,18 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// Style is a CI's log dialect.
-type Style struct {
-	Group func(title string) string // the line that opens a group
-	// Emoji decorates a phase's title, where the CI renders emoji codes.
-	Emoji    func(engine.Phase) string
-	EndGroup string // the line that closes one, if any
-	Warning  func(msg string) string
-	Error    func(msg string) string
-	Mask     func(secret string) string // a line asking the CI to mask, if it can
-}
-
-// Plain is for terminals and CIs without groups.
-var Plain = Style{
-	Group:   func(t string) string { return "==> " + t },
-	Warning: func(m string) string { return "warning: " + m },
-	Error:   func(m string) string { return "error: " + m },
-}
-
-// Buildkite uses the agent's --- groups and reopens the last one on failure.
-var Buildkite = Style{
-	Group:   func(t string) string { return "--- " + t },
-	Emoji:   buildkiteEmoji,
-	Warning: func(m string) string { return "⚠️ warning: " + m },
-	Error:   func(m string) string { return "^^^ +++\n+++ :x: " + m },
-}
-
-// GitHub uses workflow commands.
-var GitHub = Style{
-	Group:    func(t string) string { return "::group::" + EscapeData(t) },
-	EndGroup: "::endgroup::",
-	Warning:  func(m string) string { return "::warning::" + EscapeData(m) },
-	Error:    func(m string) string { return "::error::" + EscapeData(m) },
-	Mask:     func(s string) string { return "::add-mask::" + EscapeData(s) },
-}
-
-// EscapeData escapes a GitHub workflow command's message as the runner expects.
-func EscapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+// Style is a CI's log dialect. Each method writes whole lines to w, which
+// hides masked values, except for Mask's.
+type Style interface {
+	// Group opens a collapsible section for a phase of the run.
+	Group(w io.Writer, p engine.Phase, subject string)
+	// EndGroup closes the open section, where the CI needs a line for it.
+	EndGroup(w io.Writer)
+	Warning(w io.Writer, msg string)
+	// Error shows a failure as the CI shows one.
+	Error(w io.Writer, err error)
+	// Mask asks the CI to hide secret in its log, where the CI can.
+	Mask(w io.Writer, secret string)
 }
 
 // Reporter writes progress in one Style and hides masked values.
@@ -68,32 +43,11 @@ func New(w io.Writer, style Style) *Reporter {
 	return &Reporter{w: w, style: style}
 }
 
-func buildkiteEmoji(p engine.Phase) string {
-	switch p {
-	case engine.PhaseKey:
-		return ":key:"
-	case engine.PhaseLookup:
-		return ":mag:"
-	case engine.PhasePrepare:
-		return ":package:"
-	default:
-		return ":docker:"
-	}
-}
-
-// Phase starts a collapsible section for a phase of the run.
+// Phase starts a collapsible section for a phase of the run, ending the
+// one before.
 func (r *Reporter) Phase(p engine.Phase, subject string) {
-	title := p.Title(subject)
-	if r.style.Emoji != nil {
-		title = r.style.Emoji(p) + " " + title
-	}
-	r.Group(title)
-}
-
-// Group starts a collapsible section, ending the one before.
-func (r *Reporter) Group(title string) {
 	r.EndGroup()
-	r.line(r.style.Group(title))
+	r.style.Group(r.lines(), p, subject)
 	r.mu.Lock()
 	r.open = true
 	r.mu.Unlock()
@@ -105,23 +59,25 @@ func (r *Reporter) EndGroup() {
 	open := r.open
 	r.open = false
 	r.mu.Unlock()
-	if open && r.style.EndGroup != "" {
-		r.line(r.style.EndGroup)
+	if open {
+		r.style.EndGroup(r.lines())
 	}
 }
 
 // Infof writes a line of progress.
-func (r *Reporter) Infof(format string, args ...any) { r.line(fmt.Sprintf(format, args...)) }
+func (r *Reporter) Infof(format string, args ...any) {
+	fmt.Fprintln(r.lines(), fmt.Sprintf(format, args...))
+}
 
 // Warnf writes a warning that the CI shows as one.
 func (r *Reporter) Warnf(format string, args ...any) {
-	r.line(r.style.Warning(fmt.Sprintf(format, args...)))
+	r.style.Warning(r.lines(), fmt.Sprintf(format, args...))
 }
 
-// Errorf closes the open group and writes an error the CI shows as one.
-func (r *Reporter) Errorf(format string, args ...any) {
+// Error closes the open group and shows err as the CI shows a failure.
+func (r *Reporter) Error(err error) {
 	r.EndGroup()
-	r.line(r.style.Error(fmt.Sprintf(format, args...)))
+	r.style.Error(r.lines(), err)
 }
 
 // Mask hides secret in everything written afterwards, and asks the CI to
@@ -130,12 +86,10 @@ func (r *Reporter) Mask(secret string) {
 	if len(secret) < 4 || r.masked(secret) {
 		return
 	}
-	if r.style.Mask != nil {
-		// Written unmasked on purpose: this line is the CI's instruction.
-		r.mu.Lock()
-		fmt.Fprintln(r.w, r.style.Mask(secret))
-		r.mu.Unlock()
-	}
+	// Written unmasked on purpose: this line is the CI's instruction.
+	r.mu.Lock()
+	r.style.Mask(r.w, secret)
+	r.mu.Unlock()
 	r.Redact(secret)
 }
 
@@ -160,7 +114,14 @@ func (r *Reporter) masked(value string) bool {
 // Progress is a writer for build and pull progress, masked like the rest.
 func (r *Reporter) Progress() io.Writer { return writerFunc(r.write) }
 
-func (r *Reporter) line(s string) { _, _ = r.write([]byte(s + "\n")) }
+// lines is the masked writer for the log's own lines, whose write errors
+// are ignored: a log that cannot be written must not fail the run.
+func (r *Reporter) lines() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		_, _ = r.write(p)
+		return len(p), nil
+	})
+}
 
 func (r *Reporter) write(p []byte) (int, error) {
 	r.mu.Lock()

@@ -1,0 +1,90 @@
+package env
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
+)
+
+// Run is the run command: the results go to stdout or the output file,
+// progress to stderr in the plain style.
+func Run(ctx context.Context, args []string, env frontend.Env) error {
+	return frontend.Run(ctx, &frontEnd{args: args, env: env, log: report.New(env.Stderr, Style{})})
+}
+
+// Key is the key command: it prints the key, then a line per input with
+// its digest, or all of it as JSON. It needs no daemon.
+func Key(_ context.Context, args []string, env frontend.Env) error {
+	cfg, settings, err := Load(args, env)
+	key, err := frontend.Key(cfg, err)
+	if err != nil {
+		return err
+	}
+	if settings.Output == "json" {
+		return writeJSON(env.Stdout, key)
+	}
+	fmt.Fprintln(env.Stdout, key.Tag)
+	for _, in := range key.Inputs {
+		fmt.Fprintf(env.Stdout, "%s %s\n", in.Digest, in.Name)
+	}
+	return nil
+}
+
+type frontEnd struct {
+	args []string
+	env  frontend.Env
+	log  *report.Reporter
+	out  Settings
+}
+
+func (f *frontEnd) Reporter() *report.Reporter { return f.log }
+
+func (f *frontEnd) Load() (engine.Config, error) {
+	cfg, settings, err := Load(f.args, f.env)
+	f.out = settings
+	return cfg, err
+}
+
+// Emit writes the results to stdout, or to the output file, which it
+// creates or replaces.
+func (f *frontEnd) Emit(r engine.Result) error {
+	if f.out.OutputFile == "" {
+		return Write(f.env.Stdout, f.out.Output, r)
+	}
+	file, err := os.OpenFile(f.out.OutputFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := Write(file, f.out.Output, r); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}
+
+// Style is the plain log style, for terminals and CIs without groups.
+type Style struct{}
+
+var _ report.Style = Style{}
+
+// Group writes "==> " and the phase's title.
+func (Style) Group(w io.Writer, p engine.Phase, subject string) {
+	fmt.Fprintln(w, "==> "+p.Title(subject))
+}
+
+// EndGroup writes nothing: a group ends where the next begins.
+func (Style) EndGroup(io.Writer) {}
+
+// Warning writes "warning: " and msg.
+func (Style) Warning(w io.Writer, msg string) { fmt.Fprintln(w, "warning: "+msg) }
+
+// Error writes "error: " and err.
+func (Style) Error(w io.Writer, err error) { fmt.Fprintln(w, "error: "+err.Error()) }
+
+// Mask writes nothing: a terminal cannot hide values.
+func (Style) Mask(io.Writer, string) {}
