@@ -23,8 +23,8 @@ var providers = map[string]constructor{
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
 		return local.New(c)
 	},
-	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
-		return oci.New(c)
+	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return oci.New(c, log), nil
 	},
 }
 

@@ -4,14 +4,16 @@ import (
 	"context"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
 // Registry is the provider for any OCI or Docker registry.
 type Registry struct {
-	Repo   string // host[:port]/path
-	Getenv func(string) string
-	Client *Client
+	Repo     string // host[:port]/path
+	Keychain authn.Keychain
+	Client   *Client
 }
 
 var (
@@ -19,17 +21,9 @@ var (
 	_ engine.LabelReader = (*Registry)(nil)
 )
 
-// New returns the provider for c.Registry.
-func New(c *engine.Config) (*Registry, error) {
-	repo := StripScheme(c.Registry)
-	host, path, ok := strings.Cut(repo, "/")
-	if !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return nil, engine.Configf("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
-	}
-	if strings.ToLower(path) != path {
-		return nil, engine.Configf("registry %q: repository paths must be lower case", c.Registry)
-	}
-	return &Registry{Repo: repo, Getenv: c.Getenv, Client: DefaultClient}, nil
+// New returns the provider for c.Registry, which Config.Validate checked.
+func New(c *engine.Config, log engine.Reporter) *Registry {
+	return &Registry{Repo: StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log)}
 }
 
 // Repository is the configured repository.
@@ -40,8 +34,7 @@ func (r *Registry) Remote() bool { return true }
 
 // Auth finds the credential from the environment or the Docker config.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
-	host, _, _ := strings.Cut(r.Repo, "/")
-	return Credentials(ctx, host, r.Getenv)
+	return Credentials(ctx, r.Keychain, r.Repo)
 }
 
 // Lookup asks the registry for tag.

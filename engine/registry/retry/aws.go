@@ -1,0 +1,35 @@
+package retry
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+)
+
+// AWS is p as the SDK's standard retryer, which retries throttling, 5xx,
+// connection resets, timeouts and EOF, with p's tries and waits, and logs
+// each retry with log.
+func (p Policy) AWS(log Logf) aws.Retryer {
+	return awsretry.NewStandard(func(o *awsretry.StandardOptions) {
+		o.MaxAttempts = p.Attempts
+		o.MaxBackoff = p.Max
+		o.Backoff = backoff{p: p, log: log}
+		o.RateLimiter = ratelimit.None // the bound is Attempts, not a shared quota
+	})
+}
+
+type backoff struct {
+	p   Policy
+	log Logf
+}
+
+// BackoffDelay is called before each retry, with the failed try's number.
+func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	wait := b.p.Delay(attempt, 0)
+	if b.log != nil {
+		b.log("AWS API call failed: %v; retrying in %s (try %d of %d)", err, wait.Round(time.Millisecond), attempt+1, b.p.Attempts)
+	}
+	return wait, nil
+}
