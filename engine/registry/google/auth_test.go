@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,17 +19,13 @@ import (
 // noADC is an adcFinder for a machine without Application Default
 // Credentials. The real search would probe the metadata server, which
 // tests must not reach.
-func noADC(context.Context) (*adc, error) {
+func noADC(context.Context, *http.Client) (*adc, error) {
 	return nil, fmt.Errorf("%w: google: could not find default credentials", errNoADC)
 }
 
 func newRegistry(t *testing.T, c *engine.Config, log engine.Reporter) *Registry {
 	t.Helper()
-	r, err := New(c, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return New(c, log)
 }
 
 // TestAuthFromServiceAccountKey runs the real golang.org/x/oauth2/google
@@ -115,7 +112,6 @@ func TestAuthBrokenCredentialsFileIsAnError(t *testing.T) {
 }
 
 func TestAuthFallsBackToDockerConfig(t *testing.T) {
-	t.Parallel()
 	log := &recorder{}
 	c := config("artifact-registry", "my-project", "europe-west1-docker.pkg.dev", "build-cache/app")
 	c.Getenv = dockerConfig(t, `{"auths":{"https://europe-west1-docker.pkg.dev":{"auth":"`+
@@ -155,7 +151,6 @@ func TestAuthFallsBackToCredentialHelper(t *testing.T) {
 }
 
 func TestAuthWithoutCredentialsNamesTheFixes(t *testing.T) {
-	t.Parallel()
 	c := config("gcr", "foo-bar-123456", "", "cache")
 	c.Getenv = dockerConfig(t, "")
 	r := newRegistry(t, c, nil)
