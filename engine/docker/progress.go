@@ -6,10 +6,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/docker/docker/pkg/jsonmessage"
 )
 
-// message is one JSON message of the Engine API's pull, push and build
-// streams (github.com/docker/docker/pkg/jsonmessage, the fields used here).
+// display writes the daemon's pull or push stream r to w as `docker pull`
+// does without a terminal, leaving out progress bars, and hands each aux
+// message to aux (which may be nil). An error in the stream is returned.
+func display(r io.Reader, w io.Writer, aux func(jsonmessage.JSONMessage)) error {
+	return jsonmessage.DisplayJSONMessagesStream(r, w, 0, false, aux)
+}
+
+// message is one JSON message of the Engine API's build stream
+// (github.com/docker/docker/pkg/jsonmessage, the fields used here).
 type message struct {
 	ID          string           `json:"id"`
 	Status      string           `json:"status"`

@@ -1,0 +1,70 @@
+package retry
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestDelayGrowsWithJitterAndHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	p := Policy{Attempts: 5, Base: 100 * time.Millisecond, Max: 3 * time.Second, Deadline: time.Minute}
+	for n, base := range []time.Duration{100, 200, 400, 800} {
+		base *= time.Millisecond
+		d := p.Delay(n+1, 0)
+		if d > base || d < base*3/4 {
+			t.Errorf("Delay(%d) = %s, want between %s and %s", n+1, d, base*3/4, base)
+		}
+	}
+	if d := p.Delay(30, 0); d > p.Max {
+		t.Errorf("Delay(30) = %s, more than Max", d)
+	}
+	if d := p.Delay(1, 2*time.Second); d != 2*time.Second {
+		t.Errorf("Delay with Retry-After 2s = %s", d)
+	}
+	if d := p.Delay(1, time.Hour); d != p.Max {
+		t.Errorf("Delay with Retry-After 1h = %s, want Max", d)
+	}
+}
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	resp := func(code int) *http.Response { return &http.Response{StatusCode: code, Status: fmt.Sprint(code)} }
+	cases := []struct {
+		resp  *http.Response
+		err   error
+		retry bool
+	}{
+		{resp(503), nil, true},
+		{resp(500), nil, true},
+		{resp(429), nil, true},
+		{resp(401), nil, false},
+		{resp(403), nil, false},
+		{resp(404), nil, false},
+		{nil, fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{nil, io.ErrUnexpectedEOF, true},
+		{nil, syscall.ECONNREFUSED, false},
+		{nil, errors.New("x509: certificate signed by unknown authority"), false},
+	}
+	for _, tc := range cases {
+		if got := Reason(tc.resp, tc.err) != ""; got != tc.retry {
+			t.Errorf("Reason(%v, %v) retries: %v, want %v", tc.resp, tc.err, got, tc.retry)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	r := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"3"}}}
+	if got := RetryAfter(r); got != 3*time.Second {
+		t.Errorf("RetryAfter = %s, want 3s", got)
+	}
+	r.StatusCode = 503
+	if got := RetryAfter(r); got != 0 {
+		t.Errorf("RetryAfter of a 503 = %s, want 0", got)
+	}
+}
