@@ -44,7 +44,6 @@ func TestImageNames(t *testing.T) {
 	}
 }
 
-
 func TestProviderIsARegistry(t *testing.T) {
 	t.Parallel()
 	r, err := Provider(context.Background(), config("gcr", "foo-bar-123456", "", "cache"), nil)
