@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
@@ -168,5 +169,29 @@ func TestAuthWithoutCredentialsNamesTheFixes(t *testing.T) {
 	}
 	if errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("missing credentials must not look like a miss")
+	}
+}
+
+// TestTokenRequestsAreRetried: an overloaded token endpoint (503, or 429
+// with Retry-After) costs a retry, logged, not the run.
+func TestTokenRequestsAreRetried(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		s := googletest.Start(t, googletest.Options{})
+		s.Setenv(t)
+		s.Unavailable(1, status)
+		log := &recorder{}
+		c := config("gcr", s.Project, s.RegistryHost, "cache")
+		c.Getenv = dockerConfig(t, "")
+		start := time.Now()
+		auth, err := newRegistry(t, c, log).Auth(context.Background())
+		if err != nil || auth.Password != s.Token {
+			t.Fatalf("HTTP %d once: Auth = %+v, %v; want the token", status, auth, err)
+		}
+		if !strings.Contains(log.text(), "warn POST "+s.URL+": HTTP "+fmt.Sprint(status)) || !strings.Contains(log.text(), "retrying") {
+			t.Errorf("HTTP %d once: log %q, want the retry and its reason", status, log.text())
+		}
+		if status == http.StatusTooManyRequests && time.Since(start) < time.Second {
+			t.Errorf("Retry-After: 1 was not honoured (%s)", time.Since(start))
+		}
 	}
 }
