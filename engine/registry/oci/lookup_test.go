@@ -260,3 +260,21 @@ func TestCredentials(t *testing.T) {
 		t.Errorf("docker config was modified: %s", after)
 	}
 }
+
+func TestProviderNamesTheFixesForARefusedCredential(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Username: "ci", Password: "right"})
+	c := engine.NewConfig()
+	c.Registry = "http://" + reg.Host + "/cache/"
+	r := New(&c, nil)
+	r.Client.Retry = fast
+	if repo, _ := r.Repository(context.Background()); repo != reg.Host+"/cache" {
+		t.Errorf("repository %q, want %s/cache", repo, reg.Host)
+	}
+	_, err := r.Lookup(context.Background(), "abc", engine.Auth{Username: "ci", Password: "wrong"})
+	for _, want := range []string{"registry denied access to " + reg.Host + "/cache:abc (HTTP 401)", EnvUsername, "UNAUTHORIZED"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
+	}
+}

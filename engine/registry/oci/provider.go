@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -37,9 +38,14 @@ func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 	return Credentials(ctx, r.Keychain, r.Repo)
 }
 
-// Lookup asks the registry for tag.
+// Lookup asks the registry for tag. A refused credential names the fixes.
 func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
-	return r.Client.Lookup(ctx, r.Repo, tag, auth)
+	digest, err := r.Client.Lookup(ctx, r.Repo, tag, auth)
+	if status, ok := Denied(err); ok {
+		return "", fmt.Errorf("registry denied access to %s:%s (HTTP %d): check the registry credentials (%s and %s, "+
+			"or the Docker config and its credential helpers); this is not taken for a cache miss: %w", r.Repo, tag, status, EnvUsername, EnvPassword, err)
+	}
+	return digest, err
 }
 
 // Labels reads the labels of tag's image config.
