@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // faulty is a reverse proxy on loopback in front of the registry at host.
 // Requests for which fail returns true get fault: "503", "429" (with
-// Retry-After: 1), "reset" (the connection is closed with no answer) or
-// "cut" (the answer's body stops in the middle). It returns its host.
+// Retry-After: 1), "reset" (the connection is closed with no answer),
+// "cut" (the answer's body stops in the middle) or "delay" (the answer
+// comes after a second). It returns its host.
 func faulty(t *testing.T, host, fault string, fail func(*http.Request) bool) string {
 	t.Helper()
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: host})
@@ -23,6 +25,9 @@ func faulty(t *testing.T, host, fault string, fail func(*http.Request) bool) str
 			return
 		}
 		switch fault {
+		case "delay":
+			time.Sleep(time.Second)
+			proxy.ServeHTTP(w, r)
 		case "503":
 			w.WriteHeader(http.StatusServiceUnavailable)
 		case "429":

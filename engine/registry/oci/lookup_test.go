@@ -278,3 +278,26 @@ func TestProviderNamesTheFixesForARefusedCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupRetriesATimeout: an answer slower than the transport's bound
+// is a timeout, retried.
+func TestLookupRetriesATimeout(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	want := ecrtest.PushImage(t, reg.Host, "cache", "abc", "", "", "content")
+	var failed atomic.Int32
+	front := faulty(t, reg.Host, "delay", func(r *http.Request) bool {
+		return r.Method == http.MethodHead && failed.Add(1) == 1
+	})
+	c, logged := client(t)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 200 * time.Millisecond
+	c.Transport = tr
+	digest, err := c.Lookup(context.Background(), front+"/cache", "abc", engine.Auth{})
+	if err != nil || digest != want {
+		t.Fatalf("Lookup = %q, %v; want %s after a timeout", digest, err, want)
+	}
+	if len(*logged) != 1 || !strings.Contains((*logged)[0], "timeout") {
+		t.Errorf("logged %q, want one retry after a timeout", *logged)
+	}
+}

@@ -15,7 +15,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -51,7 +53,7 @@ func (p Policy) Delay(n int, retryAfter time.Duration) time.Duration {
 }
 
 // Reason says why a failed request is worth another try, or "" when it is
-// not: a refused credential, a 404 or a cancelled context never are.
+// not: a refused credential, a 404 or a cancelled request never are.
 func Reason(resp *http.Response, err error) string {
 	if err == nil {
 		switch {
@@ -62,15 +64,17 @@ func Reason(resp *http.Response, err error) string {
 		}
 		return ""
 	}
+	// The transport stops on its own when the caller's context ends, so a
+	// deadline seen here is the connection's own: a timeout.
 	var ne net.Error
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return "connection reset"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection closed early (EOF)"
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	}
 	return ""
@@ -162,12 +166,25 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// bodyTimeout bounds reading a buffered body, so that a stalled one is a
+// timeout, retried like any other.
+const bodyTimeout = time.Minute
+
 // buffer reads a small body in full, so that a cut one is an error here.
 func buffer(resp *http.Response) error {
 	if resp.Body == nil || resp.ContentLength > maxBody {
 		return nil
 	}
+	var stalled atomic.Bool
+	timer := time.AfterFunc(bodyTimeout, func() {
+		stalled.Store(true)
+		resp.Body.Close()
+	})
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	timer.Stop()
+	if stalled.Load() {
+		err = fmt.Errorf("no answer for %s: %w", bodyTimeout, os.ErrDeadlineExceeded)
+	}
 	if err != nil {
 		resp.Body.Close()
 		return fmt.Errorf("reading the response: %w", err)
