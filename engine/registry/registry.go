@@ -18,14 +18,18 @@ type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter
 
 var providers = map[string]constructor{
 	engine.ProviderECR: ecr.Provider,
-	engine.ProviderGCR: google.Provider,
-	engine.ProviderGAR: google.Provider,
+	engine.ProviderGCR: newGoogle,
+	engine.ProviderGAR: newGoogle,
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
 		return local.New(c)
 	},
 	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return oci.New(c, log), nil
 	},
+}
+
+func newGoogle(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+	return google.New(c, log), nil
 }
 
 // New returns the provider for c.RegistryProvider.

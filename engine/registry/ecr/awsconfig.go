@@ -9,6 +9,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
@@ -32,6 +33,7 @@ func loadAWS(ctx context.Context, optRegion string, log engine.Reporter) (aws.Co
 		config.WithLogger(sdkLogger(log)),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(callTimeout)),
 		config.WithRetryer(func() aws.Retryer { return retry.Default.AWS(log.Warnf) }),
+		config.WithAPIOptions([]func(*middleware.Stack) error{retry.Default.AWSDeadline}),
 	}
 	if optRegion != "" {
 		opts = append(opts, config.WithRegion(optRegion))

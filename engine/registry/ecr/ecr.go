@@ -1,7 +1,8 @@
 // Package ecr is the provider for registry-provider: ecr, the default: AWS
 // Elastic Container Registry through aws-sdk-go-v2.
 //
-// A hit costs one GetAuthorizationToken, one manifest HEAD on the registry,
+// A hit costs one GetAuthorizationToken, one manifest HEAD on the registry
+// (after the API check that tells its auth scheme),
 // and one STS GetCallerIdentity only when the registry host has to be
 // derived from the caller's account (no ecr-account-id, no
 // registry-hostname). Repository creation, tags and the lifecycle policy

@@ -70,3 +70,22 @@ func TestRegistryRefusalIsNotRetried(t *testing.T) {
 		t.Errorf("a refused token was retried: %q", log.warnings())
 	}
 }
+
+// TestOverallDeadline: however many tries are left, an operation ends at
+// the policy's deadline.
+func TestOverallDeadline(t *testing.T) {
+	saved := retry.Default
+	t.Cleanup(func() { retry.Default = saved })
+	retry.Default.Attempts, retry.Default.Base, retry.Default.Max, retry.Default.Deadline = 1000, 20*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond
+	s := serve(t)
+	s.Flaky("*", 100000, "ServiceUnavailable")
+	r, _ := provider(t, config(s, "cache/app"))
+	start := time.Now()
+	_, err := r.Auth(context.Background())
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("err = %v after %s, want a failure at the deadline", err, time.Since(start))
+	}
+	if n := s.Count("GetAuthorizationToken"); n < 2 || n >= 1000 {
+		t.Errorf("%d calls, want retries cut short by the deadline", n)
+	}
+}

@@ -59,11 +59,6 @@ func New(c *engine.Config, log engine.Reporter) *Registry {
 	return r
 }
 
-// Provider is New as the registry factory map wants it.
-func Provider(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
-	return New(c, log), nil
-}
-
 // Repository is the image name without a tag.
 func (r *Registry) Repository(context.Context) (string, error) { return r.repo, nil }
 

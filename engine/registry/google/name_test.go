@@ -43,11 +43,3 @@ func TestImageNames(t *testing.T) {
 		}
 	}
 }
-
-func TestProviderIsARegistry(t *testing.T) {
-	t.Parallel()
-	r, err := Provider(context.Background(), config("gcr", "foo-bar-123456", "", "cache"), nil)
-	if err != nil || r == nil {
-		t.Fatalf("Provider = %v, %v", r, err)
-	}
-}

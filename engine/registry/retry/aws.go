@@ -1,11 +1,13 @@
 package retry
 
 import (
+	"context"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // AWS is p as the SDK's standard retryer, which retries throttling, 5xx,
@@ -32,4 +34,15 @@ func (b backoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
 		b.log("AWS API call failed: %v; retrying in %s (try %d of %d)", err, wait.Round(time.Millisecond), attempt+1, b.p.Attempts)
 	}
 	return wait, nil
+}
+
+// AWSDeadline bounds each SDK operation, its retries included, by
+// p.Deadline: add it with config.WithAPIOptions.
+func (p Policy) AWSDeadline(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("docker-ecr-cache/deadline",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			ctx, cancel := context.WithTimeout(ctx, p.Deadline)
+			defer cancel()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
 }
