@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -63,5 +64,22 @@ func TestAuthProvider(t *testing.T) {
 		if resp.Username != want || (want == "") != (resp.Secret == "") {
 			t.Errorf("credentials for %s: user %q, secret set %v; want user %q", host, resp.Username, resp.Secret != "", want)
 		}
+	}
+}
+
+func TestIdentityTokenIsSentAsTheDockerCLIDoes(t *testing.T) {
+	t.Parallel()
+	a := engine.Auth{Server: "id.example", Username: "<token>", IdentityToken: "refresh-me"}
+	resp, err := (&authProvider{auth: a}).Credentials(context.Background(), &auth.CredentialsRequest{Host: "id.example"})
+	if err != nil || resp.Username != "" || resp.Secret != "refresh-me" {
+		t.Errorf("session credentials %+v, %v; want the identity token as the secret", resp, err)
+	}
+	enc, err := registryAuth(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.URLEncoding.DecodeString(enc)
+	if !strings.Contains(string(raw), `"identitytoken":"refresh-me"`) {
+		t.Errorf("X-Registry-Auth %s, want the identity token", raw)
 	}
 }

@@ -15,6 +15,7 @@ type Registry struct {
 	Repo     string // host[:port]/path
 	Keychain authn.Keychain
 	Client   *Client
+	Log      engine.Reporter // masks identity tokens; may be nil
 }
 
 var (
@@ -24,7 +25,7 @@ var (
 
 // New returns the provider for c.Registry, which Config.Validate checked.
 func New(c *engine.Config, log engine.Reporter) *Registry {
-	return &Registry{Repo: StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log)}
+	return &Registry{Repo: StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log), Log: log}
 }
 
 // Repository is the configured repository.
@@ -35,7 +36,11 @@ func (r *Registry) Remote() bool { return true }
 
 // Auth finds the credential from the environment or the Docker config.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
-	return Credentials(ctx, r.Keychain, r.Repo)
+	auth, err := Credentials(ctx, r.Keychain, r.Repo)
+	if err == nil && auth.IdentityToken != "" && r.Log != nil {
+		r.Log.Mask(auth.IdentityToken)
+	}
+	return auth, err
 }
 
 // Lookup asks the registry for tag. A refused credential names the fixes.
