@@ -57,11 +57,23 @@ func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option 
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(Authenticator(auth)),
-		remote.WithTransport(c.Retry.Transport(inner, c.Log)),
+		remote.WithTransport(c.Retry.Transport(tlsOnly{inner}, c.Log)),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithRetryStatusCodes(),
 		remote.WithUserAgent("docker-ecr-cache"),
 	}
+}
+
+// tlsOnly refuses plain HTTP to any host but a loopback one: the registry
+// client would try it for private addresses too, which the Docker daemon
+// does not allow either.
+type tlsOnly struct{ inner http.RoundTripper }
+
+func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !Loopback(req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries are spoken to without TLS", req.URL.Host)
+	}
+	return t.inner.RoundTrip(req)
 }
 
 // Lookup returns the digest of repo:tag, where repo is host[:port]/path,

@@ -301,3 +301,20 @@ func TestLookupRetriesATimeout(t *testing.T) {
 		t.Errorf("logged %q, want one retry after a timeout", *logged)
 	}
 }
+
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	t.Parallel()
+	for host, ok := range map[string]bool{"127.0.0.1:5000": true, "localhost:5000": true, "[::1]:5000": true, "10.0.0.1:5000": false, "registry.example": false} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/v2/", nil)
+		_, err := tlsOnly{roundTripFunc(func(*http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+		})}.RoundTrip(req)
+		if (err == nil) != ok {
+			t.Errorf("plain HTTP to %s: %v, want allowed %v", host, err, ok)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
