@@ -21,7 +21,7 @@ var providers = map[string]constructor{
 	engine.ProviderGCR: newGoogle,
 	engine.ProviderGAR: newGoogle,
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
-		return local.New(c)
+		return local.New(c), nil
 	},
 	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return oci.New(c, log), nil
