@@ -27,7 +27,7 @@ type Policy struct {
 	Attempts int           // tries in all, the first included
 	Base     time.Duration // wait before the second try, doubled after each
 	Max      time.Duration // longest wait, Retry-After included
-	Deadline time.Duration // no retry starts this long after the first try
+	Deadline time.Duration // no retry would start later than this after the first try
 }
 
 // Default is the policy of every provider: five tries within two minutes,
@@ -142,13 +142,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, nil
 		}
-		if n >= t.p.Attempts || time.Since(start) >= t.p.Deadline {
+		wait := t.p.Delay(n, RetryAfter(resp))
+		if n >= t.p.Attempts || time.Since(start)+wait > t.p.Deadline {
 			if err == nil {
 				return resp, nil // the caller reads the registry's error
 			}
 			return nil, fmt.Errorf("%s %s: %s after %d tries in %s: %w", req.Method, req.URL.Redacted(), reason, n, time.Since(start).Round(time.Millisecond), err)
 		}
-		wait := t.p.Delay(n, RetryAfter(resp))
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()

@@ -68,3 +68,25 @@ func TestRetryAfter(t *testing.T) {
 		t.Errorf("RetryAfter of a 503 = %s, want 0", got)
 	}
 }
+
+// TestTransportStopsAtTheDeadline: a server asking to wait longer than the
+// deadline allows gets no further try.
+func TestTransportStopsAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	inner := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		calls++
+		return &http.Response{StatusCode: 429, Status: "429 Too Many Requests", Header: http.Header{"Retry-After": {"5"}}, Body: http.NoBody}, nil
+	})
+	p := Policy{Attempts: 5, Base: time.Millisecond, Max: time.Minute, Deadline: 2 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/v2/", nil)
+	start := time.Now()
+	resp, err := p.Transport(inner, nil).RoundTrip(req)
+	if err != nil || resp.StatusCode != 429 || calls != 1 || time.Since(start) > time.Second {
+		t.Errorf("%v, %v after %d calls in %s; want the 429 at once", resp, err, calls, time.Since(start))
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
