@@ -13,9 +13,10 @@ var ErrNotFound = errors.New("not found")
 
 // Auth is a registry credential, sent per request and never stored.
 type Auth struct {
-	Server   string
-	Username string
-	Password string
+	Server        string
+	Username      string
+	Password      string
+	IdentityToken string // an OAuth2 refresh token, from a Docker config or credential helper
 }
 
 // Registry is where cached images are kept.

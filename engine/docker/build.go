@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/moby/buildkit/session/filesync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -56,20 +57,16 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	p := newBuildProgress(c.progress)
 	var id string
 	var rest bytes.Buffer // "Successfully tagged …", shown after BuildKit's display
-	err = readMessages(resp.Body, func(m *message) error {
-		switch {
-		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
+	err = display(resp.Body, &rest, func(m jsonmessage.JSONMessage) {
+		switch m.ID {
+		case "moby.buildkit.trace":
 			p.trace(*m.Aux)
-		case m.ID == "moby.image.id" && m.Aux != nil:
+		case "moby.image.id":
 			var aux struct{ ID string }
-			if err := json.Unmarshal(*m.Aux, &aux); err != nil {
-				return fmt.Errorf("reading the image ID: %w", err)
+			if json.Unmarshal(*m.Aux, &aux) == nil {
+				id = aux.ID
 			}
-			id = aux.ID
-		default:
-			plainLine(&rest, m)
 		}
-		return nil
 	})
 	p.close()
 	_, _ = c.progress.Write(rest.Bytes())

@@ -140,6 +140,7 @@ func registryAuth(auth engine.Auth) (string, error) {
 		Username:      auth.Username,
 		Password:      auth.Password,
 		ServerAddress: auth.Server,
+		IdentityToken: auth.IdentityToken,
 	})
 	if err != nil {
 		return "", errors.New("encoding registry credentials failed")

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,22 @@ func TestBuildOptions(t *testing.T) {
 	}
 	if o.Labels["k"] != "spec" || o.Labels["f"] != "flag" || !o.NoCache || o.NetworkMode != "host" || o.ExtraHosts[0] != "db:10.0.0.1" || o.CacheFrom[0] != "r:latest" {
 		t.Errorf("options %+v", o)
+	}
+}
+
+func TestIdentityTokenIsSentAsTheDockerCLIDoes(t *testing.T) {
+	t.Parallel()
+	a := engine.Auth{Server: "id.example", Username: "<token>", IdentityToken: "refresh-me"}
+	resp, err := (&authProvider{auth: a}).Credentials(context.Background(), &auth.CredentialsRequest{Host: "id.example"})
+	if err != nil || resp.Username != "" || resp.Secret != "refresh-me" {
+		t.Errorf("session credentials %+v, %v; want the identity token as the secret", resp, err)
+	}
+	enc, err := registryAuth(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.URLEncoding.DecodeString(enc)
+	if !strings.Contains(string(raw), `"identitytoken":"refresh-me"`) {
+		t.Errorf("X-Registry-Auth %s, want the identity token", raw)
 	}
 }

@@ -23,11 +23,7 @@ func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	defer body.Close()
-	err = readMessages(body, func(m *message) error {
-		plainLine(c.progress, m)
-		return nil
-	})
-	if err != nil {
+	if err := display(body, c.progress, nil); err != nil {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	return nil

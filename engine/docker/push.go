@@ -4,17 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-var digestStatus = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
-
 // Push pushes ref with auth and returns the manifest digest the registry
-// took. A push whose stream reports an error, or no digest, fails.
+// took, from the daemon's aux message. A push whose stream reports an
+// error, or no digest, fails.
 func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string, error) {
 	if err := c.ready(ctx); err != nil {
 		return "", err
@@ -29,18 +28,11 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 	}
 	defer body.Close()
 	var digest string
-	err = readMessages(body, func(m *message) error {
-		plainLine(c.progress, m)
-		if m.Aux != nil {
-			var aux struct{ Digest string }
-			if json.Unmarshal(*m.Aux, &aux) == nil && aux.Digest != "" {
-				digest = aux.Digest
-			}
+	err = display(body, c.progress, func(m jsonmessage.JSONMessage) {
+		var aux struct{ Digest string }
+		if json.Unmarshal(*m.Aux, &aux) == nil && aux.Digest != "" {
+			digest = aux.Digest
 		}
-		if s := digestStatus.FindStringSubmatch(m.Status); s != nil && digest == "" {
-			digest = s[1]
-		}
-		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)

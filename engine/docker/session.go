@@ -105,6 +105,9 @@ func (p *authProvider) Credentials(_ context.Context, req *auth.CredentialsReque
 	if p.auth.Server == "" || registryHost(p.auth.Server) != registryHost(req.Host) {
 		return &auth.CredentialsResponse{}, nil
 	}
+	if p.auth.IdentityToken != "" { // as the docker CLI's provider answers for one
+		return &auth.CredentialsResponse{Secret: p.auth.IdentityToken}, nil
+	}
 	return &auth.CredentialsResponse{Username: p.auth.Username, Secret: p.auth.Password}, nil
 }
 

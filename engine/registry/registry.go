@@ -12,17 +12,30 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
-// New returns the provider for c.RegistryProvider, one of engine.Providers.
+// constructor builds a provider from the configuration.
+type constructor func(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error)
+
+var providers = map[string]constructor{
+	engine.ProviderECR: ecr.Provider,
+	engine.ProviderGCR: newGoogle,
+	engine.ProviderGAR: newGoogle,
+	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
+		return local.New(c), nil
+	},
+	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return oci.New(c, log), nil
+	},
+}
+
+func newGoogle(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+	return google.New(c, log), nil
+}
+
+// New returns the provider for c.RegistryProvider.
 func New(ctx context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
-	switch c.RegistryProvider {
-	case engine.ProviderECR:
-		return ecr.Provider(ctx, c, log)
-	case engine.ProviderGCR, engine.ProviderGAR:
-		return google.Provider(ctx, c, log)
-	case engine.ProviderLocal:
-		return local.New(c)
-	case engine.ProviderRegistry:
-		return oci.New(c)
+	newProvider, ok := providers[c.RegistryProvider]
+	if !ok {
+		return nil, engine.Configf("registry-provider %q is not available: use one of %s", c.RegistryProvider, strings.Join(engine.Providers, ", "))
 	}
-	return nil, engine.Configf("registry-provider %q is not available: use one of %s", c.RegistryProvider, strings.Join(engine.Providers, ", "))
+	return newProvider(ctx, c, log)
 }

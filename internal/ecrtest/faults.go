@@ -1,6 +1,7 @@
 package ecrtest
 
 import (
+	"net/http"
 	"sync"
 	"time"
 )
@@ -35,11 +36,45 @@ func (s *Server) InvalidToken() {
 	s.badToken = true
 }
 
+// Flaky makes the next n calls of action ("*" for all) fail as AWS does
+// when it is overloaded, with code: InternalFailure (HTTP 500),
+// ServiceUnavailable (HTTP 503) or ThrottlingException (HTTP 400). The
+// SDK retries these; the call after them succeeds.
+func (s *Server) Flaky(action string, n int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flaky[action] = flaky{n: n, code: code}
+}
+
+type flaky struct {
+	n    int
+	code string
+}
+
+// transient takes one of the failures Flaky set for action, if any is left.
+func (s *Server) transient(action string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range []string{action, "*"} {
+		if f := s.flaky[key]; f.n > 0 {
+			f.n--
+			s.flaky[key] = f
+			status := map[string]int{"InternalFailure": http.StatusInternalServerError, "ServiceUnavailable": http.StatusServiceUnavailable}[f.code]
+			if status == 0 {
+				status = http.StatusBadRequest
+			}
+			return &apiError{Status: status, Code: f.code, Message: "injected " + f.code}
+		}
+	}
+	return nil
+}
+
 // Heal removes every fault.
 func (s *Server) Heal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = map[string]string{}
+	s.flaky = map[string]flaky{}
 	s.badToken = false
 	s.hold = nil
 }

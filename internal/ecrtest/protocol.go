@@ -110,6 +110,9 @@ func (s *Server) checkSignature(r *http.Request, service string) *apiError {
 
 // injected is the fault set for action, as AWS would word it.
 func (s *Server) injected(action string) *apiError {
+	if aerr := s.transient(action); aerr != nil {
+		return aerr
+	}
 	code := s.fault(action)
 	switch code {
 	case "":

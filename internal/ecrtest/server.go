@@ -62,6 +62,7 @@ type Server struct {
 	calls    []string
 	repos    map[string]*Repo // by account + "/" + name
 	faults   map[string]string
+	flaky    map[string]flaky
 	badToken bool
 	hold     *barrier
 }
@@ -78,6 +79,7 @@ func Start(t testing.TB, opts Options) *Server {
 		SecretAccessKey: or(opts.SecretAccessKey, DefaultSecretAccessKey),
 		repos:           map[string]*Repo{},
 		faults:          map[string]string{},
+		flaky:           map[string]flaky{},
 	}
 	s.Registry = testenv.StartRegistry(t, testenv.RegistryOptions{Username: TokenUser, Password: s.Password})
 	api := httptest.NewServer(s)

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -54,6 +55,8 @@ type Server struct {
 	handOut  string   // token handed out instead of Token, when set
 	issued   int      // tokens handed out
 	refusals []string // why requests were refused
+
+	unavailable, unavailableStatus int // token requests left to fail, and how
 }
 
 // Start starts the token endpoint and its registry for the test's
@@ -93,6 +96,29 @@ func (s *Server) HandOut(token string) {
 	s.mu.Lock()
 	s.handOut = token
 	s.mu.Unlock()
+}
+
+// Unavailable makes the next n token requests answer status (503, or 429
+// with Retry-After: 1), as an overloaded endpoint does.
+func (s *Server) Unavailable(n, status int) {
+	s.mu.Lock()
+	s.unavailable, s.unavailableStatus = n, status
+	s.mu.Unlock()
+}
+
+// overloaded takes one of the failures Unavailable set, if any is left.
+func (s *Server) overloaded(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unavailable == 0 {
+		return false
+	}
+	s.unavailable--
+	if s.unavailableStatus == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(s.unavailableStatus)
+	return true
 }
 
 // Issued is the number of access tokens handed out so far.

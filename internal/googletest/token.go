@@ -24,6 +24,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.overloaded(w) {
+		return
+	}
 	if r.Method != http.MethodPost {
 		s.refuse(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST, not "+r.Method)
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
@@ -21,29 +22,47 @@ func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 	if err != nil {
 		return engine.Auth{}, err
 	}
+	cfg, err := authn.Authorization(ctx, r)
+	if err != nil {
+		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: %w", host, err)
+	}
+	return engine.Auth{Server: host, Username: cfg.Username, Password: cfg.Password}, nil
+}
+
+var _ authn.ContextAuthenticator = (*Registry)(nil)
+
+// Authorization is AuthorizationContext without a deadline.
+func (r *Registry) Authorization() (*authn.AuthConfig, error) {
+	return r.AuthorizationContext(context.Background())
+}
+
+// AuthorizationContext makes the registry an authn.Authenticator: the
+// run's one ECR token, asked for with GetAuthorizationToken the first time.
+func (r *Registry) AuthorizationContext(ctx context.Context) (*authn.AuthConfig, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.auth != nil {
-		return *r.auth, nil
+		return r.auth, nil
 	}
 	if err := r.credentials(ctx); err != nil {
-		return engine.Auth{}, err
+		return nil, err
 	}
 	out, err := r.ecr.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: %w", host, explain("ecr:GetAuthorizationToken", err))
+		return nil, explain("ecr:GetAuthorizationToken", err)
 	}
 	if len(out.AuthorizationData) == 0 {
-		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: the answer held no authorization data", host)
+		return nil, errors.New("the answer held no authorization data")
 	}
 	token := aws.ToString(out.AuthorizationData[0].AuthorizationToken)
 	r.log.Mask(token)
 	user, password, err := decodeToken(token)
 	if err != nil {
-		return engine.Auth{}, fmt.Errorf("getting an ECR token for %s: %w", host, err)
+		return nil, err
 	}
-	r.auth = &engine.Auth{Server: host, Username: user, Password: password}
-	return *r.auth, nil
+	r.log.Mask(password)
+	r.auth = &authn.AuthConfig{Username: user, Password: password}
+	return r.auth, nil
 }
 
 // decodeToken splits ECR's base64 "user:password" token. Its errors never

@@ -28,8 +28,8 @@ func TestOneTokenPerRun(t *testing.T) {
 		t.Errorf("calls %q, want one GetAuthorizationToken", got)
 	}
 	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + s.Password))
-	if len(log.masks) != 1 || log.masks[0] != token {
-		t.Errorf("masked %q, want the token", log.masks)
+	if len(log.masks) != 2 || log.masks[0] != token || log.masks[1] != s.Password {
+		t.Errorf("masked %q, want the token and its password", log.masks)
 	}
 	if strings.Contains(log.text(), s.Password) || strings.Contains(log.text(), token) {
 		t.Errorf("the log shows the token: %q", log.text())
@@ -52,7 +52,7 @@ func TestLookupIsOneHead(t *testing.T) {
 	if err != nil || got != digest {
 		t.Fatalf("lookup: %q, %v; want %s", got, err, digest)
 	}
-	if reqs := s.Registry.Requests(); len(reqs) != 1 || reqs[0] != "HEAD /v2/cache/app/manifests/k1 200" {
+	if reqs := strings.Join(s.Registry.Requests(), ", "); reqs != "HEAD /v2/cache/app/manifests/k1 200" {
 		t.Errorf("registry requests %q, want one HEAD", reqs)
 	}
 	if got := calls(s); got != "GetAuthorizationToken" {

@@ -9,15 +9,17 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
 )
 
 // FallbackRegion is the original plugin's region when none is set.
 const FallbackRegion = "eu-west-1"
 
 // callTimeout bounds each API request; the SDK retries failed ones
-// (throttling, 5xx, network) three times in all.
+// (throttling, 5xx, network) by retry.Default.
 const callTimeout = time.Minute
 
 // loadAWS loads the SDK's standard configuration: credentials from the
@@ -30,6 +32,8 @@ func loadAWS(ctx context.Context, optRegion string, log engine.Reporter) (aws.Co
 	opts := []func(*config.LoadOptions) error{
 		config.WithLogger(sdkLogger(log)),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(callTimeout)),
+		config.WithRetryer(func() aws.Retryer { return retry.Default.AWS(log.Warnf) }),
+		config.WithAPIOptions([]func(*middleware.Stack) error{retry.Default.AWSDeadline}),
 	}
 	if optRegion != "" {
 		opts = append(opts, config.WithRegion(optRegion))

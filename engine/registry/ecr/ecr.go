@@ -1,7 +1,8 @@
 // Package ecr is the provider for registry-provider: ecr, the default: AWS
 // Elastic Container Registry through aws-sdk-go-v2.
 //
-// A hit costs one GetAuthorizationToken, one manifest HEAD on the registry,
+// A hit costs one GetAuthorizationToken, one manifest HEAD on the registry
+// (after the API check that tells its auth scheme),
 // and one STS GetCallerIdentity only when the registry host has to be
 // derived from the caller's account (no ecr-account-id, no
 // registry-hostname). Repository creation, tags and the lifecycle policy
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -30,20 +32,17 @@ type Registry struct {
 	lookup *oci.Client
 
 	mu      sync.Mutex
-	account string       // resolved account, when needed
-	host    string       // resolved registry host
-	auth    *engine.Auth // the run's one token
+	account string            // resolved account, when needed
+	host    string            // resolved registry host
+	auth    *authn.AuthConfig // the run's one token
 }
 
 var _ engine.Registry = (*Registry)(nil)
 
-// New checks c's ECR options and loads the AWS configuration. It makes no
-// network call: every check that can fail on the user's input is done here.
+// New loads the AWS configuration for c's ECR options, which
+// Config.Validate checked. It makes no network call.
 func New(ctx context.Context, c *engine.Config, log engine.Reporter) (*Registry, error) {
-	s, err := settingsFrom(c)
-	if err != nil {
-		return nil, err
-	}
+	s := settingsFrom(c)
 	cfg, err := loadAWS(ctx, s.region, log)
 	if err != nil {
 		return nil, err
@@ -54,12 +53,9 @@ func New(ctx context.Context, c *engine.Config, log engine.Reporter) (*Registry,
 		ecr:    ecr.NewFromConfig(cfg),
 		sts:    sts.NewFromConfig(cfg),
 		log:    log,
-		lookup: oci.DefaultClient,
+		lookup: oci.NewClient(log),
 	}, nil
 }
-
-// Region is the resolved AWS region.
-func (r *Registry) Region() string { return r.aws.Region }
 
 // Remote is true: images are looked up in and pushed to ECR.
 func (r *Registry) Remote() bool { return true }

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
@@ -18,17 +20,13 @@ import (
 // noADC is an adcFinder for a machine without Application Default
 // Credentials. The real search would probe the metadata server, which
 // tests must not reach.
-func noADC(context.Context) (*adc, error) {
+func noADC(context.Context, *http.Client) (*adc, error) {
 	return nil, fmt.Errorf("%w: google: could not find default credentials", errNoADC)
 }
 
 func newRegistry(t *testing.T, c *engine.Config, log engine.Reporter) *Registry {
 	t.Helper()
-	r, err := New(c, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return New(c, log)
 }
 
 // TestAuthFromServiceAccountKey runs the real golang.org/x/oauth2/google
@@ -115,7 +113,6 @@ func TestAuthBrokenCredentialsFileIsAnError(t *testing.T) {
 }
 
 func TestAuthFallsBackToDockerConfig(t *testing.T) {
-	t.Parallel()
 	log := &recorder{}
 	c := config("artifact-registry", "my-project", "europe-west1-docker.pkg.dev", "build-cache/app")
 	c.Getenv = dockerConfig(t, `{"auths":{"https://europe-west1-docker.pkg.dev":{"auth":"`+
@@ -155,7 +152,6 @@ func TestAuthFallsBackToCredentialHelper(t *testing.T) {
 }
 
 func TestAuthWithoutCredentialsNamesTheFixes(t *testing.T) {
-	t.Parallel()
 	c := config("gcr", "foo-bar-123456", "", "cache")
 	c.Getenv = dockerConfig(t, "")
 	r := newRegistry(t, c, nil)
@@ -173,5 +169,29 @@ func TestAuthWithoutCredentialsNamesTheFixes(t *testing.T) {
 	}
 	if errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("missing credentials must not look like a miss")
+	}
+}
+
+// TestTokenRequestsAreRetried: an overloaded token endpoint (503, or 429
+// with Retry-After) costs a retry, logged, not the run.
+func TestTokenRequestsAreRetried(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		s := googletest.Start(t, googletest.Options{})
+		s.Setenv(t)
+		s.Unavailable(1, status)
+		log := &recorder{}
+		c := config("gcr", s.Project, s.RegistryHost, "cache")
+		c.Getenv = dockerConfig(t, "")
+		start := time.Now()
+		auth, err := newRegistry(t, c, log).Auth(context.Background())
+		if err != nil || auth.Password != s.Token {
+			t.Fatalf("HTTP %d once: Auth = %+v, %v; want the token", status, auth, err)
+		}
+		if !strings.Contains(log.text(), "warn POST "+s.URL+": HTTP "+fmt.Sprint(status)) || !strings.Contains(log.text(), "retrying") {
+			t.Errorf("HTTP %d once: log %q, want the retry and its reason", status, log.text())
+		}
+		if status == http.StatusTooManyRequests && time.Since(start) < time.Second {
+			t.Errorf("Retry-After: 1 was not honoured (%s)", time.Since(start))
+		}
 	}
 }

@@ -11,7 +11,8 @@ package google
 import (
 	"context"
 	"sync"
-	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -23,51 +24,39 @@ type Registry struct {
 	provider string // engine.ProviderGCR or engine.ProviderGAR
 	host     string // registry host[:port]
 	repo     string // host/project/[repository/]name
-	getenv   func(string) string
 	log      engine.Reporter
 	lookup   *oci.Client
+	keychain authn.Keychain // ADC, then the environment and the Docker config
 	findADC  adcFinder
 
-	mu     sync.Mutex
-	auth   *engine.Auth // the run's credential
-	source string       // where auth came from, for messages
-	expiry time.Time    // when auth's access token expires; zero if it does not
+	mu       sync.Mutex
+	creds    *adc   // the Application Default Credentials, once found
+	credsErr error  // why there are none
+	shown    string // the credential last reported, to report a new one once
 }
 
-var _ engine.Registry = (*Registry)(nil)
+var (
+	_ engine.Registry    = (*Registry)(nil)
+	_ engine.LabelReader = (*Registry)(nil)
+)
 
-// New checks c's Google options and names the image. It makes no network
-// call: credentials are looked for by Auth.
-func New(c *engine.Config, log engine.Reporter) (*Registry, error) {
-	host, repo, err := imageName(c)
-	if err != nil {
-		return nil, err
-	}
-	getenv := c.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
+// New names the image from c's Google options, which Config.Validate
+// checked. It makes no network call: credentials are looked for by Auth.
+func New(c *engine.Config, log engine.Reporter) *Registry {
 	if log == nil {
 		log = nopReporter{}
 	}
-	return &Registry{
+	host, repo := imageName(c)
+	r := &Registry{
 		provider: c.RegistryProvider,
 		host:     host,
 		repo:     repo,
-		getenv:   getenv,
 		log:      log,
-		lookup:   oci.DefaultClient,
+		lookup:   oci.NewClient(log),
 		findADC:  defaultADC,
-	}, nil
-}
-
-// Provider is New as the registry factory map wants it.
-func Provider(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
-	r, err := New(c, log)
-	if err != nil {
-		return nil, err
 	}
-	return r, nil
+	r.keychain = authn.NewMultiKeychain(adcKeychain{r}, oci.Keychain(c.Getenv))
+	return r
 }
 
 // Repository is the image name without a tag.
@@ -80,3 +69,9 @@ func (r *Registry) Remote() bool { return true }
 // (given the permission to); Artifact Registry repositories must already
 // exist, and a push to a missing one fails.
 func (r *Registry) Prepare(context.Context) error { return nil }
+
+// Labels reads the labels of tag's image from the registry without
+// pulling it, so that a miss can say what changed since that image.
+func (r *Registry) Labels(ctx context.Context, tag string, auth engine.Auth) (map[string]string, error) {
+	return r.lookup.Labels(ctx, r.repo, tag, auth)
+}

@@ -59,8 +59,9 @@ func (r *recorder) masked(s string) bool {
 	return false
 }
 
-// dockerConfig writes config.json into a new home's .docker and returns
-// a getenv for that home.
+// dockerConfig writes config.json into a new home's .docker, makes it
+// HOME for the test (authn.DefaultKeychain reads the process's
+// environment) and returns a getenv for it.
 func dockerConfig(t *testing.T, config string) func(string) string {
 	t.Helper()
 	home := t.TempDir()
@@ -72,10 +73,11 @@ func dockerConfig(t *testing.T, config string) func(string) string {
 			t.Fatal(err)
 		}
 	}
-	return func(k string) string {
-		if k == "HOME" {
-			return home
-		}
-		return ""
-	}
+	// DOCKER_CONFIG too: the Docker CLI's config package reads HOME once.
+	t.Setenv("HOME", home)
+	t.Setenv("DOCKER_CONFIG", filepath.Join(home, ".docker"))
+	t.Setenv("REGISTRY_AUTH_FILE", "")
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Setenv("XDG_CONFIG_HOME", "")
+	return os.Getenv
 }

@@ -19,15 +19,6 @@ func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (st
 	return digest, err
 }
 
-func (r *Registry) credentialSource() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.source == "" {
-		return "the caller"
-	}
-	return r.source
-}
-
 // deniedHint names what a refused lookup usually needs.
 func (r *Registry) deniedHint() string {
 	if r.provider == engine.ProviderGAR {

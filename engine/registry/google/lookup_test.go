@@ -29,7 +29,7 @@ func TestLookupWithApplicationDefaultCredentials(t *testing.T) {
 	if err != nil || got != digest {
 		t.Fatalf("Lookup(abc) = %q, %v; want %s", got, err, digest)
 	}
-	if reqs := s.Registry.Requests(); len(reqs) != 1 || reqs[0] != "HEAD /v2/"+s.Project+"/build-cache/app/manifests/abc 200" {
+	if reqs := strings.Join(s.Registry.Requests(), ", "); reqs != "HEAD /v2/"+s.Project+"/build-cache/app/manifests/abc 200" {
 		t.Errorf("requests = %q, want one HEAD", reqs)
 	}
 	if _, err := r.Lookup(ctx, "missing", auth); !errors.Is(err, engine.ErrNotFound) {

@@ -15,7 +15,7 @@ type Registry struct{ Name string }
 var _ engine.Registry = Registry{}
 
 // New returns the local provider for c's repository name.
-func New(c *engine.Config) (Registry, error) { return Registry{Name: c.RepositoryName()}, nil }
+func New(c *engine.Config) Registry { return Registry{Name: c.RepositoryName()} }
 
 // Repository is the local image name.
 func (r Registry) Repository(context.Context) (string, error) { return r.Name, nil }

@@ -2,16 +2,20 @@ package oci
 
 import (
 	"context"
+	"fmt"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
 // Registry is the provider for any OCI or Docker registry.
 type Registry struct {
-	Repo   string // host[:port]/path
-	Getenv func(string) string
-	Client *Client
+	Repo     string // host[:port]/path
+	Keychain authn.Keychain
+	Client   *Client
+	Log      engine.Reporter // masks identity tokens; may be nil
 }
 
 var (
@@ -19,17 +23,9 @@ var (
 	_ engine.LabelReader = (*Registry)(nil)
 )
 
-// New returns the provider for c.Registry.
-func New(c *engine.Config) (*Registry, error) {
-	repo := StripScheme(c.Registry)
-	host, path, ok := strings.Cut(repo, "/")
-	if !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return nil, engine.Configf("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
-	}
-	if strings.ToLower(path) != path {
-		return nil, engine.Configf("registry %q: repository paths must be lower case", c.Registry)
-	}
-	return &Registry{Repo: repo, Getenv: c.Getenv, Client: DefaultClient}, nil
+// New returns the provider for c.Registry, which Config.Validate checked.
+func New(c *engine.Config, log engine.Reporter) *Registry {
+	return &Registry{Repo: StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log), Log: log}
 }
 
 // Repository is the configured repository.
@@ -40,13 +36,21 @@ func (r *Registry) Remote() bool { return true }
 
 // Auth finds the credential from the environment or the Docker config.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
-	host, _, _ := strings.Cut(r.Repo, "/")
-	return Credentials(ctx, host, r.Getenv)
+	auth, err := Credentials(ctx, r.Keychain, r.Repo)
+	if err == nil && auth.IdentityToken != "" && r.Log != nil {
+		r.Log.Mask(auth.IdentityToken)
+	}
+	return auth, err
 }
 
-// Lookup asks the registry for tag.
+// Lookup asks the registry for tag. A refused credential names the fixes.
 func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
-	return r.Client.Lookup(ctx, r.Repo, tag, auth)
+	digest, err := r.Client.Lookup(ctx, r.Repo, tag, auth)
+	if status, ok := Denied(err); ok {
+		return "", fmt.Errorf("registry denied access to %s:%s (HTTP %d): check the registry credentials (%s and %s, "+
+			"or the Docker config and its credential helpers); this is not taken for a cache miss: %w", r.Repo, tag, status, EnvUsername, EnvPassword, err)
+	}
+	return digest, err
 }
 
 // Labels reads the labels of tag's image config.

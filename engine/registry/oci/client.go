@@ -1,0 +1,196 @@
+// Package oci reads any OCI or Docker registry through go-containerregistry,
+// and is the registry provider for registry-provider: registry.
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+)
+
+// Client reads manifests and image configs. Its transport retries by Retry
+// and logs each retry with Log; go-containerregistry's own retries are
+// turned off, so that tries are not multiplied and Retry-After is honoured.
+type Client struct {
+	Retry     retry.Policy
+	Transport http.RoundTripper // nil: a transport with bounded waits
+	Log       retry.Logf
+}
+
+// NewClient returns a client with the default retry policy, logging
+// retries as warnings to log.
+func NewClient(log engine.Reporter) *Client {
+	c := &Client{Retry: retry.Default}
+	if log != nil {
+		c.Log = log.Warnf
+	}
+	return c
+}
+
+// baseTransport bounds the connection and the wait for an answer.
+var baseTransport http.RoundTripper = func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	t.TLSHandshakeTimeout = 15 * time.Second
+	return t
+}()
+
+func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option {
+	inner := c.Transport
+	if inner == nil {
+		inner = baseTransport
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuth(Authenticator(auth)),
+		remote.WithTransport(c.Retry.Transport(tlsOnly{inner}, c.Log)),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryStatusCodes(),
+		remote.WithUserAgent("docker-ecr-cache"),
+	}
+}
+
+// tlsOnly refuses plain HTTP to any host but a loopback one: the registry
+// client would try it for private addresses too, which the Docker daemon
+// does not allow either.
+type tlsOnly struct{ inner http.RoundTripper }
+
+func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !Loopback(req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries are spoken to without TLS", req.URL.Host)
+	}
+	return t.inner.RoundTrip(req)
+}
+
+// Lookup returns the digest of repo:tag, where repo is host[:port]/path,
+// with one manifest HEAD (after the registry's API check and token
+// exchange). A missing tag or repository is engine.ErrNotFound; anything
+// else, a refused credential included, is an error carrying the registry's
+// code and message.
+func (c *Client) Lookup(ctx context.Context, repo, tag string, auth engine.Auth) (string, error) {
+	ref, err := Reference(repo, tag)
+	if err != nil {
+		return "", err
+	}
+	desc, err := remote.Head(ref, c.options(ctx, auth)...)
+	if err != nil {
+		return "", fmt.Errorf("looking up %s: %w", ref, c.explain(ctx, ref, auth, err))
+	}
+	return desc.Digest.String(), nil
+}
+
+// Labels returns the labels in the config of repo:tag's image, choosing
+// the linux image of this machine's architecture from an index.
+func (c *Client) Labels(ctx context.Context, repo, tag string, auth engine.Auth) (map[string]string, error) {
+	ref, err := Reference(repo, tag)
+	if err != nil {
+		return nil, err
+	}
+	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	img, err := remote.Image(ref, append(c.options(ctx, auth), remote.WithPlatform(platform))...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, c.explain(ctx, ref, auth, err))
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the config of %s: %w", ref, err)
+	}
+	return cfg.Config.Labels, nil
+}
+
+// explain turns a missing manifest or repository into engine.ErrNotFound.
+// A HEAD answer has no body, so for any other refusal one GET fetches the
+// registry's own code and message (DENIED: …) for the user.
+func (c *Client) explain(ctx context.Context, ref name.Reference, auth engine.Auth, err error) error {
+	if NotFound(err) {
+		return engine.ErrNotFound
+	}
+	var te *transport.Error
+	if errors.As(err, &te) && len(te.Errors) == 0 && te.Request != nil && te.Request.Method == http.MethodHead && te.StatusCode < 500 {
+		if _, gerr := remote.Get(ref, c.options(ctx, auth)...); gerr != nil {
+			var ge *transport.Error
+			if errors.As(gerr, &ge) && ge.StatusCode == te.StatusCode && len(ge.Errors) > 0 {
+				return gerr
+			}
+		}
+	}
+	return err
+}
+
+// NotFound reports whether err is a registry's answer that a manifest or
+// repository does not exist: HTTP 404 for a manifest, MANIFEST_UNKNOWN or
+// NAME_UNKNOWN. A 404 from elsewhere (no registry API at all) is not.
+func NotFound(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return te.StatusCode == http.StatusNotFound && te.Request != nil && strings.Contains(te.Request.URL.Path, "/manifests/")
+}
+
+// Denied reports whether err holds the registry's refusal of the
+// credential (HTTP 401 or 403), and its status, so that a provider can
+// name its own fixes.
+func Denied(err error) (status int, ok bool) {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return te.StatusCode, true
+	}
+	return 0, false
+}
+
+// Reference parses repo:tag. A loopback registry is spoken to over plain
+// HTTP, as the Docker daemon allows; every other one over HTTPS.
+func Reference(repo, tag string) (name.Reference, error) {
+	var opts []name.Option
+	if host, _, _ := strings.Cut(repo, "/"); Loopback(host) {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.NewTag(repo+":"+tag, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image name %s:%s: %w", repo, tag, err)
+	}
+	return ref, nil
+}
+
+// Loopback reports whether host[:port] is localhost or a loopback address.
+func Loopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Authenticator is auth as go-containerregistry takes it: an empty one
+// is anonymous.
+func Authenticator(auth engine.Auth) authn.Authenticator {
+	if auth.Username == "" && auth.Password == "" && auth.IdentityToken == "" {
+		return authn.Anonymous
+	}
+	return authn.FromConfig(authn.AuthConfig{Username: auth.Username, Password: auth.Password, IdentityToken: auth.IdentityToken})
+}
