@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,16 +43,16 @@ type Key struct {
 }
 
 // ComputeKey computes the cache key of c. It needs no daemon and no registry.
-func ComputeKey(c *Config) (Key, error) {
+func ComputeKey(ctx context.Context, c *Config) (Key, error) {
 	flags, err := ParseBuildFlags(c.AdditionalBuildArgs)
 	if err != nil {
 		return Key{}, err
 	}
-	return computeKey(c, flags)
+	return computeKey(ctx, c, flags)
 }
 
 // computeKey is ComputeKey with additional-build-args already parsed.
-func computeKey(c *Config, flags BuildFlags) (Key, error) {
+func computeKey(ctx context.Context, c *Config, flags BuildFlags) (Key, error) {
 	var inputs []Input
 	add := func(name string, value []byte) {
 		inputs = append(inputs, Input{Name: name, Digest: digest(value)})

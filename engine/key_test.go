@@ -45,7 +45,7 @@ func mapEnv(m map[string]string) func(string) string {
 
 func mustKey(t *testing.T, c *Config) Key {
 	t.Helper()
-	k, err := ComputeKey(c)
+	k, err := ComputeKey(t.Context(), c)
 	if err != nil {
 		t.Fatalf("ComputeKey: %v", err)
 	}
@@ -589,7 +589,7 @@ func TestCacheOnMatchingNothing(t *testing.T) {
 			want := mustKey(t, &c)
 
 			c.CacheOn = append(c.CacheOn, tt.pattern)
-			_, err := ComputeKey(&c)
+			_, err := ComputeKey(t.Context(), &c)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -623,7 +623,7 @@ func TestCacheOnErrors(t *testing.T) {
 			t.Parallel()
 			c := keyConfig(writeTree(t, keyTree()), defaultEnv())
 			c.CacheOn = append(c.CacheOn, tt.pattern)
-			_, err := ComputeKey(&c)
+			_, err := ComputeKey(t.Context(), &c)
 			if err == nil || !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want a ConfigError containing %q", err, tt.want)
 			}
@@ -646,7 +646,7 @@ func TestMissingDockerfile(t *testing.T) {
 			delete(files, "Dockerfile")
 			c := keyConfig(writeTree(t, files), defaultEnv())
 			c.Dockerfile = tt.dockerfile
-			_, err := ComputeKey(&c)
+			_, err := ComputeKey(t.Context(), &c)
 			if err == nil || !IsConfigError(err) {
 				t.Fatalf("error = %v, want a ConfigError", err)
 			}

@@ -46,7 +46,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	}
 
 	log.Phase(PhaseKey, "")
-	key, err := computeKey(c, flags)
+	key, err := computeKey(ctx, c, flags)
 	if err != nil {
 		return Result{}, err
 	}

@@ -102,7 +102,7 @@ func runGeneric(ctx context.Context, args []string, p process) error {
 }
 
 // runKey prints the key, then a line per input with its digest.
-func runKey(_ context.Context, args []string, p process) error {
+func runKey(ctx context.Context, args []string, p process) error {
 	cfg, settings, err := env.Load(args, p.Environ, p.Getenv)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func runKey(_ context.Context, args []string, p process) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	key, err := engine.ComputeKey(&cfg)
+	key, err := engine.ComputeKey(ctx, &cfg)
 	if err != nil {
 		return err
 	}
