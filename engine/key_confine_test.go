@@ -319,7 +319,7 @@ func TestInCheckout(t *testing.T) {
 func TestComputeKeyCancelled(t *testing.T) {
 	t.Parallel()
 	files := keyTree()
-	for i := range 3000 {
+	for i := range 1500 {
 		files[filepath.Join("many", string(rune('a'+i%26)), string(rune('a'+i/26%26)), "f"+string(rune('a'+i/676))+".txt")] = "x"
 	}
 	checkout := writeTree(t, files)
@@ -353,6 +353,7 @@ func TestComputeKeyCancelled(t *testing.T) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("cache-on %q, cancelled: error %v, want context.Canceled", cacheOn, err)
 		}
+		t.Logf("cache-on %q: %v after %v", cacheOn, err, time.Since(start))
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("cache-on %q: returned %v after the cancel, want within 2s", cacheOn, d)
 		}

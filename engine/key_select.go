@@ -149,6 +149,14 @@ func (c *canonical) value(v any) error {
 
 // leaf writes a value that holds no other.
 func (c *canonical) leaf(v any) error {
+	switch v := v.(type) {
+	case nil:
+		return c.raw([]byte("null"))
+	case bool:
+		return c.raw(strconv.AppendBool(nil, v))
+	case int:
+		return c.raw(strconv.AppendInt(nil, int64(v), 10))
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
