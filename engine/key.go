@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -113,12 +112,12 @@ func (c *Config) DockerfileContent(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, Configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
 	}
-	root, err := openCheckout(c.WorkDir)
+	ck, err := openCheckout(c.WorkDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading dockerfile: %w", err)
 	}
-	defer root.Close()
-	b, err := readRegular(ctx, root, c.WorkDir, rel, maxDockerfile)
+	defer ck.Close()
+	b, err := ck.readRegular(ctx, rel, maxDockerfile)
 	var outside *outsideError
 	var irregular *notRegularError
 	switch {
@@ -217,12 +216,12 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 	if dir == "" {
 		dir = "."
 	}
-	root, err := openCheckout(dir)
+	ck, err := openCheckout(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading cache-on: %w", err)
 	}
-	defer root.Close()
-	t := newTree(ctx, root, dir)
+	defer ck.Close()
+	t := newTree(ctx, ck)
 	ids := map[string]int{}
 	var jobs []hashJob
 	matches := make([][]int, len(c.CacheOn)) // the jobs of each pattern
@@ -253,7 +252,7 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 			return nil, errMatchesNothing(pattern, dir)
 		}
 	}
-	if err := hashAll(ctx, root, dir, jobs); err != nil {
+	if err := hashAll(ctx, ck, jobs); err != nil {
 		return nil, err
 	}
 	for i, pattern := range c.CacheOn {
@@ -302,9 +301,9 @@ type hashJob struct {
 }
 
 // hashAll sets the digest (or error) of each job, reading the files of
-// root with a bounded pool of workers, each through one reused buffer. It
+// the checkout with a bounded pool of workers, each through one reused buffer. It
 // stops when ctx is done, and returns ctx's error then.
-func hashAll(ctx context.Context, root *os.Root, dir string, jobs []hashJob) error {
+func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.NumCPU()*2, len(jobs)) {
@@ -313,9 +312,9 @@ func hashAll(ctx context.Context, root *os.Root, dir string, jobs []hashJob) err
 			for i := int(next.Add(1) - 1); i < len(jobs) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				j := &jobs[i]
 				if j.selector == "" {
-					j.digest, j.err = fileDigest(ctx, root, dir, j.path, buf)
+					j.digest, j.err = ck.fileDigest(ctx, j.path, buf)
 				} else {
-					j.digest, j.err = jsonDigest(ctx, root, dir, j.path, j.selector)
+					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.selector)
 				}
 				var irregular *notRegularError
 				j.skip = !j.exact && errors.As(j.err, &irregular)
@@ -329,13 +328,13 @@ func hashAll(ctx context.Context, root *os.Root, dir string, jobs []hashJob) err
 // matchFiles returns the files under dir that glob matches (see
 // tree.match), as slash-separated relative paths.
 func matchFiles(dir, glob string) ([]string, error) {
-	root, err := openCheckout(dir)
+	ck, err := openCheckout(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer root.Close()
+	defer ck.Close()
 	var out []string
-	err = newTree(context.Background(), root, dir).match(glob, func(p string) { out = append(out, p) })
+	err = newTree(context.Background(), ck).match(glob, func(p string) { out = append(out, p) })
 	return out, err
 }
 
@@ -344,16 +343,15 @@ func matchFiles(dir, glob string) ([]string, error) {
 // change meanwhile.
 type tree struct {
 	ctx    context.Context
-	root   *os.Root
-	dir    string    // the checkout, for messages
-	fsys   fs.StatFS // root.FS()
+	ck     *checkout
+	fsys   fs.StatFS // ck.root.FS()
 	mu     sync.Mutex
 	lists  map[string][]fs.DirEntry
 	failed []string // paths whose listing or stat failed, but not as missing
 }
 
-func newTree(ctx context.Context, root *os.Root, dir string) *tree {
-	return &tree{ctx: ctx, root: root, dir: dir, fsys: root.FS().(fs.StatFS), lists: map[string][]fs.DirEntry{}}
+func newTree(ctx context.Context, ck *checkout) *tree {
+	return &tree{ctx: ctx, ck: ck, fsys: ck.root.FS().(fs.StatFS), lists: map[string][]fs.DirEntry{}}
 }
 
 // match calls fn with each path under t's root that glob matches. The
@@ -366,7 +364,7 @@ func newTree(ctx context.Context, root *os.Root, dir string) *tree {
 // with a dot-name are dropped. GlobWalk finds directories listed ahead by
 // prefetch, in parallel.
 func (t *tree) match(glob string, fn func(string)) error {
-	glob, err := checkoutRel(t.dir, glob)
+	glob, err := checkoutRel(t.ck.dir, glob)
 	if err != nil {
 		return err
 	}
@@ -389,7 +387,7 @@ func (t *tree) match(glob string, fn func(string)) error {
 		return err
 	}
 	for _, p := range t.failed {
-		if o := outsideLink(t.root, t.dir, p); o != nil {
+		if o := t.ck.outsideLink(p); o != nil {
 			return o
 		}
 	}
@@ -480,7 +478,7 @@ func (t *tree) readDir(dir string, hide bool) ([]fs.DirEntry, error) {
 			return nil, err
 		}
 		var err error
-		if entries, err = fs.ReadDir(t.fsys, dir); err != nil {
+		if entries, err = t.ck.listDir(dir); err != nil {
 			t.fail(dir, err)
 			return nil, err
 		}

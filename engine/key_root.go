@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -26,12 +27,43 @@ const openFlags = os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
 // maxDockerfile bounds the Dockerfile the key reads.
 const maxDockerfile = 16 << 20
 
+// A checkout is the working directory, opened as an os.Root.
+type checkout struct {
+	root *os.Root
+	dir  string   // as given, for messages
+	self *os.File // the directory, kept open for fd
+	fd   int      // its descriptor, for openBeneath
+}
+
 // openCheckout opens the working directory dir ("" is the current one).
-func openCheckout(dir string) (*os.Root, error) {
+func openCheckout(dir string) (*checkout, error) {
 	if dir == "" {
 		dir = "."
 	}
-	return os.OpenRoot(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	self, err := root.Open(".")
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	return &checkout{root: root, dir: dir, self: self, fd: int(self.Fd())}, nil
+}
+
+func (ck *checkout) Close() error {
+	ck.self.Close()
+	return ck.root.Close()
+}
+
+// open opens rel, a clean slash path, with flags: in one system call where
+// the kernel confines the lookup (openBeneath), else through the Root.
+func (ck *checkout) open(rel string, flags int) (*os.File, error) {
+	if f, ok := openBeneath(ck.fd, rel, flags); ok {
+		return f, nil
+	}
+	return ck.root.OpenFile(rel, flags, 0)
 }
 
 // checkoutRel turns p, relative to the checkout dir or absolute, into a
@@ -77,13 +109,13 @@ func InCheckout(workdir, p string) error {
 	if err != nil {
 		return err
 	}
-	root, err := openCheckout(workdir)
+	ck, err := openCheckout(workdir)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	if _, err := root.Stat(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		if o := outsideLink(root, workdir, rel); o != nil {
+	defer ck.Close()
+	if _, err := ck.root.Stat(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if o := ck.outsideLink(rel); o != nil {
 			return o
 		}
 	}
@@ -124,12 +156,10 @@ func (e *outsideError) Error() string {
 	return fmt.Sprintf("goes through %s, a symlink to %q that leads outside the checkout %s", e.link, e.target, e.dir)
 }
 
-// outsideLink finds the first symlink on the way to rel that root cannot
-// follow, or returns nil.
-func outsideLink(root *os.Root, dir, rel string) *outsideError {
-	if dir == "" {
-		dir = "."
-	}
+// outsideLink finds the first symlink on the way to rel that the Root
+// cannot follow, or returns nil.
+func (ck *checkout) outsideLink(rel string) *outsideError {
+	root := ck.root
 	parts := strings.Split(rel, "/")
 	for i := range parts {
 		p := strings.Join(parts[:i+1], "/")
@@ -142,7 +172,7 @@ func outsideLink(root *os.Root, dir, rel string) *outsideError {
 		}
 		if _, err := root.Stat(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			target, _ := root.Readlink(p)
-			return &outsideError{link: p, target: target, dir: dir}
+			return &outsideError{link: p, target: target, dir: ck.dir}
 		}
 	}
 	return nil
@@ -171,14 +201,15 @@ func (e *notRegularError) Error() string {
 	return "is not a regular file but " + kind
 }
 
-// openRegular opens the regular file rel (a clean slash path) in root for
-// reading, without blocking. It fails with a *notRegularError for anything
-// else, and with an *outsideError for a link that leaves the checkout dir.
-func openRegular(root *os.Root, dir, rel string) (*os.File, int64, error) {
-	f, err := root.OpenFile(rel, openFlags, 0)
+// openRegular opens the regular file rel (a clean slash path) of the
+// checkout for reading, without blocking. It fails with a *notRegularError
+// for anything else, and with an *outsideError for a link that leaves the
+// checkout.
+func (ck *checkout) openRegular(rel string) (*os.File, int64, error) {
+	f, err := ck.open(rel, openFlags)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			if o := outsideLink(root, dir, rel); o != nil {
+			if o := ck.outsideLink(rel); o != nil {
 				return nil, 0, o
 			}
 		}
@@ -214,9 +245,10 @@ func readChunks(ctx context.Context, r io.Reader, buf []byte, fn func([]byte)) e
 	}
 }
 
-// readRegular reads the regular file rel in root, at most limit bytes.
-func readRegular(ctx context.Context, root *os.Root, dir, rel string, limit int64) ([]byte, error) {
-	f, size, err := openRegular(root, dir, rel)
+// readRegular reads the regular file rel of the checkout, at most limit
+// bytes.
+func (ck *checkout) readRegular(ctx context.Context, rel string, limit int64) ([]byte, error) {
+	f, size, err := ck.openRegular(rel)
 	if err != nil {
 		return nil, err
 	}
@@ -233,9 +265,10 @@ func readRegular(ctx context.Context, root *os.Root, dir, rel string, limit int6
 	return b, err
 }
 
-// fileDigest hashes the regular file rel in root, reading it through buf.
-func fileDigest(ctx context.Context, root *os.Root, dir, rel string, buf []byte) (string, error) {
-	f, _, err := openRegular(root, dir, rel)
+// fileDigest hashes the regular file rel of the checkout, reading it
+// through buf.
+func (ck *checkout) fileDigest(ctx context.Context, rel string, buf []byte) (string, error) {
+	f, _, err := ck.openRegular(rel)
 	if err != nil {
 		return "", err
 	}
@@ -245,6 +278,18 @@ func fileDigest(ctx context.Context, root *os.Root, dir, rel string, buf []byte)
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// listDir lists the directory dir of the checkout, sorted by name.
+func (ck *checkout) listDir(dir string) ([]fs.DirEntry, error) {
+	d, err := ck.open(dir, openFlags)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }
 
 func mib(n int64) string {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -29,9 +28,9 @@ const (
 var errSelectorTimeout = errors.New("selector timeout")
 
 // jsonDigest hashes the canonical JSON of what the jq selector picks in
-// the JSON file rel of root.
-func jsonDigest(ctx context.Context, root *os.Root, dir, rel, selector string) (string, error) {
-	b, err := readRegular(ctx, root, dir, rel, maxJSONInput)
+// the JSON file rel of the checkout.
+func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (string, error) {
+	b, err := ck.readRegular(ctx, rel, maxJSONInput)
 	if err != nil {
 		return "", err
 	}

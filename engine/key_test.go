@@ -954,12 +954,12 @@ func TestPrefetch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.glob, func(t *testing.T) {
 			t.Parallel()
-			root, err := os.OpenRoot(dir)
+			ck, err := openCheckout(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer root.Close()
-			tr := newTree(t.Context(), root, dir)
+			defer ck.Close()
+			tr := newTree(t.Context(), ck)
 			listed := func() []string { return slices.Sorted(maps.Keys(tr.lists)) }
 			tr.prefetch(tt.glob, !hasDotName(tt.glob))
 			if got := listed(); !slices.Equal(got, tt.want) {
