@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"time"
@@ -23,9 +24,15 @@ const (
 	minSelectionBound = 8 << 20
 	// selectorTimeout bounds the time a selector runs.
 	selectorTimeout = 10 * time.Second
+	// selectorHeap bounds the heap a selector may grow while it runs (see
+	// watchHeap).
+	selectorHeap = 1 << 30
 )
 
-var errSelectorTimeout = errors.New("selector timeout")
+var (
+	errSelectorTimeout = errors.New("selector timeout")
+	errSelectorHeap    = errors.New("selector heap")
+)
 
 // jsonDigest hashes the canonical JSON of what the jq selector picks in
 // the JSON file rel of the checkout.
@@ -40,8 +47,14 @@ func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (strin
 // selectDigest runs the jq selector on the JSON doc, with no environment
 // ($ENV and env are empty), and hashes each value it yields as canonical
 // JSON, length-prefixed. The values may total max(minSelectionBound,
-// 2×len(doc)) bytes, and the selector may run selectorTimeout.
+// 2×len(doc)) bytes, and the selector may run selectorTimeout and grow the
+// heap by selectorHeap.
 func selectDigest(ctx context.Context, doc []byte, selector string) (string, error) {
+	return selectDigestWithin(ctx, doc, selector, selectorHeap)
+}
+
+// selectDigestWithin is selectDigest with a heap bound of heap bytes.
+func selectDigestWithin(ctx context.Context, doc []byte, selector string, heap uint64) (string, error) {
 	q, err := gojq.Parse(selector)
 	if err != nil {
 		return "", fmt.Errorf("selector %q: %v", selector, err)
@@ -56,6 +69,8 @@ func selectDigest(ctx context.Context, doc []byte, selector string) (string, err
 	}
 	run, cancel := context.WithTimeoutCause(ctx, selectorTimeout, errSelectorTimeout)
 	defer cancel()
+	run, stop := watchHeap(run, heap)
+	defer stop()
 	bound := max(minSelectionBound, 2*len(doc))
 	h := sha256.New()
 	var enc canonical
@@ -68,8 +83,12 @@ func selectDigest(ctx context.Context, doc []byte, selector string) (string, err
 			break
 		}
 		if err, ok := v.(error); ok {
-			if ctx.Err() == nil && errors.Is(context.Cause(run), errSelectorTimeout) {
+			switch cause := context.Cause(run); {
+			case ctx.Err() != nil:
+			case errors.Is(cause, errSelectorTimeout):
 				return "", fmt.Errorf("selector %q ran longer than %v: select less", selector, selectorTimeout)
+			case errors.Is(cause, errSelectorHeap):
+				return "", fmt.Errorf("selector %q needs more than %s of memory: select less", selector, mib(int64(heap)))
 			}
 			return "", fmt.Errorf("selector %q: %w", selector, err)
 		}
@@ -87,6 +106,42 @@ func selectDigest(ctx context.Context, doc []byte, selector string) (string, err
 		total += len(frame) + len(enc.buf)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// watchHeap returns a context that is cancelled, with errSelectorHeap as
+// its cause, once the heap holds limit bytes more than twice what it held
+// at the start (garbage may double it between collections); stop ends the
+// watch. The heap is the process's: the bound is coarse.
+func watchHeap(ctx context.Context, limit uint64) (watched context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	heap := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	start := heap()
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if heap() > 2*start+limit {
+					cancel(errSelectorHeap)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		cancel(nil)
+	}
 }
 
 var errTooBig = errors.New("too big")

@@ -93,3 +93,17 @@ func TestSelectorDeadline(t *testing.T) {
 		t.Errorf("error = %v, want a deadline naming the selector", err)
 	}
 }
+
+// TestSelectorHeap: a selector that builds a huge value in memory stops
+// once the heap has grown past its bound, and the error names it.
+func TestSelectorHeap(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	_, err := selectDigestWithin(t.Context(), []byte(`{}`), "[range(1e9)] | length", 64<<20)
+	if d := time.Since(start); d > selectorTimeout/2 {
+		t.Errorf("returned after %v", d)
+	}
+	if err == nil || !strings.Contains(err.Error(), `selector "[range(1e9)] | length" needs more than 64.0 MiB of memory`) {
+		t.Errorf("error = %v, want the selector and its memory bound", err)
+	}
+}
