@@ -16,9 +16,11 @@ import (
 	"syscall"
 )
 
-// The key reads the checkout through an os.Root: a symlink is followed only
-// while it stays inside, and only regular files are read, opened without
-// blocking, so that a FIFO or a device cannot hang the key.
+// The key reads the checkout through an os.Root (on Linux, first through
+// openat2 with RESOLVE_BENEATH, which confines the same way in one system
+// call): a symlink is followed only while it stays inside, and only regular
+// files are read, opened without blocking, so that a FIFO or a device
+// cannot hang the key.
 
 // openFlags open a file for reading without blocking on a FIFO and without
 // taking a terminal as the controlling one.
