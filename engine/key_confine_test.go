@@ -284,7 +284,7 @@ func TestInCheckout(t *testing.T) {
 		"../../../../../../../etc/passwd":    "outside the checkout",
 		"/etc/passwd":                        "outside the checkout",
 		filepath.Join(outside, "secret.txt"): "outside the checkout",
-		"sub/root":                           "sub/root",
+		"sub/root":                           "is a symlink to",
 		"sub/root/secret.txt":                "sub/root",
 		"slash/etc":                          "slash",
 	}

@@ -151,10 +151,13 @@ func (c *Config) CheckoutProblems() []error {
 // outsideError is a symlink on the way to a path that leads out of the
 // checkout (or loops).
 type outsideError struct {
-	link, target, dir string
+	path, link, target, dir string
 }
 
 func (e *outsideError) Error() string {
+	if e.link == e.path {
+		return fmt.Sprintf("is a symlink to %q, which leads outside the checkout %s", e.target, e.dir)
+	}
 	return fmt.Sprintf("goes through %s, a symlink to %q that leads outside the checkout %s", e.link, e.target, e.dir)
 }
 
@@ -174,7 +177,7 @@ func (ck *checkout) outsideLink(rel string) *outsideError {
 		}
 		if _, err := root.Stat(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			target, _ := root.Readlink(p)
-			return &outsideError{link: p, target: target, dir: ck.dir}
+			return &outsideError{path: rel, link: p, target: target, dir: ck.dir}
 		}
 	}
 	return nil
