@@ -2,24 +2,22 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"github.com/itchyny/gojq"
 )
 
 // KeyScheme is the first input of every key: a change of scheme never
@@ -45,24 +43,27 @@ type Key struct {
 // and no registry: with no platform given it hashes this machine's
 // (DefaultPlatform), where a run asks the daemon. Give platform to make
 // the two agree when DOCKER_HOST is a machine of another kind.
-func ComputeKey(c *Config) (Key, error) {
+func ComputeKey(ctx context.Context, c *Config) (Key, error) {
 	p, err := c.Plan()
 	if err != nil {
 		return Key{}, err
 	}
-	return computeKey(p, func() (string, error) { return DefaultPlatform(), nil })
+	return computeKey(ctx, p, func() (string, error) { return DefaultPlatform(), nil })
 }
 
 // computeKey computes the cache key of p. When p gives no platform, it
 // asks platform, once the files are read (so that a problem with them is
 // found without a daemon), and records the answer in p.
-func computeKey(p *Plan, platform func() (string, error)) (Key, error) {
+func computeKey(ctx context.Context, p *Plan, platform func() (string, error)) (Key, error) {
 	c := &p.Config
-	dockerfile, err := c.DockerfileContent()
+	if err := ctx.Err(); err != nil {
+		return Key{}, err
+	}
+	dockerfile, err := c.DockerfileContent(ctx)
 	if err != nil {
 		return Key{}, err
 	}
-	files, err := c.cacheOnInputs()
+	files, err := c.cacheOnInputs(ctx)
 	if err != nil {
 		return Key{}, err
 	}
@@ -105,19 +106,38 @@ func digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// DockerfileContent is the Dockerfile's bytes: dockerfile-inline, or the file.
-func (c *Config) DockerfileContent() ([]byte, error) {
+// DockerfileContent is the Dockerfile's bytes: dockerfile-inline, or the
+// file, read through the checkout (see openRegular).
+func (c *Config) DockerfileContent(ctx context.Context) ([]byte, error) {
 	if c.DockerfileInline != "" {
 		return []byte(c.DockerfileInline), nil
 	}
-	b, err := os.ReadFile(c.DockerfilePath())
+	name := c.dockerfileOption()
+	rel, err := checkoutRel(c.WorkDir, name)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, Configf("dockerfile %q does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", c.dockerfileOption(), c.workDirName())
-		}
+		return nil, Configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+	}
+	ck, err := openCheckout(c.WorkDir)
+	if err != nil {
 		return nil, fmt.Errorf("reading dockerfile: %w", err)
 	}
-	return b, nil
+	defer ck.Close()
+	b, err := ck.readRegular(ctx, rel, maxDockerfile)
+	var outside *outsideError
+	var irregular *notRegularError
+	switch {
+	case err == nil:
+		return b, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, Configf("dockerfile %q does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", name, c.workDirName())
+	case errors.As(err, &outside):
+		return nil, Configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+	case errors.As(err, &irregular):
+		return nil, Configf("dockerfile %q %v: set dockerfile to the path of your Dockerfile, relative to %s", name, err, c.workDirName())
+	}
+	return nil, Configf("dockerfile %q: %v", name, err)
 }
 
 func (c *Config) dockerfileOption() string {
@@ -154,84 +174,137 @@ func (c *Config) workDirName() string {
 
 // cacheOnInputs expands the cache-on patterns into one input per file (or
 // JSON selection), sorted by path and de-duplicated, then hashes the files.
-func (c *Config) cacheOnInputs() ([]Input, error) {
-	root := c.WorkDir
-	if root == "" {
-		root = "."
+// It reads the checkout through an os.Root: a symlink leading out of it is
+// an error naming the link. Only regular files are hashed: a wildcard
+// leaves out what is not one (a FIFO, a device, a socket, a link to a
+// directory), and a pattern naming one exactly is an error.
+func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
+	if len(c.CacheOn) == 0 {
+		return nil, nil
 	}
-	t := newTree(root)
-	seen := map[string]bool{}
+	dir := c.WorkDir
+	if dir == "" {
+		dir = "."
+	}
+	ck, err := openCheckout(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading cache-on: %w", err)
+	}
+	defer ck.Close()
+	t := newTree(ctx, ck)
+	ids := map[string]int{}
 	var jobs []hashJob
-	for _, pattern := range c.CacheOn {
+	matches := make([][]int, len(c.CacheOn)) // the jobs of each pattern
+	for i, pattern := range c.CacheOn {
 		pattern = strings.TrimSpace(pattern)
 		glob, selector, _ := strings.Cut(pattern, "#")
-		matched := 0
+		exact := !strings.ContainsAny(glob, "*?[{")
 		err := t.match(glob, func(p string) {
-			matched++
-			if id := p + "#" + selector; !seen[id] {
-				seen[id] = true
+			id := p + "#" + selector
+			k, ok := ids[id]
+			if !ok {
+				k = len(jobs)
+				ids[id] = k
 				jobs = append(jobs, hashJob{path: p, selector: selector})
 			}
+			jobs[k].exact = jobs[k].exact || exact
+			matches[i] = append(matches[i], k)
 		})
-		if err != nil {
+		var outside *outsideError
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.As(err, &outside):
+			return nil, Configf("cache-on %q %v: %s", pattern, err, fixOutside)
+		case err != nil:
 			return nil, Configf("cache-on %q: %v", pattern, err)
+		case len(matches[i]) == 0 && !c.AllowEmptyCacheOn:
+			return nil, errMatchesNothing(pattern, dir)
 		}
-		if matched == 0 && !c.AllowEmptyCacheOn {
-			return nil, Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, root)
+	}
+	if err := hashAll(ctx, ck, jobs); err != nil {
+		return nil, err
+	}
+	for i, pattern := range c.CacheOn {
+		if len(matches[i]) > 0 && !c.AllowEmptyCacheOn && !slices.ContainsFunc(matches[i], func(k int) bool { return !jobs[k].skip }) {
+			return nil, errMatchesNothing(strings.TrimSpace(pattern), dir)
 		}
 	}
 	slices.SortFunc(jobs, func(a, b hashJob) int {
 		return cmp.Or(strings.Compare(a.path, b.path), strings.Compare(a.selector, b.selector))
 	})
-	hashAll(root, jobs)
-	inputs := make([]Input, len(jobs))
-	for i, j := range jobs {
+	inputs := make([]Input, 0, len(jobs))
+	for _, j := range jobs {
+		var outside *outsideError
+		var irregular *notRegularError
 		switch {
+		case j.skip:
+		case errors.As(j.err, &outside):
+			return nil, Configf("cache-on %s %v: %s", j.path, j.err, fixOutside)
+		case errors.As(j.err, &irregular):
+			return nil, Configf("cache-on %s %v: cache-on hashes regular files only: remove it from cache-on", j.path, j.err)
 		case j.err != nil:
 			return nil, Configf("cache-on %s: %v", j.path, j.err)
 		case j.selector == "":
-			inputs[i] = Input{Name: "file " + j.path, Digest: j.digest}
+			inputs = append(inputs, Input{Name: "file " + j.path, Digest: j.digest})
 		default:
-			inputs[i] = Input{Name: "json " + j.path + "#" + j.selector, Digest: j.digest}
+			inputs = append(inputs, Input{Name: "json " + j.path + "#" + j.selector, Digest: j.digest})
 		}
 	}
 	return inputs, nil
 }
 
+const fixOutside = "cache-on hashes files inside the checkout only: point the link inside it, or narrow the pattern"
+
+func errMatchesNothing(pattern, dir string) error {
+	return Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, dir)
+}
+
 // A hashJob is a matched file, or a JSON selection in it, and its digest.
+// exact is set if a pattern without wildcards named it; skip if it is no
+// regular file and only wildcards matched it.
 type hashJob struct {
 	path, selector string
+	exact, skip    bool
 	digest         string
 	err            error
 }
 
-// hashAll sets the digest (or error) of each job, reading the files under
-// root with a bounded pool of workers, each through one reused buffer.
-func hashAll(root string, jobs []hashJob) {
+// hashAll sets the digest (or error) of each job, reading the files of
+// the checkout with a bounded pool of workers, each through one reused buffer. It
+// stops when ctx is done, and returns ctx's error then.
+func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.NumCPU()*2, len(jobs)) {
 		wg.Go(func() {
 			buf := make([]byte, 64<<10)
-			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < len(jobs) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				j := &jobs[i]
-				p := filepath.Join(root, filepath.FromSlash(j.path))
 				if j.selector == "" {
-					j.digest, j.err = fileDigest(p, buf)
+					j.digest, j.err = ck.fileDigest(ctx, j.path, buf)
 				} else {
-					j.digest, j.err = jsonDigest(p, j.selector)
+					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.selector)
 				}
+				var irregular *notRegularError
+				j.skip = !j.exact && errors.As(j.err, &irregular)
 			}
 		})
 	}
 	wg.Wait()
+	return ctx.Err()
 }
 
-// matchFiles returns the files under root that glob matches (see
+// matchFiles returns the files under dir that glob matches (see
 // tree.match), as slash-separated relative paths.
-func matchFiles(root, glob string) ([]string, error) {
+func matchFiles(dir, glob string) ([]string, error) {
+	ck, err := openCheckout(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ck.Close()
 	var out []string
-	err := newTree(root).match(glob, func(p string) { out = append(out, p) })
+	err = newTree(context.Background(), ck).match(glob, func(p string) { out = append(out, p) })
 	return out, err
 }
 
@@ -239,48 +312,65 @@ func matchFiles(root, glob string) ([]string, error) {
 // each directory at most once for all of them. The checkout must not
 // change meanwhile.
 type tree struct {
-	root  string
-	fsys  fs.StatFS // os.DirFS(root)
-	mu    sync.Mutex
-	lists map[string][]fs.DirEntry
+	ctx    context.Context
+	ck     *checkout
+	fsys   fs.StatFS // ck.root.FS()
+	mu     sync.Mutex
+	lists  map[string][]fs.DirEntry
+	failed []string // paths whose listing or stat failed, but not as missing
 }
 
-func newTree(root string) *tree {
-	return &tree{root: root, fsys: os.DirFS(root).(fs.StatFS), lists: map[string][]fs.DirEntry{}}
+func newTree(ctx context.Context, ck *checkout) *tree {
+	return &tree{ctx: ctx, ck: ck, fsys: ck.root.FS().(fs.StatFS), lists: map[string][]fs.DirEntry{}}
 }
 
 // match calls fn with each path under t's root that glob matches. The
 // matching is doublestar.GlobWalk's, with WithFilesOnly and WithNoFollow:
 // it yields what is not a directory, and wildcards do not go through
-// symlinks to directories (the glob's fixed leading directory does). Then,
+// symlinks to directories (the glob's fixed leading directory does, while
+// it stays in the checkout: else match returns an *outsideError). Then,
 // like bash's globstar without dotglob, a wildcard does not match a name
 // that starts with a dot: unless a part of glob starts with a dot, paths
 // with a dot-name are dropped. GlobWalk finds directories listed ahead by
 // prefetch, in parallel.
 func (t *tree) match(glob string, fn func(string)) error {
-	glob = filepath.ToSlash(glob)
-	if path.IsAbs(glob) {
-		rel, err := filepath.Rel(t.root, glob)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			return fmt.Errorf("is outside the checkout %s", t.root)
-		}
-		glob = filepath.ToSlash(rel)
-	}
-	glob = path.Clean(glob)
-	if strings.HasPrefix(glob, "../") {
-		return fmt.Errorf("is outside the checkout %s", t.root)
+	glob, err := checkoutRel(t.ck.dir, glob)
+	if err != nil {
+		return err
 	}
 	if !doublestar.ValidatePattern(glob) {
 		return fmt.Errorf("is not a valid glob")
 	}
+	t.failed = nil
 	hide := !hasDotName(glob)
 	t.prefetch(glob, hide)
-	return doublestar.GlobWalk(treeFS{t.fsys, t, hide}, glob, func(p string, _ fs.DirEntry) error {
+	err = doublestar.GlobWalk(treeFS{t.fsys, t, hide}, glob, func(p string, _ fs.DirEntry) error {
 		if !hide || !hasDotName(p) {
 			fn(p)
 		}
-		return nil
+		return t.ctx.Err()
 	}, doublestar.WithFilesOnly(), doublestar.WithNoFollow())
+	if err != nil {
+		return err
+	}
+	if err := t.ctx.Err(); err != nil {
+		return err
+	}
+	for _, p := range t.failed {
+		if o := t.ck.outsideLink(p); o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// fail notes that listing or looking up p failed other than as missing.
+func (t *tree) fail(p string, err error) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && t.ctx.Err() == nil {
+		t.mu.Lock()
+		t.failed = append(t.failed, p)
+		t.mu.Unlock()
+	}
 }
 
 // hasDotName reports whether a part of the slash path (or glob) p starts
@@ -304,6 +394,9 @@ func (t *tree) prefetch(glob string, hide bool) {
 	var wg sync.WaitGroup
 	var visit func(dir string, level int)
 	visit = func(dir string, level int) {
+		if t.ctx.Err() != nil {
+			return
+		}
 		entries, _ := t.readDir(dir, hide)
 		for _, e := range entries {
 			if !e.IsDir() || !enters(parts, level, e.Name()) {
@@ -351,8 +444,12 @@ func (t *tree) readDir(dir string, hide bool) ([]fs.DirEntry, error) {
 	entries, ok := t.lists[dir]
 	t.mu.Unlock()
 	if !ok {
+		if err := t.ctx.Err(); err != nil {
+			return nil, err
+		}
 		var err error
-		if entries, err = fs.ReadDir(t.fsys, dir); err != nil {
+		if entries, err = t.ck.listDir(dir); err != nil {
+			t.fail(dir, err)
 			return nil, err
 		}
 		t.mu.Lock()
@@ -367,7 +464,7 @@ func (t *tree) readDir(dir string, hide bool) ([]fs.DirEntry, error) {
 
 func isDotEntry(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") }
 
-// treeFS is the checkout as GlobWalk reads it: os.DirFS, with the
+// treeFS is the checkout as GlobWalk reads it: root.FS(), with the
 // directories listed by t, without dot-names if hide.
 type treeFS struct {
 	fs.StatFS
@@ -378,59 +475,9 @@ type treeFS struct {
 // ReadDir implements fs.ReadDirFS.
 func (f treeFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.t.readDir(name, f.hide) }
 
-// fileDigest hashes the file at p, reading it through buf (io.Copy would
-// allocate a buffer a file).
-func fileDigest(p string, buf []byte) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	for {
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// jsonDigest hashes the canonical JSON of what the jq selector picks.
-func jsonDigest(p, selector string) (string, error) {
-	q, err := gojq.Parse(selector)
-	if err != nil {
-		return "", fmt.Errorf("selector %q: %v", selector, err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return "", err
-	}
-	var doc any
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return "", fmt.Errorf("is not JSON: %v", err)
-	}
-	var canon []byte
-	iter := q.Run(doc)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			break
-		}
-		if err, ok := v.(error); ok {
-			return "", fmt.Errorf("selector %q: %v", selector, err)
-		}
-		out, err := json.Marshal(v)
-		if err != nil {
-			return "", err
-		}
-		canon = strconv.AppendInt(canon, int64(len(out)), 10)
-		canon = append(canon, ':')
-		canon = append(canon, out...)
-	}
-	return digest(canon), nil
+// Stat implements fs.StatFS.
+func (f treeFS) Stat(name string) (fs.FileInfo, error) {
+	fi, err := f.StatFS.Stat(name)
+	f.t.fail(name, err)
+	return fi, err
 }

@@ -29,7 +29,7 @@ func BenchmarkKeyMonorepo(b *testing.B) {
 	c.Platform = "linux/amd64"
 	c.CacheOn = monorepo.CacheOn
 
-	want, err := ComputeKey(&c) // also warms the page cache
+	want, err := ComputeKey(b.Context(), &c) // also warms the page cache
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func BenchmarkKeyMonorepo(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		k, err := ComputeKey(&c)
+		k, err := ComputeKey(b.Context(), &c)
 		if err != nil {
 			b.Fatal(err)
 		}

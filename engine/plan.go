@@ -55,6 +55,7 @@ func (c *Config) Plan() (*Plan, error) {
 		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
 	}
 	errs = append(errs, c.registryProblems()...)
+	errs = append(errs, c.CheckoutProblems()...)
 	for _, a := range c.BuildArgs {
 		name, _, _ := strings.Cut(a, "=")
 		if !envName.MatchString(name) {

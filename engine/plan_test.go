@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +47,7 @@ func TestPlan(t *testing.T) {
 	if p.ContextDir != wd || p.Dockerfile != "" || p.Platform != "" {
 		t.Errorf("context %s (want %s), dockerfile %q, platform %q", p.ContextDir, wd, p.Dockerfile, p.Platform)
 	}
-	if k, err := ComputeKey(&rel); err != nil || k.Inputs[2] != (Input{"platform", digest([]byte(DefaultPlatform()))}) {
+	if k, err := ComputeKey(context.Background(), &rel); err != nil || k.Inputs[2] != (Input{"platform", digest([]byte(DefaultPlatform()))}) {
 		t.Errorf("ComputeKey without a platform: %v, %v; want this machine's %s", k.Inputs, err, DefaultPlatform())
 	}
 }

@@ -88,7 +88,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		log.Redact(value)
 	}
 	log.Phase(PhaseKey, "")
-	key, err := computeKey(&s.plan, func() (string, error) {
+	key, err := computeKey(ctx, &s.plan, func() (string, error) {
 		platform, err := e.Docker.Platform(ctx)
 		if err != nil {
 			return "", fmt.Errorf("asking the Docker daemon for its platform: %w", err)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,7 @@ func newRig(t *testing.T, set func(*engine.Config)) *rig {
 		keyCfg.Platform = "linux/amd64" // the fake daemon's
 	}
 	var err error
-	if r.key, err = engine.ComputeKey(&keyCfg); err != nil {
+	if r.key, err = engine.ComputeKey(context.Background(), &keyCfg); err != nil {
 		t.Fatal(err)
 	}
 	r.ref = reg.Repo + ":" + r.key.Tag
@@ -493,7 +494,7 @@ func TestRunPlatform(t *testing.T) {
 			}
 			c := r.cfg
 			c.Platform, c.AdditionalBuildArgs = tt.want, strings.ReplaceAll(tt.flags, "--platform "+tt.want, "")
-			want, err := engine.ComputeKey(&c)
+			want, err := engine.ComputeKey(context.Background(), &c)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,9 +19,9 @@ func Run(ctx context.Context, args []string, env frontend.Env) error {
 
 // Key is the key command: it prints the key, then a line per input with
 // its digest, or all of it as JSON. It needs no daemon.
-func Key(_ context.Context, args []string, env frontend.Env) error {
+func Key(ctx context.Context, args []string, env frontend.Env) error {
 	cfg, settings, err := Load(args, env)
-	key, err := frontend.Key(cfg, err)
+	key, err := frontend.Key(ctx, cfg, err)
 	if err != nil {
 		return err
 	}

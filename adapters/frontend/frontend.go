@@ -81,12 +81,12 @@ func Run(ctx context.Context, fe FrontEnd) error {
 
 // Key validates a loaded configuration and computes its key, without a
 // daemon or a registry. loadErr is Load's error.
-func Key(cfg engine.Config, loadErr error) (engine.Key, error) {
+func Key(ctx context.Context, cfg engine.Config, loadErr error) (engine.Key, error) {
 	if loadErr != nil {
 		_, err := planOf(&cfg, loadErr)
 		return engine.Key{}, err
 	}
-	return engine.ComputeKey(&cfg) // validates cfg
+	return engine.ComputeKey(ctx, &cfg) // validates cfg
 
 }
 

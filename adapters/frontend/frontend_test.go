@@ -83,15 +83,15 @@ func TestRunNoDaemon(t *testing.T) {
 func TestKey(t *testing.T) {
 	t.Parallel()
 	fe, _ := newFake(t, nil, nil)
-	key, err := Key(fe.cfg, nil)
+	key, err := Key(context.Background(), fe.cfg, nil)
 	if err != nil || len(key.Tag) != engine.KeyLength || len(key.Inputs) == 0 {
 		t.Errorf("Key = %+v, %v", key, err)
 	}
-	if _, err := Key(fe.cfg, errors.New("the environment cannot be read")); err == nil || engine.IsConfigError(err) {
+	if _, err := Key(context.Background(), fe.cfg, errors.New("the environment cannot be read")); err == nil || engine.IsConfigError(err) {
 		t.Errorf("a runtime error from Load: %v", err)
 	}
 	fe.cfg.Platform = "amd64"
-	if _, err := Key(fe.cfg, nil); !engine.IsConfigError(err) || !strings.Contains(err.Error(), "platform") {
+	if _, err := Key(context.Background(), fe.cfg, nil); !engine.IsConfigError(err) || !strings.Contains(err.Error(), "platform") {
 		t.Errorf("an invalid platform: %v", err)
 	}
 }

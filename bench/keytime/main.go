@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -51,7 +52,7 @@ func main() {
 	start := time.Now()
 	for i := 0; i < *n; i++ {
 		var err error
-		if key, err = engine.ComputeKey(&c); err != nil {
+		if key, err = engine.ComputeKey(context.Background(), &c); err != nil {
 			fmt.Fprintln(os.Stderr, "keytime:", err)
 			os.Exit(1)
 		}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package engine
+
+import "os"
+
+// openBeneath is openat2's fast path on Linux: elsewhere, files are opened
+// through os.Root.
+func openBeneath(int, string, int) (*os.File, bool) { return nil, false }

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/itchyny/gojq"
+)
+
+// Bounds of a cache-on JSON selector (file.json#.jq.path).
+const (
+	// maxJSONInput bounds the JSON file a selector reads.
+	maxJSONInput = 64 << 20
+	// minSelectionBound is what the selected values may total, as
+	// canonical JSON, at least: twice the file's size if that is more.
+	minSelectionBound = 8 << 20
+	// selectorTimeout bounds the time a selector runs.
+	selectorTimeout = 10 * time.Second
+	// selectorHeap bounds the heap a selector may grow while it runs (see
+	// watchHeap).
+	selectorHeap = 1 << 30
+)
+
+var (
+	errSelectorTimeout = errors.New("selector timeout")
+	errSelectorHeap    = errors.New("selector heap")
+)
+
+// jsonDigest hashes the canonical JSON of what the jq selector picks in
+// the JSON file rel of the checkout.
+func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (string, error) {
+	b, err := ck.readRegular(ctx, rel, maxJSONInput)
+	if err != nil {
+		return "", err
+	}
+	return selectDigest(ctx, b, selector)
+}
+
+// selectDigest runs the jq selector on the JSON doc, with no environment
+// ($ENV and env are empty), and hashes each value it yields as canonical
+// JSON, length-prefixed. The values may total max(minSelectionBound,
+// 2×len(doc)) bytes, and the selector may run selectorTimeout and grow the
+// heap by selectorHeap.
+func selectDigest(ctx context.Context, doc []byte, selector string) (string, error) {
+	return selectDigestWithin(ctx, doc, selector, selectorHeap)
+}
+
+// selectDigestWithin is selectDigest with a heap bound of heap bytes.
+func selectDigestWithin(ctx context.Context, doc []byte, selector string, heap uint64) (string, error) {
+	q, err := gojq.Parse(selector)
+	if err != nil {
+		return "", fmt.Errorf("selector %q: %v", selector, err)
+	}
+	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	if err != nil {
+		return "", fmt.Errorf("selector %q: %v", selector, err)
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return "", fmt.Errorf("is not JSON: %v", err)
+	}
+	run, cancel := context.WithTimeoutCause(ctx, selectorTimeout, errSelectorTimeout)
+	defer cancel()
+	run, stop := watchHeap(run, heap)
+	defer stop()
+	bound := max(minSelectionBound, 2*len(doc))
+	h := sha256.New()
+	var enc canonical
+	var frame []byte
+	total := 0
+	iter := code.RunWithContext(run, v)
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			break
+		}
+		if err, ok := v.(error); ok {
+			switch cause := context.Cause(run); {
+			case ctx.Err() != nil:
+			case errors.Is(cause, errSelectorTimeout):
+				return "", fmt.Errorf("selector %q ran longer than %v: select less", selector, selectorTimeout)
+			case errors.Is(cause, errSelectorHeap):
+				return "", fmt.Errorf("selector %q needs more than %s of memory: select less", selector, mib(int64(heap)))
+			}
+			return "", fmt.Errorf("selector %q: %w", selector, err)
+		}
+		enc.reset(bound - total)
+		if err := enc.value(v); err != nil {
+			if errors.Is(err, errTooBig) {
+				return "", fmt.Errorf("selector %q selects more than %s of JSON: select less", selector, mib(int64(bound)))
+			}
+			return "", err
+		}
+		frame = strconv.AppendInt(frame[:0], int64(len(enc.buf)), 10)
+		frame = append(frame, ':')
+		h.Write(frame)
+		h.Write(enc.buf)
+		total += len(frame) + len(enc.buf)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// watchHeap returns a context that is cancelled, with errSelectorHeap as
+// its cause, once the heap holds limit bytes more than twice what it held
+// at the start (garbage may double it between collections); stop ends the
+// watch. The heap is the process's: the bound is coarse.
+func watchHeap(ctx context.Context, limit uint64) (watched context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	heap := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	start := heap()
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if heap() > 2*start+limit {
+					cancel(errSelectorHeap)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		cancel(nil)
+	}
+}
+
+var errTooBig = errors.New("too big")
+
+// canonical writes a value from gojq as json.Marshal does (object keys
+// sorted, no spaces, HTML characters escaped), but stops at a bound.
+type canonical struct {
+	buf   []byte
+	limit int
+}
+
+func (c *canonical) reset(limit int) {
+	c.buf, c.limit = c.buf[:0], limit
+}
+
+func (c *canonical) value(v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return c.raw([]byte("null"))
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		c.buf = append(c.buf, '{')
+		for i, k := range keys {
+			if i > 0 {
+				c.buf = append(c.buf, ',')
+			}
+			if err := c.leaf(k); err != nil {
+				return err
+			}
+			c.buf = append(c.buf, ':')
+			if err := c.value(v[k]); err != nil {
+				return err
+			}
+		}
+		return c.raw([]byte("}"))
+	case []any:
+		if v == nil {
+			return c.raw([]byte("null"))
+		}
+		c.buf = append(c.buf, '[')
+		for i, e := range v {
+			if i > 0 {
+				c.buf = append(c.buf, ',')
+			}
+			if err := c.value(e); err != nil {
+				return err
+			}
+		}
+		return c.raw([]byte("]"))
+	default:
+		return c.leaf(v)
+	}
+}
+
+// leaf writes a value that holds no other.
+func (c *canonical) leaf(v any) error {
+	switch v := v.(type) {
+	case nil:
+		return c.raw([]byte("null"))
+	case bool:
+		return c.raw(strconv.AppendBool(nil, v))
+	case int:
+		return c.raw(strconv.AppendInt(nil, int64(v), 10))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.raw(b)
+}
+
+func (c *canonical) raw(b []byte) error {
+	c.buf = append(c.buf, b...)
+	if len(c.buf) > c.limit {
+		return errTooBig
+	}
+	return nil
+}
