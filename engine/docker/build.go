@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/filesync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildsession"
 )
 
 // Build builds spec with BuildKit and returns the image ID. Progress is
@@ -27,11 +28,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	spec.ContextDir = inWorkDir(spec.WorkDir, spec.ContextDir)
-	if spec.Dockerfile != "" {
-		spec.Dockerfile = inWorkDir(spec.WorkDir, spec.Dockerfile)
-	}
-	dirs, dockerfile, cleanup, err := localDirs(spec)
+	dirs, dockerfile, cleanup, err := buildsession.Dirs(spec)
 	if err != nil {
 		return "", err
 	}
@@ -39,12 +36,18 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess, err := newSession(ctx, spec, getenv)
+	attachables, err := buildsession.Attachables(spec, getenv)
 	if err != nil {
 		return "", err
 	}
+	sess, err := session.NewSession(ctx, "docker-ecr-cache")
+	if err != nil {
+		return "", fmt.Errorf("starting a BuildKit session: %w", err)
+	}
 	defer sess.Close()
-	sess.Allow(filesync.NewFSSyncProvider(dirs))
+	for _, a := range append(attachables, filesync.NewFSSyncProvider(dirs)) {
+		sess.Allow(a)
+	}
 	sessDone := make(chan error, 1)
 	go func() {
 		sessDone <- sess.Run(ctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
@@ -138,11 +141,4 @@ func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.Ima
 		Remove:        true,
 		ForceRemove:   true,
 	}
-}
-
-func inWorkDir(workDir, p string) string {
-	if filepath.IsAbs(p) || workDir == "" {
-		return p
-	}
-	return filepath.Join(workDir, p)
 }
