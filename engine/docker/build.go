@@ -61,13 +61,15 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	}
 	defer resp.Body.Close()
 
-	p := newBuildProgress(c.progress)
+	p := buildsession.NewProgress(c.progress)
 	var id string
 	var rest bytes.Buffer // "Successfully tagged …", shown after BuildKit's display
 	err = readMessages(resp.Body, func(m *message) error {
 		switch {
 		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
-			p.trace(*m.Aux)
+			if ss, ok := traceStatus(*m.Aux); ok {
+				p.Update(ss)
+			}
 		case m.ID == "moby.image.id" && m.Aux != nil:
 			var aux struct{ ID string }
 			if err := json.Unmarshal(*m.Aux, &aux); err != nil {
@@ -79,10 +81,10 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 		}
 		return nil
 	})
-	p.close()
+	p.Close()
 	_, _ = c.progress.Write(rest.Bytes())
 	if err != nil {
-		return "", p.explain(sessionErr(err, sessDone))
+		return "", p.Explain(sessionErr(err, sessDone))
 	}
 	if id == "" {
 		return "", fmt.Errorf("the build finished without an image ID")
