@@ -8,7 +8,8 @@
 # version go.mod requires, through the Go module proxy, into the state
 # directory. It runs as root with Debian's runc (OCI worker), its state in a
 # fresh temporary --root. `scripts/buildkitd-up.sh stop` stops it and
-# removes that root.
+# removes that root; `scripts/buildkitd-up.sh bin` only builds the binary
+# and prints its path (internal/testenv starts private daemons with it).
 set -euo pipefail
 
 state=${DOCKER_ECR_CACHE_BUILDKITD_DIR:-/tmp/docker-ecr-cache-buildkitd}
@@ -34,7 +35,7 @@ if [ "${1:-}" = stop ]; then
   exit 0
 fi
 
-if answers "$port"; then
+if [ "${1:-}" != bin ] && answers "$port"; then
   echo "export BUILDKIT_HOST=$addr"; exit 0
 fi
 
@@ -48,6 +49,9 @@ if [ ! -x "$bin" ]; then
   # proxy serves the dependencies, nothing here changes this repository.
   src=$(cd "$repo" && go mod download -json "github.com/moby/buildkit@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   GOFLAGS=-mod=mod go -C "$src" build -o "$bin" ./cmd/buildkitd >&2
+fi
+if [ "${1:-}" = bin ]; then
+  echo "$bin"; exit 0
 fi
 if ! command -v runc >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -69,6 +73,7 @@ nohup "$bin" \
   --addr "$addr" \
   --root "$root" \
   --oci-worker=true --containerd-worker=false \
+  --otel-socket-path "$root/otel-grpc.sock" \
   >"$state/buildkitd.log" 2>&1 </dev/null &
 echo $! >"$state/buildkitd.pid"
 for _ in $(seq 1 120); do
