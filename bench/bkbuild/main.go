@@ -31,7 +31,7 @@ func main() {
 
 func run(host, dir, tag, cacheTo string) error {
 	ctx := context.Background()
-	b, err := buildkit.New(ctx, buildkit.Options{Host: host, Progress: os.Stderr})
+	b, err := buildkit.New(ctx, engine.BuildKitHost{Addr: host}, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -23,54 +21,6 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildsession"
 )
-
-// Schemes are the buildkit-host address forms.
-var Schemes = []string{"tcp", "unix", "docker-container", "kube-pod"}
-
-// Options say how to reach the daemon.
-type Options struct {
-	// Host is tcp://host:port, unix:///path, docker-container://name or
-	// kube-pod://name.
-	Host string
-	// TLS files for a tcp:// host: the CA that signed the daemon's
-	// certificate, and the client's certificate and key. Empty: no TLS.
-	TLSCA, TLSCert, TLSKey string
-	// Progress receives the build's progress, as `docker build
-	// --progress=plain` writes it; nil discards it.
-	Progress io.Writer
-}
-
-// Check reports what is wrong with opts, naming the options as the user
-// writes them (buildkit-host, buildkit-tls-ca, -cert, -key).
-func (o Options) Check() error {
-	var errs []error
-	u, err := url.Parse(o.Host)
-	switch {
-	case err != nil || u.Scheme == "" || !slices.Contains(Schemes, u.Scheme):
-		errs = append(errs, engine.Configf("buildkit-host %q: give tcp://host:port, unix:///path, docker-container://name or kube-pod://name", o.Host))
-	case u.Scheme == "tcp" && u.Port() == "":
-		errs = append(errs, engine.Configf("buildkit-host %q: give the port, as tcp://host:1234", o.Host))
-	case u.Scheme == "unix" && u.Path == "":
-		errs = append(errs, engine.Configf("buildkit-host %q: give the socket's path, as unix:///run/buildkit/buildkitd.sock", o.Host))
-	case (u.Scheme == "docker-container" || u.Scheme == "kube-pod") && u.Host == "":
-		errs = append(errs, engine.Configf("buildkit-host %q: give the name, as %s://buildkitd", o.Host, u.Scheme))
-	case u.Scheme != "tcp" && o.TLSCA+o.TLSCert+o.TLSKey != "":
-		errs = append(errs, engine.Configf("buildkit-tls-ca, buildkit-tls-cert and buildkit-tls-key are for a tcp:// buildkit-host, not %q", o.Host))
-	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		errs = append(errs, engine.Configf("buildkit-tls-cert and buildkit-tls-key go together: give both, or neither"))
-	}
-	for name, file := range map[string]string{"buildkit-tls-ca": o.TLSCA, "buildkit-tls-cert": o.TLSCert, "buildkit-tls-key": o.TLSKey} {
-		if file == "" {
-			continue
-		}
-		if _, err := os.Stat(file); err != nil {
-			errs = append(errs, engine.Configf("%s: %v: give the path of a PEM file", name, err))
-		}
-	}
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-	return errors.Join(errs...)
-}
 
 // Builder builds on one BuildKit daemon.
 type Builder struct {
@@ -83,29 +33,32 @@ var _ interface {
 	Build(context.Context, engine.BuildSpec) (engine.BuildResult, error)
 } = (*Builder)(nil)
 
-// New makes a Builder for opts.Host. It does not connect yet: the first
-// Build does.
-func New(ctx context.Context, opts Options) (*Builder, error) {
-	if err := opts.Check(); err != nil {
-		return nil, err
+// New makes a Builder for the daemon at host. It does not connect yet:
+// the first Build does. progress receives the builds' progress, as
+// `docker build --progress=plain` writes it; nil discards it.
+func New(ctx context.Context, host engine.BuildKitHost, progress io.Writer) (*Builder, error) {
+	if err := host.Check(); err != nil {
+		return nil, &engine.ConfigError{Err: err}
 	}
-	var copts []client.ClientOpt
-	if opts.TLSCA != "" || opts.TLSCert != "" {
-		u, _ := url.Parse(opts.Host) // Check parsed it
-		copts = append(copts, client.WithServerConfig(u.Hostname(), opts.TLSCA))
-		if opts.TLSCert != "" {
-			copts = append(copts, client.WithCredentials(opts.TLSCert, opts.TLSKey))
+	if host.Addr == "" {
+		return nil, engine.Configf("buildkit-host is empty: give the BuildKit daemon's address")
+	}
+	var opts []client.ClientOpt
+	if host.TLSCA != "" || host.TLSCert != "" {
+		u, _ := url.Parse(host.Addr) // Check parsed it
+		opts = append(opts, client.WithServerConfig(u.Hostname(), host.TLSCA))
+		if host.TLSCert != "" {
+			opts = append(opts, client.WithCredentials(host.TLSCert, host.TLSKey))
 		}
 	}
-	c, err := client.New(ctx, opts.Host, copts...)
+	c, err := client.New(ctx, host.Addr, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("buildkit-host %s: %w", opts.Host, err)
+		return nil, fmt.Errorf("connecting to buildkit-host %s: %w", host.Addr, err)
 	}
-	progress := opts.Progress
 	if progress == nil {
 		progress = io.Discard
 	}
-	return &Builder{host: opts.Host, c: c, progress: progress}, nil
+	return &Builder{host: host.Addr, c: c, progress: progress}, nil
 }
 
 // Close ends the connection to the daemon.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,42 +20,6 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
-
-func TestCheck(t *testing.T) {
-	t.Parallel()
-	pem := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(pem, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		opts Options
-		want string // part of the error; empty: valid
-	}{
-		{Options{Host: "tcp://buildkitd:1234"}, ""},
-		{Options{Host: "tcp://buildkitd:1234", TLSCA: pem, TLSCert: pem, TLSKey: pem}, ""},
-		{Options{Host: "unix:///run/buildkit/buildkitd.sock"}, ""},
-		{Options{Host: "docker-container://buildkitd"}, ""},
-		{Options{Host: "kube-pod://buildkitd-0"}, ""},
-		{Options{Host: "buildkitd:1234"}, "buildkit-host \"buildkitd:1234\": give tcp://host:port"},
-		{Options{Host: "http://buildkitd:1234"}, "give tcp://host:port"},
-		{Options{Host: "tcp://buildkitd"}, "give the port"},
-		{Options{Host: "unix://"}, "give the socket's path"},
-		{Options{Host: "kube-pod://"}, "give the name"},
-		{Options{Host: "unix:///s.sock", TLSCA: pem}, "are for a tcp:// buildkit-host"},
-		{Options{Host: "tcp://b:1", TLSCert: pem}, "buildkit-tls-cert and buildkit-tls-key go together"},
-		{Options{Host: "tcp://b:1", TLSCA: "/nonexistent/ca.pem"}, "buildkit-tls-ca: stat /nonexistent/ca.pem"},
-	} {
-		err := tc.opts.Check()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%+v: %v", tc.opts, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%+v: error %v, want one saying %q", tc.opts, err, tc.want)
-		case err != nil && !engine.IsConfigError(err):
-			t.Errorf("%+v: %v is not a configuration error", tc.opts, err)
-		}
-	}
-}
 
 func TestSolveOpt(t *testing.T) {
 	t.Parallel()
@@ -310,11 +275,11 @@ func build(t *testing.T, host string, spec engine.BuildSpec) (engine.BuildResult
 
 func newBuilder(t *testing.T, host string, progress *syncBuffer) *Builder {
 	t.Helper()
-	opts := Options{Host: host}
+	var w io.Writer
 	if progress != nil {
-		opts.Progress = progress
+		w = progress
 	}
-	b, err := New(testContext(t), opts)
+	b, err := New(testContext(t), engine.BuildKitHost{Addr: host}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
