@@ -46,7 +46,11 @@ func New(ctx context.Context, host engine.BuildKitHost, progress io.Writer) (*Bu
 	var opts []client.ClientOpt
 	if host.TLSCA != "" || host.TLSCert != "" {
 		u, _ := url.Parse(host.Addr) // Check parsed it
-		opts = append(opts, client.WithServerConfig(u.Hostname(), host.TLSCA))
+		if host.TLSCA != "" {
+			opts = append(opts, client.WithServerConfig(u.Hostname(), host.TLSCA))
+		} else { // a daemon certificate signed by a public CA
+			opts = append(opts, client.WithServerConfigSystem(u.Hostname()))
+		}
 		if host.TLSCert != "" {
 			opts = append(opts, client.WithCredentials(host.TLSCert, host.TLSKey))
 		}

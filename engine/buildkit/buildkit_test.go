@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -184,6 +185,28 @@ RUN --mount=type=secret,id=npmrc --mount=type=secret,id=token ["/bin/busybox", "
 	if err == nil || !strings.Contains(err.Error(), "build failed at step") {
 		t.Errorf("build with a wrong secret: %v, want the failed step", err)
 	}
+}
+
+// TestSSH forwards an SSH agent socket over the session: the RUN step
+// finds a socket at $SSH_AUTH_SOCK, or the build fails.
+func TestSSH(t *testing.T) {
+	t.Parallel()
+	host := testenv.BuildKit(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	dir := buildContext(t, "FROM scratch\nCOPY busybox /bin/busybox\nARG NONCE\nRUN --mount=type=ssh [\"/bin/busybox\", \"sh\", \"-c\", \"test -S $SSH_AUTH_SOCK\"]\n")
+	build(t, host, engine.BuildSpec{
+		ContextDir: dir, Dockerfile: filepath.Join(dir, "Dockerfile"),
+		BuildArgs: []string{"NONCE=" + random(t)},
+		Flags:     engine.BuildFlags{SSH: []string{"default"}},
+		Getenv:    func(k string) string { return map[string]string{"SSH_AUTH_SOCK": sock}[k] },
+		Tags:      []string{reg.Host + "/ssh-" + random(t) + ":key"},
+	})
 }
 
 // TestBuildArgs gives the build args to the Dockerfile: the build checks

@@ -41,13 +41,15 @@ type BuildKitd struct {
 	Root string
 
 	bin, log string
+	args     []string
 	cmd      *exec.Cmd
 	exited   chan struct{}
 }
 
 // StartBuildKitd starts a private daemon keeping its state in root (a new
-// temporary directory when empty). It is stopped when the test ends.
-func StartBuildKitd(t testing.TB, root string) *BuildKitd {
+// temporary directory when empty), with more buildkitd flags in args (TLS:
+// --tlscert, --tlskey, --tlscacert). It is stopped when the test ends.
+func StartBuildKitd(t testing.TB, root string, args ...string) *BuildKitd {
 	t.Helper()
 	bin, err := buildkitdBinary()
 	if err != nil {
@@ -68,7 +70,7 @@ func StartBuildKitd(t testing.TB, root string) *BuildKitd {
 	}
 	addr := "tcp://" + l.Addr().String()
 	l.Close()
-	d := &BuildKitd{Addr: addr, Root: root, bin: bin, log: filepath.Join(t.TempDir(), "buildkitd.log")}
+	d := &BuildKitd{Addr: addr, Root: root, bin: bin, args: args, log: filepath.Join(t.TempDir(), "buildkitd.log")}
 	t.Cleanup(d.Stop)
 	if err := d.start(); err != nil {
 		unavailable(t, err.Error())
@@ -116,12 +118,12 @@ func (d *BuildKitd) start() error {
 		return err
 	}
 	defer log.Close()
-	cmd := exec.Command(d.bin,
+	cmd := exec.Command(d.bin, append([]string{
 		"--addr", d.Addr,
 		"--root", d.Root,
 		"--oci-worker=true", "--containerd-worker=false",
 		"--otel-socket-path", filepath.Join(d.Root, "otel-grpc.sock"),
-	)
+	}, d.args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting buildkitd: %w", err)
