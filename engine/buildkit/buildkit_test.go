@@ -143,6 +143,27 @@ func TestBuildPushes(t *testing.T) {
 	}
 }
 
+// TestUnixSocket builds through a unix:// buildkit-host.
+func TestUnixSocket(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "bk-") // short: a socket path has at most 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	testenv.StartBuildKitd(t, "", "--addr", sock)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	ctxDir := buildContext(t, "FROM scratch\nCOPY busybox /bin/busybox\n")
+	res, _ := build(t, sock, engine.BuildSpec{
+		ContextDir: ctxDir, Dockerfile: filepath.Join(ctxDir, "Dockerfile"),
+		Tags: []string{reg.Host + "/unix-" + random(t) + ":key"},
+	})
+	if !res.Pushed {
+		t.Errorf("result %+v: not pushed", res)
+	}
+}
+
 // TestSecrets serves a file secret and an env secret over the session to
 // a remote daemon. The build checks their digests; the values are never
 // printed and are not in the progress.
