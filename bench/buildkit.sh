@@ -78,10 +78,10 @@ miss() { # miss NAME [extra options]: one docker-ecr-cache run in $app
     { say "$name failed:"; tail -30 "$work/$name.log" >&2; exit 1; }
   grep -q '^CACHE_HIT=false$' "$work/$name.env" || { say "$name was not a miss"; exit 1; }
 }
-wipe_docker() {
+remove_images() { # only this benchmark's own
   docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$reg/bench-docker-$id:" | xargs -r docker rmi -f >/dev/null
-  docker builder prune -af >/dev/null
 }
+wipe_docker() { remove_images; docker builder prune -af >/dev/null; }
 
 say "docker daemon: v1, then inline-cache miss and cold miss"
 echo "app v1" >"$app/app.txt"
@@ -92,7 +92,7 @@ start=$(now); miss docker-inline; inline=$(secs "$start" "$(now)")
 wipe_docker
 echo "app v3" >"$app/app.txt"
 start=$(now); miss docker-cold --additional-build-args --no-cache; cold=$(secs "$start" "$(now)")
-wipe_docker
+remove_images
 
 # --- a BuildKit daemon of the benchmark's own -------------------------------
 port=$((20000 + RANDOM % 20000))
