@@ -10,7 +10,7 @@
 # Each way first builds and pushes v1, then wipes all local state, changes
 # the final-stage file and times the miss. One run; the ratios are what to
 # read.
-#   bench/buildkit.sh
+#   bench/buildkit.sh            (BENCH_LOGS=DIR keeps every leg's log)
 #
 # Wiping the Docker daemon's state removes this benchmark's own images and
 # runs `docker builder prune -af`, which clears the daemon's WHOLE build
@@ -28,6 +28,7 @@ buildkitd=$(scripts/buildkitd-up.sh bin)
 work=$(mktemp -d)
 registry_pid='' buildkitd_pid=''
 cleanup() {
+  if [ -n "${BENCH_LOGS:-}" ]; then mkdir -p "$BENCH_LOGS"; cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null; fi
   [ -z "$buildkitd_pid" ] || { kill "$buildkitd_pid" 2>/dev/null; wait "$buildkitd_pid" 2>/dev/null || true; }
   [ -z "$registry_pid" ] || { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; }
   rm -rf "$work"
@@ -81,7 +82,7 @@ miss() { # miss NAME [extra options]: one docker-ecr-cache run in $app
 remove_images() { # only this benchmark's own
   docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$reg/bench-docker-$id:" | xargs -r docker rmi -f >/dev/null
 }
-wipe_docker() { remove_images; docker builder prune -af >/dev/null; }
+wipe_docker() { remove_images; docker builder prune -af >/dev/null 2>&1; }
 
 say "docker daemon: v1, then inline-cache miss and cold miss"
 echo "app v1" >"$app/app.txt"
@@ -141,6 +142,11 @@ printf '%-52s %8s %9s\n' "buildkit-host, registry cache (mode=max)" "$bk" "$(rat
 echo
 echo "Docker-daemon times are whole docker-ecr-cache runs (key, lookup, build, push);"
 echo "buildkit-host times are the build and push through engine/buildkit."
+# ran LOG: the RUN steps that ran (not CACHED) in a plain progress log.
+ran() {
+  awk '/^#[0-9]+ \[/ { n = $1; sub(/^#[0-9]+ /, ""); name[n] = $0 }
+       /^#[0-9]+ DONE/ && name[$1] ~ /RUN/ { printf "%s%s", sep, name[$1]; sep = "; " }' "$1"
+}
 for leg in docker-inline bk-cache; do
-  echo "steps run again in $leg: $(grep -cE '^#[0-9]+ DONE' "$work/$leg.log") done, $(grep -cE '^#[0-9]+ CACHED' "$work/$leg.log") cached"
+  echo "RUN steps run again in $leg: $(ran "$work/$leg.log")"
 done
