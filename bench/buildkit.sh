@@ -28,7 +28,7 @@ buildkitd=$(scripts/buildkitd-up.sh bin)
 work=$(mktemp -d)
 registry_pid='' buildkitd_pid=''
 cleanup() {
-  if [ -n "${BENCH_LOGS:-}" ]; then mkdir -p "$BENCH_LOGS"; cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null; fi
+  if [ -n "${BENCH_LOGS:-}" ]; then mkdir -p "$BENCH_LOGS"; cp "$work"/*.log "$BENCH_LOGS"/ 2>/dev/null || true; fi
   [ -z "$buildkitd_pid" ] || { kill "$buildkitd_pid" 2>/dev/null; wait "$buildkitd_pid" 2>/dev/null || true; }
   [ -z "$registry_pid" ] || { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; }
   rm -rf "$work"
