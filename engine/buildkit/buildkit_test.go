@@ -91,7 +91,7 @@ func TestLoopback(t *testing.T) {
 
 // TestBuildPushes builds on the daemon, which pushes the tag to the plain
 // and to the htpasswd registry with the credential served by the session.
-// The cache ref does not exist before the first build, which is no error.
+// The cache refs to import do not exist, which is no error.
 func TestBuildPushes(t *testing.T) {
 	t.Parallel()
 	host := testenv.BuildKit(t)
@@ -109,9 +109,10 @@ func TestBuildPushes(t *testing.T) {
 			repo := reg.Host + "/app-" + random(t)
 			spec := engine.BuildSpec{
 				ContextDir: dir, Dockerfile: filepath.Join(dir, "Dockerfile"),
-				Tags:    []string{repo + ":key1"},
-				CacheTo: repo + ":buildcache",
-				Auth:    engine.Auth{Server: reg.Host, Username: tc.opts.Username, Password: tc.opts.Password},
+				Tags:      []string{repo + ":key1"},
+				CacheTo:   repo + ":buildcache",
+				CacheFrom: []string{reg.Host + "/never-pushed:buildcache"},
+				Auth:      engine.Auth{Server: reg.Host, Username: tc.opts.Username, Password: tc.opts.Password},
 			}
 			res, out := build(t, host, spec)
 			if !res.Pushed || !strings.HasPrefix(res.Digest, "sha256:") || !strings.HasPrefix(res.ID, "sha256:") {
