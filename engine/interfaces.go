@@ -65,6 +65,16 @@ type BuildSpec struct {
 	CacheFrom  []string
 	Auth       Auth                // for pulling base images and cache from the cache's registry
 	Getenv     func(string) string // reads env secrets and --ssh paths when the build asks
+	// CacheTo is the registry ref that a build on a BuildKit host exports
+	// its full layer cache to (mode=max) and imports it from; empty: none.
+	CacheTo string
+}
+
+// BuildResult is a finished build.
+type BuildResult struct {
+	ID     string // the image's config digest
+	Digest string // manifest digest of the pushed image, when Pushed
+	Pushed bool   // the builder pushed spec.Tags itself
 }
 
 // Docker is the Docker Engine, as the cache uses it.

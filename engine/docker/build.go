@@ -11,9 +11,11 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/filesync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildsession"
 )
 
 // Build builds spec with BuildKit and returns the image ID. Progress is
@@ -27,7 +29,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	dirs, dockerfile, cleanup, err := localDirs(spec)
+	dirs, dockerfile, cleanup, err := buildsession.Dirs(spec)
 	if err != nil {
 		return "", err
 	}
@@ -35,12 +37,18 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sess, err := newSession(ctx, spec, getenv)
+	attachables, err := buildsession.Attachables(spec, getenv)
 	if err != nil {
 		return "", err
 	}
+	sess, err := session.NewSession(ctx, "docker-ecr-cache")
+	if err != nil {
+		return "", fmt.Errorf("starting a BuildKit session: %w", err)
+	}
 	defer sess.Close()
-	sess.Allow(filesync.NewFSSyncProvider(dirs))
+	for _, a := range append(attachables, filesync.NewFSSyncProvider(dirs)) {
+		sess.Allow(a)
+	}
 	sessDone := make(chan error, 1)
 	go func() {
 		sessDone <- sess.Run(ctx, func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
@@ -54,24 +62,26 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	}
 	defer resp.Body.Close()
 
-	p := newBuildProgress(c.progress)
+	p := buildsession.NewProgress(c.progress)
 	var id string
 	var rest bytes.Buffer // "Successfully tagged …", shown after BuildKit's display
 	err = display(resp.Body, &rest, func(m jsonmessage.JSONMessage) {
-		switch m.ID {
-		case "moby.buildkit.trace":
-			p.trace(*m.Aux)
-		case "moby.image.id":
+		switch {
+		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
+			if ss, ok := traceStatus(*m.Aux); ok {
+				p.Update(ss)
+			}
+		case m.ID == "moby.image.id" && m.Aux != nil:
 			var aux struct{ ID string }
 			if json.Unmarshal(*m.Aux, &aux) == nil {
 				id = aux.ID
 			}
 		}
 	})
-	p.close()
+	p.Close()
 	_, _ = c.progress.Write(rest.Bytes())
 	if err != nil {
-		return "", p.explain(sessionErr(err, sessDone))
+		return "", p.Explain(sessionErr(err, sessDone))
 	}
 	if id == "" {
 		return "", fmt.Errorf("the build finished without an image ID")

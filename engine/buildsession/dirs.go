@@ -1,4 +1,4 @@
-package docker
+package buildsession
 
 import (
 	"errors"
@@ -13,13 +13,16 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// localDirs are the build context and the Dockerfile's directory, served
+// Dirs are the build context and the Dockerfile's directory, served
 // to the daemon over the BuildKit session, as `docker build DIR` does with
 // BuildKit: the daemon asks for the files it needs, less those that the
 // context's .dockerignore excludes. An inline Dockerfile is written to a
 // directory of its own, which cleanup removes, so it never joins the
 // context (where `COPY . .` would take it into the image).
-func localDirs(spec engine.BuildSpec) (dirs filesync.StaticDirSource, dockerfile string, cleanup func(), err error) {
+// They are named "context" and "dockerfile", as the Dockerfile frontend
+// asks for them; dockerfile is the Dockerfile's name in its directory.
+// The plan made spec's paths absolute.
+func Dirs(spec engine.BuildSpec) (dirs filesync.StaticDirSource, dockerfile string, cleanup func(), err error) {
 	cleanup = func() {}
 	if fi, err := os.Stat(spec.ContextDir); err != nil {
 		return nil, "", cleanup, fmt.Errorf("build context: %w", err)

@@ -1,4 +1,10 @@
-package docker
+// Package buildsession is what a BuildKit session serves to a build:
+// the context and Dockerfile, secrets, SSH agents and registry credentials,
+// all from this process on the builder's demand and never written to disk.
+// The same services go to BuildKit in the job's Docker daemon
+// (engine/docker) and to a BuildKit daemon at buildkit-host
+// (engine/buildkit).
+package buildsession
 
 import (
 	"context"
@@ -17,14 +23,12 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// newSession makes the BuildKit session for spec: secrets, SSH agents and
-// registry credentials, all served from this process on the daemon's demand.
-func newSession(ctx context.Context, spec engine.BuildSpec, getenv func(string) string) (*session.Session, error) {
-	sess, err := session.NewSession(ctx, "docker-ecr-cache")
-	if err != nil {
-		return nil, fmt.Errorf("starting a BuildKit session: %w", err)
-	}
-	sess.Allow(&authProvider{auth: spec.Auth})
+// Attachables are the services of a build's session: registry
+// credentials (spec.Auth for its registry, nothing for others), spec's
+// secrets, read when the build asks for them, and the SSH agents of
+// spec.Flags.SSH. getenv serves env secrets and $SSH_AUTH_SOCK.
+func Attachables(spec engine.BuildSpec, getenv func(string) string) ([]session.Attachable, error) {
+	attachables := []session.Attachable{&authProvider{auth: spec.Auth}}
 
 	store := secretStore{}
 	for _, s := range spec.Secrets {
@@ -35,7 +39,7 @@ func newSession(ctx context.Context, spec engine.BuildSpec, getenv func(string) 
 		}
 		store[s.ID] = secretSource{Secret: s, getenv: getenv}
 	}
-	sess.Allow(secretsprovider.NewSecretProvider(store))
+	attachables = append(attachables, secretsprovider.NewSecretProvider(store))
 
 	if len(spec.Flags.SSH) > 0 {
 		var confs []sshprovider.AgentConfig
@@ -58,9 +62,9 @@ func newSession(ctx context.Context, spec engine.BuildSpec, getenv func(string) 
 		if err != nil {
 			return nil, fmt.Errorf("--ssh: %w", err)
 		}
-		sess.Allow(p)
+		attachables = append(attachables, p)
 	}
-	return sess, nil
+	return attachables, nil
 }
 
 // secretStore reads each secret when the build asks for it.

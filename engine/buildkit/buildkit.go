@@ -1,0 +1,214 @@
+// Package buildkit builds images on a BuildKit daemon (buildkit-host)
+// through github.com/moby/buildkit/client: the daemon pushes the image
+// straight to the registry, and keeps its full layer cache there.
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/moby/buildkit/client"
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer" // docker-container://
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"         // kube-pod://
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildsession"
+)
+
+// Builder builds on one BuildKit daemon.
+type Builder struct {
+	host     string
+	c        *client.Client
+	progress io.Writer
+}
+
+var _ interface {
+	Build(context.Context, engine.BuildSpec) (engine.BuildResult, error)
+} = (*Builder)(nil)
+
+// New makes a Builder for the daemon at host. It does not connect yet:
+// the first Build does. progress receives the builds' progress, as
+// `docker build --progress=plain` writes it; nil discards it.
+func New(ctx context.Context, host engine.BuildKitHost, progress io.Writer) (*Builder, error) {
+	if err := host.Check(); err != nil {
+		return nil, &engine.ConfigError{Err: err}
+	}
+	if host.Addr == "" {
+		return nil, engine.Configf("buildkit-host is empty: give the BuildKit daemon's address")
+	}
+	var opts []client.ClientOpt
+	if host.TLSCA != "" || host.TLSCert != "" {
+		u, _ := url.Parse(host.Addr) // Check parsed it
+		if host.TLSCA != "" {
+			opts = append(opts, client.WithServerConfig(u.Hostname(), host.TLSCA))
+		} else { // a daemon certificate signed by a public CA
+			opts = append(opts, client.WithServerConfigSystem(u.Hostname()))
+		}
+		if host.TLSCert != "" {
+			opts = append(opts, client.WithCredentials(host.TLSCert, host.TLSKey))
+		}
+	}
+	c, err := client.New(ctx, host.Addr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to buildkit-host %s: %w", host.Addr, err)
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	return &Builder{host: host.Addr, c: c, progress: progress}, nil
+}
+
+// Close ends the connection to the daemon.
+func (b *Builder) Close() error { return b.c.Close() }
+
+// Build builds spec on the daemon with its Dockerfile frontend, and the
+// daemon pushes spec.Tags. The context, the Dockerfile, secrets, SSH
+// agents and the registry credential (spec.Auth, for its registry only)
+// are served from this process over the build's session. Layer cache comes
+// from spec.CacheTo and spec.CacheFrom (refs that do not exist yet are
+// skipped), and the full cache goes to spec.CacheTo.
+func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.BuildResult, error) {
+	if len(spec.Tags) == 0 {
+		return engine.BuildResult{}, errors.New("building on a BuildKit host needs a tag to push")
+	}
+	getenv := spec.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dirs, dockerfile, cleanup, err := buildsession.Dirs(spec)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	defer cleanup()
+	attachables, err := buildsession.Attachables(spec, getenv)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	opt := solveOpt(spec, dockerfile)
+	opt.LocalMounts = dirs
+	opt.Session = attachables
+
+	p := buildsession.NewProgress(b.progress)
+	ch := make(chan *client.SolveStatus)
+	shown := make(chan struct{})
+	go func() {
+		defer close(shown)
+		for ss := range ch { // Solve closes ch when it returns
+			p.Update(ss)
+		}
+	}()
+	resp, err := b.c.Solve(ctx, nil, opt, ch)
+	<-shown
+	p.Close()
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return engine.BuildResult{}, fmt.Errorf("building on %s: %w", b.host, err)
+		}
+		return engine.BuildResult{}, fmt.Errorf("building on %s: %w", b.host, p.Explain(err))
+	}
+	digest := resp.ExporterResponse[exptypes.ExporterImageDigestKey]
+	if digest == "" {
+		return engine.BuildResult{}, fmt.Errorf("building on %s: the daemon pushed %s without reporting its digest", b.host, spec.Tags[0])
+	}
+	return engine.BuildResult{
+		ID:     resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey],
+		Digest: digest,
+		Pushed: true,
+	}, nil
+}
+
+// solveOpt maps spec onto the Dockerfile frontend's options, the image
+// export with push, and the registry cache.
+func solveOpt(spec engine.BuildSpec, dockerfile string) client.SolveOpt {
+	attrs := map[string]string{"filename": dockerfile}
+	if spec.Target != "" {
+		attrs["target"] = spec.Target
+	}
+	platform := spec.Platform
+	if platform == "" {
+		platform = spec.Flags.Platform
+	}
+	if platform != "" {
+		attrs["platform"] = platform
+	}
+	for _, a := range spec.BuildArgs {
+		if name, value, ok := strings.Cut(a, "="); ok {
+			attrs["build-arg:"+name] = value
+		} // NAME alone: the Dockerfile's default, as the Engine API does
+	}
+	for k, v := range spec.Flags.Labels {
+		attrs["label:"+k] = v
+	}
+	for k, v := range spec.Labels { // the cache's own labels win
+		attrs["label:"+k] = v
+	}
+	if spec.Flags.NoCache {
+		attrs["no-cache"] = ""
+	}
+	if spec.Flags.Network != "" {
+		attrs["force-network-mode"] = spec.Flags.Network
+	}
+	if len(spec.Flags.AddHosts) > 0 {
+		attrs["add-hosts"] = strings.Join(spec.Flags.AddHosts, ",")
+	}
+
+	image := map[string]string{"name": strings.Join(spec.Tags, ","), "push": "true"}
+	if loopback(spec.Tags[0]) {
+		image["registry.insecure"] = "true"
+	}
+	opt := client.SolveOpt{
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: attrs,
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: image}},
+	}
+	if spec.Flags.Network == "host" {
+		opt.AllowedEntitlements = []string{"network.host"}
+	}
+
+	var imports []string
+	if spec.CacheTo != "" {
+		imports = append(imports, spec.CacheTo)
+		opt.CacheExports = []client.CacheOptionsEntry{registryCache(spec.CacheTo, "mode", "max")}
+	}
+	if !spec.Flags.NoCache {
+		for _, ref := range append(imports, spec.CacheFrom...) {
+			opt.CacheImports = append(opt.CacheImports, registryCache(ref))
+		}
+	}
+	return opt
+}
+
+// registryCache is a type=registry cache entry for ref, with attrs given
+// as name, value pairs.
+func registryCache(ref string, attrs ...string) client.CacheOptionsEntry {
+	e := client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": ref}}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		e.Attrs[attrs[i]] = attrs[i+1]
+	}
+	if loopback(ref) {
+		e.Attrs["registry.insecure"] = "true"
+	}
+	return e
+}
+
+// loopback is true for a ref on a registry at localhost or 127.0.0.0/8
+// (or ::1): plain HTTP is allowed there, as the Docker daemon allows it.
+func loopback(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
