@@ -41,7 +41,7 @@ type Proxy struct {
 // Request is one request the proxy saw and what it answered.
 type Request struct {
 	Method, Path string
-	Status       int    // the status sent, 0 when the connection was reset before one was
+	Status       int    // the status sent; 0 while none is (yet), as with a reset
 	Fault        string // the fault applied, "" when forwarded untouched
 }
 
@@ -115,7 +115,7 @@ func (p *Proxy) Clear() {
 	p.mu.Unlock()
 }
 
-// Requests returns every request so far, in the order they were answered.
+// Requests returns every request so far, in the order they arrived.
 func (p *Proxy) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -143,20 +143,21 @@ func (p *Proxy) Reset() {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path}
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() { // also when the handler aborts with http.ErrAbortHandler
-		rec.Status = sw.status
-		p.mu.Lock()
-		p.requests = append(p.requests, rec)
-		p.mu.Unlock()
-	}()
 	f := p.take(r)
+	rec := Request{Method: r.Method, Path: r.URL.Path}
+	if f != nil {
+		rec.Fault = f.name
+	}
+	// Recorded on arrival, the status as it is sent: the record is complete
+	// by the time the client sees an answer or a broken connection.
+	p.mu.Lock()
+	p.requests = append(p.requests, rec)
+	sw := &statusWriter{ResponseWriter: w, p: p, i: len(p.requests) - 1}
+	p.mu.Unlock()
 	if f == nil {
 		p.upstream.ServeHTTP(sw, r)
 		return
 	}
-	rec.Fault = f.name
 	f.apply(sw, r, p.upstream)
 }
 
@@ -178,19 +179,24 @@ func (p *Proxy) take(r *http.Request) *Fault {
 // connection underneath.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	p    *Proxy
+	i    int // index in p.requests
+	sent bool
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+	if !s.sent && code >= 200 {
+		s.sent = true
+		s.p.mu.Lock()
+		s.p.requests[s.i].Status = code
+		s.p.mu.Unlock()
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+	if !s.sent {
+		s.WriteHeader(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }
