@@ -281,7 +281,9 @@ func keyLabel(ctx context.Context, host, repo, tag string) (digest, label string
 			return "", "", err
 		}
 	}
-	var cfg struct{ Config struct{ Labels map[string]string } }
+	var cfg struct {
+		Config struct{ Labels map[string]string }
+	}
 	if err := getJSON(ctx, base+"/blobs/"+m.Config.Digest, &cfg); err != nil {
 		return "", "", err
 	}
