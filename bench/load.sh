@@ -13,6 +13,13 @@ runs=${1:-20}
 limit=${2:-5m}
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
+if [ ! -x /usr/bin/time ]; then # peak RSS per process
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >&2
+  else
+    echo "load: /usr/bin/time is missing: apt-get install time" >&2; exit 1
+  fi
+fi
 
 go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
 work=$(mktemp -d)

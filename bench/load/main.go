@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,13 +137,19 @@ func group(ctx context.Context, bin, work, repo, name, salt string, n int) []run
 	return runs
 }
 
+// one runs the command under /usr/bin/time for its peak RSS. (The rusage
+// of a child of this process would not do: Linux counts the parent's peak
+// RSS, registry and all, into the child's when the child execs.)
 func one(ctx context.Context, bin, work, repo, group string, i int, value string) run {
 	r := run{group: group, i: i, outputs: map[string]string{}}
-	cmd := exec.CommandContext(ctx, bin,
+	rssFile := filepath.Join(work, fmt.Sprintf("rss-%s-%d", group, i))
+	cmd := exec.CommandContext(ctx, "/usr/bin/time", "-f", "%M", "-o", rssFile, bin,
 		"--registry-provider", "registry", "--registry", repo,
 		"--dockerfile-inline", dockerfile, "--build-args", "N="+value)
 	cmd.Dir = work
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_HOST=" + os.Getenv("DOCKER_HOST")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // time and the run
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -150,9 +157,10 @@ func one(ctx context.Context, bin, work, repo, group string, i int, value string
 	r.wall = time.Since(start)
 	if cmd.ProcessState != nil {
 		r.code = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.rssKB = ru.Maxrss // kilobytes on Linux
-		}
+	}
+	if b, err := os.ReadFile(rssFile); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		r.rssKB, _ = strconv.ParseInt(lines[len(lines)-1], 10, 64)
 	}
 	sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 	for sc.Scan() {
