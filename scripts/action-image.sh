@@ -33,7 +33,9 @@ aarch64 | arm64) host=arm64 ;;
 *) host=amd64 ;;
 esac
 for arch in $arches; do
-  DOCKER_BUILDKIT=1 docker build -q --platform "linux/$arch" --tag "$image-$arch" "$ctx" >/dev/null
+  # The classic builder (no buildx needed): TARGETARCH is passed by hand.
+  DOCKER_BUILDKIT=0 docker build -q --platform "linux/$arch" --build-arg "TARGETARCH=$arch" \
+    --tag "$image-$arch" "$ctx" >/dev/null
   size="$(docker image inspect --format '{{.Size}}' "$image-$arch")"
   echo "$image-$arch: linux/$arch, $((size / 1000000)) MB" >&2
 done

@@ -115,7 +115,7 @@ func TestOneName(t *testing.T) {
 		t.Fatal("the README has no uses: line for the action")
 	}
 	for _, u := range uses {
-		if !regexp.MustCompile(`^` + regexp.QuoteMeta(repo) + `@v\d+\.\d+\.\d+$`).MatchString(u[1]) &&
+		if !regexp.MustCompile(`^`+regexp.QuoteMeta(repo)+`@v\d+\.\d+\.\d+$`).MatchString(u[1]) &&
 			!strings.HasPrefix(u[1], "docker://"+image+":") {
 			t.Errorf("README: uses: %s, want %s@vX.Y.Z", u[1], repo)
 		}
