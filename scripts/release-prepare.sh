@@ -33,7 +33,7 @@ done
 
 cp "$dist/checksums.txt" checksums.txt
 echo "$version" >VERSION
-sed -i -E "s|^(  image: ).*\$|\\1docker://$image:$version|" action.yml
+sed -i -E "s#^  image: (Dockerfile|docker://.*)\$#  image: docker://$image:$version#" action.yml
 sed -i -E \
   -e "s|(github\\.com/docker-ecr-cache/docker-ecr-cache#)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|(docker-ecr-cache/docker-ecr-cache@)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \

@@ -191,13 +191,20 @@ func TestReleasePrepare(t *testing.T) {
 		t.Errorf("VERSION is %q", got("VERSION"))
 	}
 	var action struct {
-		Runs struct{ Using, Image string } `yaml:"runs"`
+		Runs    struct{ Using, Image string }           `yaml:"runs"`
+		Outputs map[string]struct{ Description string } `yaml:"outputs"`
 	}
 	if err := yaml.Unmarshal([]byte(got("action.yml")), &action); err != nil {
 		t.Fatal(err)
 	}
 	if action.Runs.Image != "docker://ghcr.io/"+repo+":v9.8.7" || action.Runs.Using != "docker" {
 		t.Errorf("action.yml runs %+v, want the docker image docker://ghcr.io/%s:v9.8.7", action.Runs, repo)
+	}
+	if action.Outputs["image"].Description != "The image repository, without a tag." {
+		t.Errorf("action.yml's image output changed: %+v", action.Outputs["image"])
+	}
+	if strings.Count(got("action.yml"), "ghcr.io") != strings.Count(read(t, "action.yml"), "ghcr.io")+1 {
+		t.Error("release-prepare changed more than the runs image line of action.yml")
 	}
 	readme := got("README.md")
 	n := 0
