@@ -37,6 +37,8 @@ sed -i -E "s#^  image: (Dockerfile|docker://.*)\$#  image: docker://$image:$vers
 sed -i -E \
   -e "s|(github\\.com/docker-ecr-cache/docker-ecr-cache#)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|(docker-ecr-cache/docker-ecr-cache@)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
+  -e "s|(cmd/docker-ecr-cache@)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
+  -e "s|(docker-ecr-cache/releases/download/)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|($image:)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   README.md
 echo "release $version prepared: commit checksums.txt, VERSION, action.yml and README.md, tag the commit $version and push the tag" >&2

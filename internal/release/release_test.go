@@ -219,6 +219,11 @@ func TestReleasePrepare(t *testing.T) {
 	if n == 0 {
 		t.Error("README has no plugin reference after release-prepare")
 	}
+	for _, want := range []string{"releases/download/v9.8.7\n", "cmd/docker-ecr-cache@v9.8.7`", "docker://ghcr.io/" + repo + ":v9.8.7\n"} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README has no %q after release-prepare", want)
+		}
+	}
 	sc := bufio.NewScanner(strings.NewReader(readme))
 	for sc.Scan() {
 		if m := regexp.MustCompile(`uses:\s*` + regexp.QuoteMeta(repo) + "@([^\\s`]+)").FindStringSubmatch(sc.Text()); m != nil && m[1] != "v9.8.7" {
