@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How long a GitHub Action step takes from its start to the program's first
 # log line, two ways, on the same machine and daemon:
-#   (a) prebuilt: the release image (Dockerfile.release, from dist/) pulled
+#   (a) prebuilt: the release image (make action-image, from dist/) pulled
 #       from a loopback registry (Debian's docker-registry, distribution),
 #       then run;
 #   (b) source: today's `image: Dockerfile`, built with --no-cache (a runner

@@ -37,7 +37,7 @@ setup() {
   echo "# compressed: $pull bytes, unpacked: $(docker image inspect --format '{{.Size}}' "$IMAGE") bytes" >&3
   assert [ "$pull" -lt 25000000 ]
   run docker image inspect --format '{{len .RootFS.Layers}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$IMAGE"
-  assert_output '3 ["/docker-ecr-cache"] ["github"]'
+  assert_output '1 ["/docker-ecr-cache"] ["github"]'
 }
 
 @test "the image runs the action's whole flow under a runner's environment" {
