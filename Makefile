@@ -1,4 +1,4 @@
-.PHONY: demo test lint bench build
+.PHONY: demo test lint bench build release-snapshot release-reproducible release-prepare action-image
 
 build:
 	go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
@@ -15,3 +15,20 @@ lint:
 bench:
 	bench/key.sh
 	bench/hit.sh
+	bench/action-start.sh
+
+# The release's binaries and checksums.txt, built offline into dist/.
+release-snapshot:
+	scripts/release-snapshot.sh
+
+# Two builds of HEAD compared byte for byte.
+release-reproducible:
+	scripts/release-reproducible.sh
+
+# The release commit's changes: make release-prepare VERSION=v1.2.3
+release-prepare:
+	scripts/release-prepare.sh "$(VERSION)"
+
+# The action's prebuilt image from dist/: make action-image IMAGE=name:tag
+action-image:
+	IMAGE="$(IMAGE)" scripts/action-image.sh

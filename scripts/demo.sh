@@ -11,7 +11,9 @@ go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
 
 # Start from a miss: remove the keyed images, keep latest so that the miss
 # can say which inputs changed since it.
-docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/example | grep -v ':latest$' | xargs -r docker rmi >/dev/null
+# (A daemon that has never seen the example has nothing to remove.)
+docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/example |
+  { grep -v ':latest$' || true; } | xargs -r docker rmi >/dev/null
 
 for run in first second; do
   echo "### $run run" >&2

@@ -118,12 +118,23 @@ start_server() {
   fail "the HTTP server did not start: $(cat "$BATS_TEST_TMPDIR/http.log")"
 }
 
-# release DIR BINARY writes a release for this version into DIR: the asset
-# for this machine and a checksums.txt that matches it.
+# trust BINARY writes the plugin checkout's checksums.txt, as a release
+# commit carries it: BINARY's digest for this machine's asset, and another.
+trust() {
+  local sum _
+  read -r sum _ < <(sha256sum "$1")
+  {
+    printf 'another asset' | sha256sum | sed 's/-$/docker-ecr-cache_plan9_mips/'
+    echo "$sum  $asset"
+  } >"$plugin/checksums.txt"
+  expected_sum="$sum"
+}
+
+# release DIR BINARY puts BINARY on a mirror in DIR as this version's asset
+# for this machine, and makes the plugin checkout trust it.
 release() {
   local dir="$1/$VERSION_UNDER_TEST"
   mkdir -p "$dir"
   cp "$2" "$dir/$asset"
-  printf 'another asset' >"$dir/docker-ecr-cache_plan9_mips"
-  (cd "$dir" && sha256sum docker-ecr-cache_plan9_mips "$asset" >checksums.txt)
+  trust "$2"
 }

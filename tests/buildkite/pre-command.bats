@@ -120,6 +120,7 @@ EOF
 
 @test "a DOCKER_ECR_CACHE_BINARY that is not executable is reported, and the next source is used" {
   simple_exports | fake_binary "$cache_dir/docker-ecr-cache"
+  trust "$cache_dir/docker-ecr-cache"
   hook_env+=("DOCKER_ECR_CACHE_BINARY=$BATS_TEST_TMPDIR/missing/docker-ecr-cache")
 
   run_hook
@@ -130,8 +131,9 @@ EOF
   assert_output --partial "$cache_dir/docker-ecr-cache buildkite"
 }
 
-@test "uses the binary cached for this plugin version" {
+@test "uses the binary cached for this plugin version when checksums.txt vouches for it" {
   simple_exports | fake_binary "$cache_dir/docker-ecr-cache"
+  trust "$cache_dir/docker-ecr-cache"
 
   run_hook 'echo "$BUILDKITE_PLUGIN_DOCKER_IMAGE"'
 
@@ -141,6 +143,7 @@ EOF
 
 @test "the cache falls back to HOME without BUILDKITE_PLUGINS_PATH" {
   simple_exports | fake_binary "$BATS_TEST_TMPDIR/home/.cache/docker-ecr-cache/$VERSION_UNDER_TEST/docker-ecr-cache"
+  trust "$BATS_TEST_TMPDIR/home/.cache/docker-ecr-cache/$VERSION_UNDER_TEST/docker-ecr-cache"
   hook_env=("${hook_env[@]/BUILDKITE_PLUGINS_PATH=*/BUILDKITE=true}")
 
   run_hook 'echo "$BUILDKITE_PLUGIN_DOCKER_IMAGE"'
@@ -149,28 +152,62 @@ EOF
   assert_output "reg/cache:abc"
 }
 
+@test "without BUILDKITE_PLUGINS_PATH and HOME there is no cache, and no /tmp fallback" {
+  hook_env=("${hook_env[@]/BUILDKITE_PLUGINS_PATH=*/BUILDKITE=true}")
+  hook_env=("${hook_env[@]/HOME=*/BUILDKITE=true}")
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  trust "$BATS_TEST_TMPDIR/asset"
+
+  run_hook_checking_exports
+
+  assert_failure 1
+  assert_line "  - cache: neither BUILDKITE_PLUGINS_PATH nor HOME is set"
+  refute_output --partial "downloading"
+  run ls -A "$BATS_TEST_TMPDIR/tmp"
+  assert_output ""
+}
+
 @test "does not use a binary cached for another version" {
   simple_exports | fake_binary "$plugins_path/.cache/docker-ecr-cache/v0.0.0-other/docker-ecr-cache"
+  trust "$plugins_path/.cache/docker-ecr-cache/v0.0.0-other/docker-ecr-cache"
 
   run_hook
 
   assert_failure 1
   assert_output --partial "$cache_dir/docker-ecr-cache: not there"
+  assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "takes the version from git describe when there is no VERSION file" {
   link_tools git
   rm "$plugin/VERSION"
+  simple_exports | fake_binary "$plugins_path/.cache/docker-ecr-cache/v1.2.3/docker-ecr-cache"
+  trust "$plugins_path/.cache/docker-ecr-cache/v1.2.3/docker-ecr-cache"
   git -C "$plugin" init -q
   git -C "$plugin" add -A
   git -C "$plugin" -c user.name=t -c user.email=t@example.com commit -qm plugin
   git -C "$plugin" tag v1.2.3
-  simple_exports | fake_binary "$plugins_path/.cache/docker-ecr-cache/v1.2.3/docker-ecr-cache"
 
   run_hook 'echo "$BUILDKITE_PLUGIN_DOCKER_IMAGE"'
 
   assert_success
   assert_output "reg/cache:abc"
+}
+
+@test "a version that is not vX.Y.Z names no cache directory and no download" {
+  echo "../../../escape" >"$plugin/VERSION"
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  release "$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/asset"
+  start_server "$BATS_TEST_TMPDIR/www"
+  hook_env+=("DOCKER_ECR_CACHE_DOWNLOAD_URL=$server_url")
+
+  run_hook_checking_exports
+
+  assert_failure 1
+  assert_line '  - download: skipped, the plugin version "../../../escape" is not a release version (vX.Y.Z)'
+  refute_output --partial "downloading"
+  assert [ ! -e "$plugins_path/.cache" ]
+  assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "downloads the release for this OS and CPU, checks it, and caches it" {
@@ -199,12 +236,8 @@ EOF
   assert_line "image: reg/cache:abc"
 }
 
-@test "downloads with wget when there is no curl" {
-  if ! command -v wget >/dev/null 2>&1; then
-    skip "no wget"
-  fi
-  rm "$tools/curl"
-  link_tools wget
+@test "a binary planted in the cache is refused, never run, and fetched again" {
+  fake_binary "$cache_dir/docker-ecr-cache" <<<'echo "the planted binary ran" >"$TMPDIR/planted"'
   simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
   release "$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/asset"
   start_server "$BATS_TEST_TMPDIR/www"
@@ -213,7 +246,65 @@ EOF
   run_hook 'echo "image: $BUILDKITE_PLUGIN_DOCKER_IMAGE"'
 
   assert_success
+  assert_output --partial "refused $cache_dir/docker-ecr-cache: $plugin/checksums.txt gives sha256 $expected_sum for $asset"
+  assert_output --partial "downloading $server_url/$VERSION_UNDER_TEST/$asset"
   assert_line "image: reg/cache:abc"
+  assert [ ! -e "$BATS_TEST_TMPDIR/tmp/planted" ]
+  run cmp "$cache_dir/docker-ecr-cache" "$BATS_TEST_TMPDIR/asset"
+  assert_success
+}
+
+@test "a binary planted in the cache with no mirror to fetch from is refused and removed" {
+  fake_binary "$cache_dir/docker-ecr-cache" <<<'echo "the planted binary ran" >"$TMPDIR/planted"'
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  trust "$BATS_TEST_TMPDIR/asset"
+
+  run_hook_checking_exports
+
+  assert_failure 1
+  assert_output --partial "refused $cache_dir/docker-ecr-cache: $plugin/checksums.txt gives sha256 $expected_sum for $asset"
+  assert_line "exported: nothing"
+  assert [ ! -e "$BATS_TEST_TMPDIR/tmp/planted" ]
+  assert [ ! -e "$cache_dir/docker-ecr-cache" ]
+}
+
+@test "without curl, says so" {
+  rm "$tools/curl"
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  trust "$BATS_TEST_TMPDIR/asset"
+
+  run_hook
+
+  assert_failure 1
+  assert_output --partial "curl is not installed"
+  assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "a plain-http mirror that is not loopback is refused by curl" {
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  trust "$BATS_TEST_TMPDIR/asset"
+  hook_env+=("DOCKER_ECR_CACHE_DOWNLOAD_URL=http://mirror.invalid/releases")
+
+  run_hook
+
+  assert_failure 1
+  assert_output --partial "Protocol \"http\" not supported"
+  assert_line --regexp "^  - download http://mirror\.invalid/releases/$VERSION_UNDER_TEST/$asset: failed \(exit status 1\)$"
+}
+
+@test "a mirror URL with credentials in it is never echoed" {
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  release "$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/asset"
+  echo "# tampered" >>"$BATS_TEST_TMPDIR/www/$VERSION_UNDER_TEST/$asset"
+  start_server "$BATS_TEST_TMPDIR/www"
+  hook_env+=("DOCKER_ECR_CACHE_DOWNLOAD_URL=${server_url/http:\/\//http://agent:s3cr3t-pw@}")
+
+  run_hook
+
+  assert_failure 1
+  assert_output --partial "downloading http://***@127.0.0.1:"
+  refute_output --partial "s3cr3t-pw"
+  refute_output --partial "agent:"
 }
 
 @test "a download whose checksum does not match is refused and never run" {
@@ -226,7 +317,7 @@ EOF
   run_hook_checking_exports
 
   assert_failure 1
-  assert_output --partial "download $server_url/$VERSION_UNDER_TEST/$asset: refused, checksum mismatch"
+  assert_output --regexp "refused $cache_dir/\.download\.[A-Za-z0-9]+: $plugin/checksums\.txt gives sha256 $expected_sum for $asset, the file's is [0-9a-f]{64}"
   assert_line "exported: nothing"
   assert [ ! -e "$BATS_TEST_TMPDIR/tmp/tampered" ]
   assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
@@ -234,35 +325,41 @@ EOF
   assert_output ""
 }
 
-@test "a download with no line in checksums.txt is refused" {
+@test "a checksums.txt with no line for this machine means no download" {
   simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
   release "$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/asset"
-  printf 'another asset' | sha256sum >"$BATS_TEST_TMPDIR/www/$VERSION_UNDER_TEST/checksums.txt"
+  printf 'another asset' | sha256sum >"$plugin/checksums.txt"
   start_server "$BATS_TEST_TMPDIR/www"
   hook_env+=("DOCKER_ECR_CACHE_DOWNLOAD_URL=$server_url")
 
   run_hook
 
   assert_failure 1
-  assert_output --partial "refused, checksums.txt has no line for $asset"
+  assert_line "  - download: skipped, $plugin/checksums.txt has no sha256 for $asset"
+  refute_output --partial "downloading"
   assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
-@test "a download without checksums.txt is refused" {
+@test "a checkout without checksums.txt downloads nothing and trusts no cached binary" {
   simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
   release "$BATS_TEST_TMPDIR/www" "$BATS_TEST_TMPDIR/asset"
-  rm "$BATS_TEST_TMPDIR/www/$VERSION_UNDER_TEST/checksums.txt"
+  simple_exports | fake_binary "$cache_dir/docker-ecr-cache"
+  rm "$plugin/checksums.txt"
   start_server "$BATS_TEST_TMPDIR/www"
   hook_env+=("DOCKER_ECR_CACHE_DOWNLOAD_URL=$server_url")
 
   run_hook
 
   assert_failure 1
-  assert_output --partial "download $server_url/$VERSION_UNDER_TEST/checksums.txt: failed"
+  assert_line "  - download: skipped, this checkout has no $plugin/checksums.txt to check a binary against"
+  refute_output --partial "downloading"
   assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "with no binary, no network and no Go, fails listing what it tried" {
+  simple_exports | fake_binary "$BATS_TEST_TMPDIR/asset"
+  trust "$BATS_TEST_TMPDIR/asset"
+
   run_hook_checking_exports
 
   assert_failure 1
@@ -272,7 +369,7 @@ EOF
   assert_line "  - $cache_dir/docker-ecr-cache: not there"
   assert_line --regexp "^  - download http://127\.0\.0\.1:1/$VERSION_UNDER_TEST/$asset: failed \(exit status [0-9]+\)$"
   assert_line "  - go build in $plugin: go is not on PATH"
-  assert_output --partial "Set DOCKER_ECR_CACHE_BINARY"
+  assert_output --partial "set DOCKER_ECR_CACHE_BINARY"
   assert_line "exported: nothing"
 }
 
@@ -290,7 +387,6 @@ EOF
     'BUILDKITE_PLUGIN_CONFIGURATION={"cache_on": ["package.json"]}'
   )
   version="$(git -C "$REPO_ROOT" describe --tags --always)"
-  built="$plugins_path/.cache/docker-ecr-cache/$version/docker-ecr-cache"
 
   run_hook_checking_exports
 
@@ -299,7 +395,9 @@ EOF
   assert_line "^^^ +++"
   assert_output --partial 'unknown option "cache_on" (did you mean "cache-on"?)'
   assert_line "exported: nothing"
-  run "$built" version
-  assert_success
-  assert_output "$version"
+  # A binary built from source cannot be checked, so it is not cached, and
+  # its temporary directory is gone.
+  assert [ ! -e "$plugins_path/.cache" ]
+  run ls -A "$BATS_TEST_TMPDIR/tmp"
+  assert_output ""
 }
