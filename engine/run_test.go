@@ -165,24 +165,27 @@ func TestRunBranches(t *testing.T) {
 			phases: []string{"Computing cache key", "Looking up REF", "Pulling REF"},
 		},
 		{
-			name:   "hit already on the daemon, with the key label and the registry's digest, is not pulled",
-			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("KEY", "other/repo@"+fake.Digest("x"), "REPO@DIGEST") },
-			hit:    true,
-			calls:  []string{"Inspect REF"},
-			log:    []string{"cache hit: REF is already on this machine, with the registry's digest DIGEST: nothing to pull"},
+			name: "hit already on the daemon, with the key label and the registry's digest, is not pulled",
+			before: func(r *rig) {
+				r.store(r.key.Tag, r.key.Inputs, 0)
+				r.localKey("KEY", "other/repo@"+fake.Digest("x"), "REPO@DIGEST")
+			},
+			hit:   true,
+			calls: []string{"Inspect REF"},
+			log:   []string{"cache hit: REF is already on this machine, with the registry's digest DIGEST: nothing to pull"},
 		},
 		{
 			name:   "hit on the daemon without the key label is pulled over",
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.local(r.ref, nil) },
 			hit:    true, pulled: true,
-			calls:  []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
-			log:    []string{"REF on this machine is not the registry's DIGEST: pulling the registry's over it"},
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+			log:   []string{"REF on this machine is not the registry's DIGEST: pulling the registry's over it"},
 		},
 		{
 			name:   "hit on the daemon with another key label is pulled over",
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("0000", "REPO@DIGEST") },
 			hit:    true, pulled: true,
-			calls:  []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
 		},
 		{
 			name: "hit on the daemon with another digest is pulled over",
@@ -197,14 +200,14 @@ func TestRunBranches(t *testing.T) {
 			name:   "hit on the daemon never pushed nor pulled is pulled over",
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("KEY") },
 			hit:    true, pulled: true,
-			calls:  []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
 		},
 		{
 			name:   "skip-pull-from-cache: an untrusted local image is replaced all the same",
 			set:    func(c *engine.Config) { c.SkipPullFromCache = true },
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("0000", "REPO@DIGEST") },
 			hit:    true, pulled: true,
-			calls:  []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
 		},
 		{
 			name:   "skip-pull-from-cache: a verified local image is used",
