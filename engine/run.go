@@ -115,7 +115,9 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		return fmt.Errorf("naming the repository: %w", err)
 	}
 	s.Result = Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
-	return nil
+	// The provider completes the name (an ECR account's host): check it
+	// as Validate checked the options, before the daemon sees it.
+	return ValidateReference(s.Ref)
 }
 
 // lookup asks the daemon, then the registry, for the key's image. Only

@@ -661,6 +661,18 @@ func TestRunConfigErrors(t *testing.T) {
 			t.Errorf("the daemon was used before the key: %q", r.dock.Called())
 		}
 	})
+	t.Run("a provider's name that is no reference", func(t *testing.T) {
+		t.Parallel()
+		r := newRig(t, nil)
+		r.reg.Repo = "127.0.0.1:5000/a b"
+		_, err := r.run(t)
+		if !engine.IsConfigError(err) || !strings.Contains(err.Error(), `the image reference "127.0.0.1:5000/a b:`) {
+			t.Errorf("error = %v, want a ConfigError about the reference", err)
+		}
+		if slices.ContainsFunc(r.dock.Called(), func(c string) bool { return strings.HasPrefix(c, "Inspect") }) {
+			t.Errorf("the daemon saw the reference: %q", r.dock.Called())
+		}
+	})
 	t.Run("no plan", func(t *testing.T) {
 		t.Parallel()
 		e := engine.Engine{}
