@@ -35,9 +35,10 @@ var refusedExportVars = []string{
 	"BUILDKITE_*",
 }
 
-// allowedExportVars are exceptions to refusedExportVars: the default, and
-// another Buildkite plugin's options (BUILDKITE_PLUGIN_<NAME>_<OPTION>),
-// which is what the option is for. This tool's own variables stay refused.
+// allowedExportVar reports the exceptions to refusedExportVars: the
+// default, and another Buildkite plugin's options
+// (BUILDKITE_PLUGIN_<NAME>_<OPTION>), which is what the option is for.
+// This tool's own variables and the agent's plugin variables stay refused.
 func allowedExportVar(name string) bool {
 	switch {
 	case name == DefaultImageVar:
@@ -98,9 +99,8 @@ func redactUserinfo(s string) string {
 func hasUserinfo(s string) bool { return redactUserinfo(s) != s }
 
 // imageName is the image name (without a tag) as far as the options give
-// it before the provider runs, with the options to fix it; ok is false
-// when the provider's own checks already failed. An ECR name's account is
-// known only at run time, so a sample account stands for it.
+// it before the provider runs, and the options that fix it. An ECR name's
+// account is known only at run time, so a sample account stands for it.
 func (c *Config) imageName() (name, options string) {
 	host := stripScheme(strings.TrimSpace(c.RegistryHostname))
 	switch c.RegistryProvider {
