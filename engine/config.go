@@ -34,6 +34,7 @@ type Config struct {
 	SkipPullFromCache   bool              // skip-pull-from-cache
 	PushLatest          bool              // push-latest
 	AllowEmptyCacheOn   bool              // allow-empty-cache-on
+	LocalPrefix         string            // local-prefix
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.
@@ -57,6 +58,10 @@ const (
 // Providers lists the valid registry-provider values.
 var Providers = []string{ProviderECR, ProviderGCR, ProviderGAR, ProviderRegistry, ProviderLocal}
 
+// DefaultLocalPrefix is the namespace the local provider owns unless
+// local-prefix names another.
+const DefaultLocalPrefix = "build-cache/"
+
 // NewConfig returns a Config holding the original plugin's defaults.
 func NewConfig() Config {
 	return Config{
@@ -65,6 +70,7 @@ func NewConfig() Config {
 		ExportEnvVariable: DefaultImageVar,
 		RegistryProvider:  ProviderECR,
 		PushLatest:        true,
+		LocalPrefix:       DefaultLocalPrefix,
 		DefaultName:       "build-cache/docker-ecr-cache",
 	}
 }

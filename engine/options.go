@@ -55,6 +55,7 @@ var Options = []Option{
 	{"registry", String, "Repository host[:port]/path for registry-provider: registry.", func(c *Config) any { return &c.Registry }},
 	{"skip-pull-from-cache", Bool, "On a hit, hand over the reference without pulling the image.", func(c *Config) any { return &c.SkipPullFromCache }},
 	{"push-latest", Bool, "On a miss, also move the latest tag (default: true).", func(c *Config) any { return &c.PushLatest }},
+	{"local-prefix", String, "With registry-provider: local, the image name or namespace this tool may write (default: build-cache/).", func(c *Config) any { return &c.LocalPrefix }},
 	{"allow-empty-cache-on", Bool, "Let a cache-on glob match no file instead of failing.", func(c *Config) any { return &c.AllowEmptyCacheOn }},
 }
 

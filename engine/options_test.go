@@ -145,7 +145,13 @@ func TestResultOutputs(t *testing.T) {
 	if ce := (&ConfigError{Err: inner}); !errors.Is(ce, inner) {
 		t.Error("ConfigError does not unwrap")
 	}
-	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"h/r@sha256:d"}}, "h/r") != "sha256:d" || ShortDigest("sha256:ab") != "sha256:ab" {
+	d := digest([]byte("d"))
+	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"h.io/r@" + d}}, "h.io/r") != d || ShortDigest("sha256:ab") != "sha256:ab" {
 		t.Error("localDigest or ShortDigest")
+	}
+	// The daemon writes Docker Hub names short.
+	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"org/r@" + d}}, "docker.io/org/r") != d ||
+		localDigest(Image{ID: "sha256:id", RepoDigests: []string{"other/r@" + d}}, "docker.io/org/r") != "sha256:id" {
+		t.Error("localDigest does not compare normalized names")
 	}
 }

@@ -51,8 +51,8 @@ func (c *Config) Plan() (*Plan, error) {
 	if c.MaxAgeDays < 1 {
 		add("max-age-days is %d: give a whole number of days, 1 or more", c.MaxAgeDays)
 	}
-	if !envName.MatchString(c.ExportEnvVariable) {
-		add("export-env-variable %q is not a valid variable name: use letters, digits and underscores", c.ExportEnvVariable)
+	if err := c.exportVarProblem(); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.registryProblems()...)
 	errs = append(errs, c.CheckoutProblems()...)
@@ -98,6 +98,16 @@ func (c *Config) Plan() (*Plan, error) {
 		p.Platform = c.Platform
 	default:
 		p.Platform = flags.Platform
+	}
+	if c.DockerfileInline == "" {
+		if err := c.inCheckout("dockerfile", c.dockerfileOption(), c.absPath(c.DockerfilePath())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Context != "" { // else the Dockerfile's directory, or the checkout
+		if err := c.inCheckout("context", c.Context, c.absPath(c.ContextDir())); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, &ConfigError{Err: errors.Join(errs...)}

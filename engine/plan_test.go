@@ -141,7 +141,74 @@ func TestPlanProblems(t *testing.T) {
 			c.RegistryProvider, c.GCPProject, c.RegistryHostname, c.ECRName = ProviderGAR, "my-project", "europe-west1-docker.pkg.dev", "1cache/app"
 		}, `ecr-name "1cache/app": its first path part "1cache" names the Artifact Registry repository`},
 
-		{"local", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "Anything/Goes" }, ""},
+		// registry-provider: local writes only under local-prefix.
+		{"local default name", func(c *Config) { c.RegistryProvider = ProviderLocal }, ""},
+		{"local under the prefix", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cache/web" }, ""},
+		{"local node", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "node" },
+			`ecr-name "node" is not under local-prefix "build-cache/": with registry-provider: local, this tool writes only under that prefix, ` +
+				`so that it never moves an image of the daemon it does not own (such as node:latest); use a name under it (build-cache/NAME), or set local-prefix`},
+		{"local prefix is a path, not a string prefix", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cachex/web" },
+			`ecr-name "build-cachex/web" is not under local-prefix`},
+		{"local prefix given", func(c *Config) { c.RegistryProvider, c.ECRName, c.LocalPrefix = ProviderLocal, "node", "node" }, ""},
+		{"local prefix given with a slash", func(c *Config) { c.RegistryProvider, c.ECRName, c.LocalPrefix = ProviderLocal, "ci/app", "ci/" }, ""},
+		{"local default name outside a prefix given", func(c *Config) { c.RegistryProvider, c.LocalPrefix = ProviderLocal, "ci/" },
+			`the default image name "build-cache/docker-ecr-cache" is not under local-prefix "ci/"`},
+		{"local prefix empty", func(c *Config) { c.RegistryProvider, c.LocalPrefix = ProviderLocal, " " }, "local-prefix is empty: give the image name"},
+		{"local prefix invalid", func(c *Config) { c.RegistryProvider, c.LocalPrefix = ProviderLocal, "a b/" }, `local-prefix "a b/" is not a valid image name`},
+
+		// Image references parse as the daemon parses them: exit 2, not 1 at the daemon.
+		{"local name with a quote", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, `build-cache/a"b` },
+			`the image name "build-cache/a\"b" is not a valid image reference (invalid reference format): fix ecr-name`},
+		{"local name with a space", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cache/a b" },
+			`the image name "build-cache/a b" is not a valid image reference`},
+		{"local name with a pipe", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cache/a|b" },
+			`the image name "build-cache/a|b" is not a valid image reference`},
+		{"local name upper case", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cache/App" },
+			`the image name "build-cache/App" is not a valid image reference (invalid reference format: repository name (build-cache/App) must be lowercase)`},
+		{"local name with a tag", func(c *Config) { c.RegistryProvider, c.ECRName = ProviderLocal, "build-cache/app:v1" },
+			`the image name "build-cache/app:v1" is not a valid image reference (it holds a tag or digest)`},
+		{"registry with a quote", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, `127.0.0.1:5000/a"b` },
+			`the image name "127.0.0.1:5000/a\"b" is not a valid image reference (invalid reference format): fix registry`},
+		{"registry with a space", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "ghcr.io/a b" },
+			`the image name "ghcr.io/a b" is not a valid image reference`},
+		{"registry with a pipe", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "ghcr.io/a|b" },
+			`the image name "ghcr.io/a|b" is not a valid image reference`},
+		{"registry with a tag", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "ghcr.io/a/b:v1" },
+			`is not a valid image reference`},
+		{"ecr registry-hostname starting with a hyphen", func(c *Config) { c.RegistryHostname = "-bad.example.com" },
+			`the image name "-bad.example.com/build-cache/docker-ecr-cache" is not a valid image reference (invalid reference format): fix ecr-name or registry-hostname`},
+
+		// Credentials have no place in the options.
+		{"registry with credentials", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "bob:S3cret@127.0.0.1:1/x" },
+			`registry "***@127.0.0.1:1/x" holds a user name or password: remove the part before @ and give the credential in ` +
+				`DOCKER_ECR_CACHE_REGISTRY_USERNAME and DOCKER_ECR_CACHE_REGISTRY_PASSWORD`},
+		{"registry URL with credentials", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "https://bob:S3cret@ghcr.io/x" },
+			`registry "https://***@ghcr.io/x" holds a user name or password`},
+		{"registry-hostname with credentials", func(c *Config) { c.RegistryHostname = "bob:S3cret@123456789012.dkr.ecr.eu-west-1.amazonaws.com" },
+			`registry-hostname "***@123456789012.dkr.ecr.eu-west-1.amazonaws.com" holds a user name or password: write only the host`},
+
+		// export-env-variable cannot reach the loader, the shell, the tools or the CI.
+		{"export default", func(c *Config) { c.ExportEnvVariable = DefaultImageVar }, ""},
+		{"export own name", func(c *Config) { c.ExportEnvVariable = "BUILD_IMAGE" }, ""},
+		{"export to another plugin", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE" }, ""},
+		{"export LD_PRELOAD", func(c *Config) { c.ExportEnvVariable = "LD_PRELOAD" },
+			`export-env-variable "LD_PRELOAD" is refused: LD_* variables change what the shell, the loader, a tool or the CI does, ` +
+				`and the image reference must not reach them; choose a name of your own, for example BUILD_IMAGE`},
+		{"export path lower case", func(c *Config) { c.ExportEnvVariable = "path" }, `export-env-variable "path" is refused: PATH variables`},
+		{"export invalid", func(c *Config) { c.ExportEnvVariable = "A-B" }, `export-env-variable "A-B" is not a valid variable name`},
+		{"export own variable", func(c *Config) { c.ExportEnvVariable = ExportTag }, `export-env-variable "` + ExportTag + `" is refused`},
+		{"export plugin configuration", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_CONFIGURATION" }, `is refused: BUILDKITE_* variables`},
+	}
+	for _, name := range []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "PATH", "PROMPT_COMMAND", "SHELLOPTS",
+		"BASHOPTS", "IFS", "PS4", "HOME", "BUILDKITE_COMMAND", "BUILDKITE_AGENT_ACCESS_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "RUNNER_TEMP",
+		"ACTIONS_RUNTIME_TOKEN", "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES", "GIT_CONFIG_GLOBAL", "DOCKER_CONFIG", "DOCKER_HOST",
+		"DOCKER_ECR_CACHE_REGISTRY", "AWS_CONFIG_FILE", "PYTHONPATH", "XDG_CONFIG_HOME", "SSL_CERT_FILE", ExportImage, ExportTag,
+		ExportCacheHit, ExportDigest} {
+		tests = append(tests, struct {
+			name string
+			set  func(c *Config)
+			want string
+		}{"export " + name, func(c *Config) { c.ExportEnvVariable = name }, `export-env-variable "` + name + `" is refused`})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +226,116 @@ func TestPlanProblems(t *testing.T) {
 			}
 			if !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Validate() = %v\nwant a ConfigError containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPlanRegistryPasswordNotEchoed: a registry written with a password is
+// refused, and no message shows the password, whatever else is wrong.
+func TestPlanRegistryPasswordNotEchoed(t *testing.T) {
+	t.Parallel()
+	for _, set := range []func(c *Config){
+		func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "bob:S3cret@127.0.0.1:1/x" },
+		func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "bob:S3cret@127.0.0.1:1/X Y" },
+		func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "http://bob:S3cret@127.0.0.1:1" },
+		func(c *Config) { c.RegistryHostname = "bob:S3cret@host/x" },
+		func(c *Config) {
+			c.RegistryProvider, c.GCPProject, c.RegistryHostname = ProviderGAR, "my-project", "bob:S3cret@x y"
+		},
+	} {
+		c := NewConfig()
+		c.WorkDir = t.TempDir()
+		set(&c)
+		err := c.Validate()
+		if !IsConfigError(err) || !strings.Contains(err.Error(), "holds a user name or password") {
+			t.Errorf("Validate() = %v, want a ConfigError about the credential", err)
+			continue
+		}
+		if strings.Contains(err.Error(), "S3cret") {
+			t.Errorf("the password is echoed: %v", err)
+		}
+	}
+}
+
+// TestPlanCheckout: the Dockerfile and the context lie inside the
+// checkout, symlinks resolved.
+func TestPlanCheckout(t *testing.T) {
+	t.Parallel()
+	outside := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n", "ctx/f": "x"})
+	tests := []struct {
+		name  string
+		files map[string]string
+		links map[string]string // name in the checkout -> target (OUT for the outside directory)
+		set   func(c *Config, dir string)
+		want  string // "" for valid
+	}{
+		{name: "default", set: func(c *Config, dir string) {}},
+		{name: "relative inside", files: map[string]string{"build/Dockerfile": "FROM scratch\n"},
+			set: func(c *Config, dir string) { c.Dockerfile, c.Context = "build/Dockerfile", "build/.." }},
+		{name: "absolute inside", files: map[string]string{"build/Dockerfile": "FROM scratch\n"},
+			set: func(c *Config, dir string) { c.Dockerfile, c.Context = filepath.Join(dir, "build/Dockerfile"), dir }},
+		{name: "symlink inside to inside", files: map[string]string{"build/Dockerfile": "FROM scratch\n"},
+			links: map[string]string{"Dockerfile.ci": "build/Dockerfile"},
+			set:   func(c *Config, dir string) { c.Dockerfile = "Dockerfile.ci" }},
+		{name: "dotdot dockerfile",
+			set:  func(c *Config, dir string) { c.Dockerfile = "../../../../etc/passwd" },
+			want: `dockerfile "../../../../etc/passwd" is outside the checkout DIR: give a path inside the checkout`},
+		{name: "absolute dockerfile outside",
+			set:  func(c *Config, dir string) { c.Dockerfile = "/etc/passwd" },
+			want: `dockerfile "/etc/passwd" is outside the checkout DIR`},
+		{name: "missing dockerfile outside",
+			set:  func(c *Config, dir string) { c.Dockerfile = "../nowhere/Dockerfile" },
+			want: `dockerfile "../nowhere/Dockerfile" is outside the checkout DIR`},
+		{name: "dockerfile symlink leaving",
+			links: map[string]string{"Dockerfile": "OUT/Dockerfile"},
+			want:  `dockerfile "Dockerfile" resolves through a symlink to OUT/Dockerfile, outside the checkout DIR`},
+		{name: "dockerfile in a symlinked directory leaving",
+			links: map[string]string{"sub": "OUT"},
+			set:   func(c *Config, dir string) { c.Dockerfile = "sub/Dockerfile" },
+			want:  `dockerfile "sub/Dockerfile" resolves through a symlink to OUT/Dockerfile, outside the checkout DIR`},
+		{name: "context outside",
+			set:  func(c *Config, dir string) { c.Context = "../" },
+			want: `context "../" is outside the checkout DIR: give a path inside the checkout`},
+		{name: "context absolute outside",
+			set:  func(c *Config, dir string) { c.Context = "/etc" },
+			want: `context "/etc" is outside the checkout DIR`},
+		{name: "context symlink leaving",
+			links: map[string]string{"ctx": "OUT/ctx"},
+			set:   func(c *Config, dir string) { c.Context = "ctx" },
+			want:  `context "ctx" resolves through a symlink to OUT/ctx, outside the checkout DIR`},
+		{name: "inline with a context outside",
+			set:  func(c *Config, dir string) { c.Dockerfile, c.DockerfileInline, c.Context = "", "FROM scratch\n", "/" },
+			want: `context "/" is outside the checkout DIR`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			files := map[string]string{"Dockerfile": "FROM scratch\n"}
+			if len(tt.links) > 0 {
+				delete(files, "Dockerfile")
+			}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			dir := writeTree(t, files)
+			for name, target := range tt.links {
+				if err := os.Symlink(strings.Replace(target, "OUT", outside, 1), filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := NewConfig()
+			c.WorkDir = dir
+			if tt.set != nil {
+				tt.set(&c, dir)
+			}
+			_, err := c.Plan()
+			want := strings.NewReplacer("DIR", dir, "OUT", outside).Replace(tt.want)
+			switch {
+			case want == "" && err != nil:
+				t.Errorf("Plan() = %v", err)
+			case want != "" && (!IsConfigError(err) || !strings.Contains(err.Error(), want)):
+				t.Errorf("Plan() = %v\nwant a ConfigError containing %q", err, want)
 			}
 		})
 	}

@@ -39,6 +39,12 @@ func stripScheme(s string) string {
 func (c *Config) registryProblems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if h := strings.TrimSpace(c.RegistryHostname); hasUserinfo(h) {
+		// Checked first and alone: no other message may echo the password.
+		add("registry-hostname %q holds a user name or password: write only the host, "+
+			"and give the credential as the provider's section of the README says", redactUserinfo(h))
+		return errs
+	}
 	switch c.RegistryProvider {
 	case ProviderECR:
 		errs = c.ecrProblems()
@@ -48,6 +54,9 @@ func (c *Config) registryProblems() []error {
 		repo := stripScheme(c.Registry)
 		host, path, ok := strings.Cut(repo, "/")
 		switch {
+		case hasUserinfo(c.Registry):
+			add("registry %q holds a user name or password: remove the part before @ and give the credential in %s and %s, "+
+				"or in the Docker config", redactUserinfo(c.Registry), "DOCKER_ECR_CACHE_REGISTRY_USERNAME", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD")
 		case c.Registry == "":
 			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
 		case !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost":
@@ -56,9 +65,17 @@ func (c *Config) registryProblems() []error {
 			add("registry %q: repository paths must be lower case", c.Registry)
 		}
 	case ProviderLocal:
+		if err := c.localPrefixProblem(); err != nil {
+			errs = append(errs, err)
+		}
 	default:
 		add("registry-provider %q is not known: use one of %s%s", c.RegistryProvider,
 			strings.Join(Providers, ", "), suggestion(c.RegistryProvider, Providers))
+	}
+	if len(errs) == 0 {
+		if err := c.referenceProblem(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errs
 }

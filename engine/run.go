@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 // Labels written on every image the cache builds.
@@ -55,9 +57,13 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	switch {
 	case s.CacheHit:
 		err = e.hit(ctx, s)
-	case s.isLocal:
+	case s.isLocal && s.labelled():
 		err = e.pushLocal(ctx, s)
 	default:
+		if s.isLocal {
+			e.Reporter.Warnf("%s is on this machine, but its %s label is %q, not the key: it is neither used nor pushed, and is built again",
+				s.Ref, LabelKey, s.local.Labels[LabelKey])
+		}
 		err = e.miss(ctx, s)
 	}
 	if err != nil {
@@ -109,7 +115,9 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		return fmt.Errorf("naming the repository: %w", err)
 	}
 	s.Result = Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
-	return nil
+	// The provider completes the name (an ECR account's host): check it
+	// as Validate checked the options, before the daemon sees it.
+	return ValidateReference(s.Ref)
 }
 
 // lookup asks the daemon, then the registry, for the key's image. Only
@@ -124,7 +132,7 @@ func (e *Engine) lookup(ctx context.Context, s *state) error {
 		return fmt.Errorf("inspecting %s: %w", s.Ref, err)
 	}
 	if !e.Registry.Remote() {
-		s.CacheHit = s.isLocal
+		s.CacheHit = s.isLocal && s.labelled()
 		return nil
 	}
 	e.Reporter.Phase(PhaseLookup, s.Ref)
@@ -143,20 +151,38 @@ func (e *Engine) lookup(ctx context.Context, s *state) error {
 }
 
 // hit hands over the key's image: pulled, unless it is already on the
-// daemon or skip-pull-from-cache is set.
+// daemon, verified, or skip-pull-from-cache is set. A local image is
+// trusted only when its key label is the key and it was pushed to or
+// pulled from the registry with the digest the registry holds now; any
+// other is replaced by the registry's, also with skip-pull-from-cache, so
+// that the job never runs an image that only this machine vouches for.
+// The pull is by that digest, then tagged, so the tag cannot move between
+// the lookup and the pull.
 func (e *Engine) hit(ctx context.Context, s *state) error {
 	log := e.Reporter
 	switch {
-	case s.isLocal:
-		log.Infof("cache hit: %s is already on this machine, nothing to pull", s.Ref)
+	case !e.Registry.Remote():
+		log.Infof("cache hit: %s is on this machine", s.Ref)
 		return nil
+	case s.isLocal && s.labelled() && hasRepoDigest(s.local, s.Image, s.Digest):
+		log.Infof("cache hit: %s is already on this machine, with the registry's digest %s: nothing to pull", s.Ref, s.Digest)
+		return nil
+	case s.isLocal:
+		log.Warnf("%s on this machine is not the registry's %s: pulling the registry's over it", s.Ref, s.Digest)
 	case s.plan.Config.SkipPullFromCache:
 		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", s.Ref)
 		return nil
 	}
 	log.Phase(PhasePull, s.Ref)
-	if err := e.Docker.Pull(ctx, s.Ref, s.auth); err != nil {
-		return fmt.Errorf("pulling %s: %w", s.Ref, err)
+	byDigest := s.Image + "@" + s.Digest
+	if err := ValidateReference(byDigest); err != nil {
+		return fmt.Errorf("pulling %s: the registry's digest: %w", s.Ref, err)
+	}
+	if err := e.Docker.Pull(ctx, byDigest, s.auth); err != nil {
+		return fmt.Errorf("pulling %s: %w", byDigest, err)
+	}
+	if err := e.Docker.Tag(ctx, byDigest, s.Ref); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", byDigest, s.Ref, err)
 	}
 	s.Pulled = true
 	img, err := e.Docker.Inspect(ctx, s.Ref)
@@ -168,7 +194,8 @@ func (e *Engine) hit(ctx context.Context, s *state) error {
 }
 
 // pushLocal pushes the key's image that was built here before but never
-// pushed, rather than build it again.
+// pushed, rather than build it again. Run calls it only when the image's
+// key label is the key.
 func (e *Engine) pushLocal(ctx context.Context, s *state) error {
 	e.Reporter.Infof("%s is on this machine but not in the registry: pushing it", s.Ref)
 	if err := e.prepare(ctx, s); err != nil {
@@ -356,11 +383,38 @@ func buildTime(img Image) time.Duration {
 	return max(img.Created.Sub(time.Unix(started, 0)), 0)
 }
 
-func localDigest(img Image, repo string) string {
+// labelled reports whether the local image carries the key as its label.
+func (s *state) labelled() bool { return s.local.Labels[LabelKey] == s.Tag }
+
+// hasRepoDigest reports whether img was pushed to or pulled from repo with
+// the manifest digest digest.
+func hasRepoDigest(img Image, repo, digest string) bool {
+	return digest != "" && slices.Contains(repoDigests(img, repo), digest)
+}
+
+// repoDigests are the manifest digests img has in repo. The daemon writes
+// Docker Hub names short (org/name), so names are compared normalized.
+func repoDigests(img Image, repo string) []string {
+	want, err := reference.ParseNormalizedNamed(repo)
+	if err != nil {
+		return nil
+	}
+	var out []string
 	for _, d := range img.RepoDigests {
-		if name, dg, ok := strings.Cut(d, "@"); ok && name == repo {
-			return dg
+		ref, err := reference.ParseNormalizedNamed(d)
+		if err != nil {
+			continue
 		}
+		if dg, ok := ref.(reference.Digested); ok && ref.Name() == want.Name() {
+			out = append(out, dg.Digest().String())
+		}
+	}
+	return out
+}
+
+func localDigest(img Image, repo string) string {
+	if d := repoDigests(img, repo); len(d) > 0 {
+		return d[0]
 	}
 	return img.ID
 }

@@ -78,18 +78,33 @@ func (r *rig) run(t *testing.T) (engine.Result, error) {
 // recording inputs.
 func (r *rig) store(tag string, inputs []engine.Input, took time.Duration) {
 	b, _ := json.Marshal(inputs)
-	r.reg.Tags[tag] = fake.Manifest{Digest: "sha256:stored-" + tag, Labels: map[string]string{
+	r.reg.Tags[tag] = fake.Manifest{Digest: stored(tag), Labels: map[string]string{
 		engine.LabelKey:          tag,
 		engine.LabelInputs:       string(b),
 		engine.LabelBuildStarted: strconv.FormatInt(time.Now().Add(-took).Unix(), 10),
 	}}
 }
 
-// local puts an image on the daemon under ref.
+// stored is the digest store gives tag's image.
+func stored(tag string) string { return fake.Digest("stored-" + tag) }
+
+// local puts an image on the daemon under ref, without a key label.
 func (r *rig) local(ref string, inputs []engine.Input) {
 	b, _ := json.Marshal(inputs)
-	r.dock.Images[ref] = engine.Image{ID: "sha256:local", RepoDigests: []string{"other/repo@sha256:elsewhere"},
+	r.dock.Images[ref] = engine.Image{ID: "sha256:local", RepoDigests: []string{"other/repo@" + fake.Digest("elsewhere")},
 		Labels: map[string]string{engine.LabelInputs: string(b)}, Created: time.Now()}
+}
+
+// localKey puts an image on the daemon under the key's reference, with
+// label as its key label (KEY for the key) and repoDigests as where it
+// was pushed to or pulled from (REPO@DIGEST for the registry's digest).
+func (r *rig) localKey(label string, repoDigests ...string) {
+	sub := strings.NewReplacer("KEY", r.key.Tag, "REPO", r.reg.Repo, "DIGEST", stored(r.key.Tag))
+	img := engine.Image{ID: "sha256:local", Labels: map[string]string{engine.LabelKey: sub.Replace(label)}, Created: time.Now()}
+	for _, d := range repoDigests {
+		img.RepoDigests = append(img.RepoDigests, sub.Replace(d))
+	}
+	r.dock.Images[r.ref] = img
 }
 
 func TestRunBranches(t *testing.T) {
@@ -144,18 +159,63 @@ func TestRunBranches(t *testing.T) {
 			log: []string{"changed since"},
 		},
 		{
-			name:   "hit is pulled",
+			name:   "hit is pulled by the digest the registry gave, then tagged",
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0) },
 			hit:    true, pulled: true,
-			calls:  []string{"Inspect REF", "Pull REF", "Inspect REF"},
+			calls:  []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
 			phases: []string{"Computing cache key", "Looking up REF", "Pulling REF"},
 		},
 		{
-			name:   "hit already on the daemon is not pulled",
+			name: "hit already on the daemon, with the key label and the registry's digest, is not pulled",
+			before: func(r *rig) {
+				r.store(r.key.Tag, r.key.Inputs, 0)
+				r.localKey("KEY", "other/repo@"+fake.Digest("x"), "REPO@DIGEST")
+			},
+			hit:   true,
+			calls: []string{"Inspect REF"},
+			log:   []string{"cache hit: REF is already on this machine, with the registry's digest DIGEST: nothing to pull"},
+		},
+		{
+			name:   "hit on the daemon without the key label is pulled over",
 			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.local(r.ref, nil) },
+			hit:    true, pulled: true,
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+			log:   []string{"REF on this machine is not the registry's DIGEST: pulling the registry's over it"},
+		},
+		{
+			name:   "hit on the daemon with another key label is pulled over",
+			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("0000", "REPO@DIGEST") },
+			hit:    true, pulled: true,
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+		},
+		{
+			name: "hit on the daemon with another digest is pulled over",
+			before: func(r *rig) {
+				r.store(r.key.Tag, r.key.Inputs, 0)
+				r.localKey("KEY", "REPO@"+fake.Digest("other"), "elsewhere.io/cache@DIGEST")
+			},
+			hit: true, pulled: true,
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+		},
+		{
+			name:   "hit on the daemon never pushed nor pulled is pulled over",
+			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("KEY") },
+			hit:    true, pulled: true,
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+		},
+		{
+			name:   "skip-pull-from-cache: an untrusted local image is replaced all the same",
+			set:    func(c *engine.Config) { c.SkipPullFromCache = true },
+			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("0000", "REPO@DIGEST") },
+			hit:    true, pulled: true,
+			calls: []string{"Inspect REF", "Pull " + repo + "@DIGEST", "Tag " + repo + "@DIGEST REF", "Inspect REF"},
+		},
+		{
+			name:   "skip-pull-from-cache: a verified local image is used",
+			set:    func(c *engine.Config) { c.SkipPullFromCache = true },
+			before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0); r.localKey("KEY", "REPO@DIGEST") },
 			hit:    true,
 			calls:  []string{"Inspect REF"},
-			log:    []string{"cache hit: REF is already on this machine, nothing to pull"},
 		},
 		{
 			name:   "skip-pull-from-cache hands over the reference only",
@@ -167,12 +227,27 @@ func TestRunBranches(t *testing.T) {
 		},
 		{
 			name:   "an image built here but never pushed is pushed, not rebuilt",
-			before: func(r *rig) { r.local(r.ref, r.key.Inputs) },
+			before: func(r *rig) { r.localKey("KEY") },
 			hit:    true, pushed: true,
 			calls:  []string{"Inspect REF", "Push REF", "Tag REF " + repo + ":latest", "Push " + repo + ":latest"},
 			puts:   []string{"KEY", "latest"},
 			phases: []string{"Computing cache key", "Looking up REF", "Preparing repository " + repo, "Pushing REF"},
 			log:    []string{"REF is on this machine but not in the registry: pushing it"},
+		},
+		{
+			name:   "an image here without the key label is not pushed: the key's image is built",
+			before: func(r *rig) { r.local(r.ref, r.key.Inputs) },
+			built:  true, pushed: true,
+			calls: []string{"Inspect REF", "Inspect " + repo + ":latest", "Build REF", "Inspect REF", "Push REF",
+				"Tag REF " + repo + ":latest", "Push " + repo + ":latest"},
+			puts: []string{"KEY", "latest"},
+			log:  []string{`REF is on this machine, but its org.docker-ecr-cache.key label is "", not the key: it is neither used nor pushed`},
+		},
+		{
+			name:   "an image here with another key label is not pushed",
+			before: func(r *rig) { r.localKey("0000") },
+			built:  true, pushed: true,
+			puts: []string{"KEY", "latest"},
 		},
 		{
 			name:   "local provider: a miss is built and tagged latest, nothing pushed",
@@ -188,11 +263,18 @@ func TestRunBranches(t *testing.T) {
 			calls: []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF"},
 		},
 		{
-			name:   "local provider: an image on the daemon is a hit",
+			name:   "local provider: an image on the daemon with the key label is a hit",
 			set:    func(c *engine.Config) { c.RegistryProvider = engine.ProviderLocal },
-			before: func(r *rig) { r.local(r.ref, nil) },
+			before: func(r *rig) { r.localKey("KEY") },
 			hit:    true,
 			calls:  []string{"Inspect REF"},
+		},
+		{
+			name:   "local provider: an image on the daemon without the key label is built again",
+			set:    func(c *engine.Config) { c.RegistryProvider = engine.ProviderLocal },
+			before: func(r *rig) { r.local(r.ref, nil) },
+			built:  true,
+			calls:  []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF", "Tag REF build-cache/docker-ecr-cache:latest"},
 		},
 	}
 	for _, tt := range tests {
@@ -207,7 +289,7 @@ func TestRunBranches(t *testing.T) {
 				t.Fatalf("Run: %v\nlog:\n%s", err, r.log.Log())
 			}
 			sub := func(s string) string {
-				return strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag).Replace(s)
+				return strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag, "DIGEST", stored(r.key.Tag)).Replace(s)
 			}
 			subAll := func(l []string) []string {
 				out := make([]string, len(l))
@@ -281,7 +363,7 @@ func TestRunHitSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Saved < 59*time.Minute || res.Digest != "sha256:stored-"+r.key.Tag {
+	if res.Saved < 59*time.Minute || res.Digest != stored(r.key.Tag) {
 		t.Errorf("saved %v, digest %s", res.Saved, res.Digest)
 	}
 	if !strings.Contains(engine.Summary(res), "saving a 1h0m") {
@@ -328,8 +410,11 @@ func TestRunFailures(t *testing.T) {
 		{name: "inspect fails", fail: func(r *rig) { r.dock.Fail = map[string]error{"Inspect REF": errDaemon} },
 			want: "inspecting REF: daemon says no", cause: errDaemon, noBuild: true},
 		{name: "pull fails", before: func(r *rig) { r.store(r.key.Tag, nil, 0) },
-			fail: func(r *rig) { r.dock.Fail = map[string]error{"Pull REF": errDaemon} },
-			want: "pulling REF: daemon says no", cause: errDaemon, noBuild: true},
+			fail: func(r *rig) { r.dock.Fail = map[string]error{"Pull " + repo + "@DIGEST": errDaemon} },
+			want: "pulling " + repo + "@DIGEST: daemon says no", cause: errDaemon, noBuild: true},
+		{name: "tagging the pulled image fails", before: func(r *rig) { r.store(r.key.Tag, nil, 0) },
+			fail: func(r *rig) { r.dock.Fail = map[string]error{"Tag " + repo + "@DIGEST REF": errDaemon} },
+			want: "tagging " + repo + "@DIGEST as REF: daemon says no", cause: errDaemon, noBuild: true},
 		{name: "inspect after the pull fails", before: func(r *rig) { r.store(r.key.Tag, nil, 0) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Inspect REF #2": errDaemon} },
 			want: "inspecting REF after the pull: daemon says no", cause: errDaemon, noBuild: true},
@@ -355,11 +440,11 @@ func TestRunFailures(t *testing.T) {
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Push " + repo + ":latest": errServer} },
 			want: "pushing " + repo + ":latest: HTTP 503", cause: errServer, latestKept: true},
 		{name: "local but unpushed: prepare fails",
-			before: func(r *rig) { r.local(r.ref, nil) },
+			before: func(r *rig) { r.localKey("KEY") },
 			fail:   func(r *rig) { r.reg.Fail = map[string]error{"Prepare": errDenied} },
 			want:   "preparing " + repo + ": DENIED", cause: errDenied, noBuild: true},
 		{name: "local but unpushed: push fails",
-			before: func(r *rig) { r.local(r.ref, nil) },
+			before: func(r *rig) { r.localKey("KEY") },
 			fail:   func(r *rig) { r.dock.Fail = map[string]error{"Push REF": errDenied} },
 			want:   "pushing REF: DENIED", cause: errDenied, noBuild: true},
 		{name: "local provider: tagging latest fails",
@@ -378,14 +463,14 @@ func TestRunFailures(t *testing.T) {
 			fails := func(m map[string]error) map[string]error {
 				out := map[string]error{}
 				for k, v := range m {
-					out[strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag).Replace(k)] = v
+					out[strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag, "DIGEST", stored(r.key.Tag)).Replace(k)] = v
 				}
 				return out
 			}
 			tt.fail(r)
 			r.reg.Fail, r.dock.Fail = fails(r.reg.Fail), fails(r.dock.Fail)
 			_, err := r.run(t)
-			want := strings.ReplaceAll(tt.want, "REF", r.ref)
+			want := strings.NewReplacer("REF", r.ref, "DIGEST", stored(r.key.Tag)).Replace(tt.want)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error = %v, want one containing %q", err, want)
 			}
@@ -575,6 +660,18 @@ func TestRunConfigErrors(t *testing.T) {
 		}
 		if len(r.dock.Called()) > 0 {
 			t.Errorf("the daemon was used before the key: %q", r.dock.Called())
+		}
+	})
+	t.Run("a provider's name that is no reference", func(t *testing.T) {
+		t.Parallel()
+		r := newRig(t, nil)
+		r.reg.Repo = "127.0.0.1:5000/a b"
+		_, err := r.run(t)
+		if !engine.IsConfigError(err) || !strings.Contains(err.Error(), `the image reference "127.0.0.1:5000/a b:`) {
+			t.Errorf("error = %v, want a ConfigError about the reference", err)
+		}
+		if slices.ContainsFunc(r.dock.Called(), func(c string) bool { return strings.HasPrefix(c, "Inspect") }) {
+			t.Errorf("the daemon saw the reference: %q", r.dock.Called())
 		}
 	})
 	t.Run("no plan", func(t *testing.T) {

@@ -2,9 +2,12 @@ package env
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -44,27 +47,53 @@ type frontEnd struct {
 
 func (f *frontEnd) Reporter() *report.Reporter { return f.log }
 
+// Load reads the configuration. It removes the output file of an earlier
+// run at once, so that a run that fails, however it ends, leaves no file
+// whose old values a later step could take for this run's.
 func (f *frontEnd) Load() (engine.Config, error) {
 	cfg, settings, err := Load(f.args, f.env)
 	f.out = settings
+	if name := settings.OutputFile; name != "" {
+		if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return cfg, errors.Join(err, fmt.Errorf("removing the previous output file: %w", rerr))
+		}
+	}
 	return cfg, err
 }
 
-// Emit writes the results to stdout, or to the output file, which it
-// creates or replaces.
+// Emit writes the results to stdout, or to the output file: written whole
+// to a temporary file in the same directory, then renamed over it, so that
+// a reader never sees half of it.
 func (f *frontEnd) Emit(r engine.Result) error {
 	if f.out.OutputFile == "" {
 		return Write(f.env.Stdout, f.out.Output, r)
 	}
-	file, err := os.OpenFile(f.out.OutputFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	return writeFileAtomic(f.out.OutputFile, func(w io.Writer) error { return Write(w, f.out.Output, r) })
+}
+
+// writeFileAtomic writes name through write, by way of a temporary file in
+// its directory that is renamed over it, or removed on failure.
+func writeFileAtomic(name string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	if err := Write(file, f.out.Output, r); err != nil {
-		file.Close()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := write(tmp); err != nil {
 		return err
 	}
-	return file.Close()
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
 
 // Style is the plain log style, for terminals and CIs without groups.

@@ -216,6 +216,7 @@ func TestGitHubBuildFailure(t *testing.T) {
 		"INPUT_DOCKERFILE":        "ci/image/Dockerfile",
 		"INPUT_REGISTRY-PROVIDER": "local",
 		"INPUT_ECR-NAME":          "docker-ecr-cache-test/github-build-failure",
+		"INPUT_LOCAL-PREFIX":      "docker-ecr-cache-test/",
 	}))
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)

@@ -5,15 +5,14 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go stopOnSignals(cancel, os.Stderr, os.Exit)
 	code := realMain(ctx, os.Args[1:], frontend.System())
-	stop()
+	cancel()
 	os.Exit(code)
 }

@@ -7,8 +7,11 @@ package fake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,9 +127,19 @@ func (r *Registry) Labels(_ context.Context, tag string, _ engine.Auth) (map[str
 // Prepare records the call.
 func (r *Registry) Prepare(context.Context) error { return r.call("Prepare") }
 
+// manifest returns the image stored under tag, or under the digest of
+// "@digest".
 func (r *Registry) manifest(tag string) (Manifest, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if digest, ok := strings.CutPrefix(tag, "@"); ok {
+		for _, m := range r.Tags {
+			if m.Digest == digest {
+				return m, true
+			}
+		}
+		return Manifest{}, false
+	}
 	m, ok := r.Tags[tag]
 	return m, ok
 }
@@ -172,7 +185,7 @@ func (d *Docker) Inspect(_ context.Context, ref string) (engine.Image, error) {
 	return img, nil
 }
 
-// Pull copies ref from Registry, when it is there.
+// Pull copies ref, repo:tag or repo@digest, from Registry, when it is there.
 func (d *Docker) Pull(_ context.Context, ref string, auth engine.Auth) error {
 	if err := d.call("Pull %s", ref); err != nil {
 		return err
@@ -237,8 +250,12 @@ func (d *Docker) Push(_ context.Context, ref string, auth engine.Auth) (string, 
 	case d.Registry == nil || repo != d.Registry.Repo || auth != d.Registry.Cred:
 		return "", fmt.Errorf("push access denied for %s", ref)
 	}
-	digest := "sha256:manifest-of-" + strings.TrimPrefix(img.ID, "sha256:")
+	digest := Digest(img.ID)
 	d.Registry.put(tag, Manifest{Digest: digest, Labels: img.Labels})
+	d.mu.Lock()
+	img.RepoDigests = append(slices.Clip(img.RepoDigests), repo+"@"+digest)
+	d.Images[ref] = img
+	d.mu.Unlock()
 	return digest, nil
 }
 
@@ -253,8 +270,18 @@ func (d *Docker) Platform(context.Context) (string, error) {
 	return d.Arch, nil
 }
 
-// split cuts ref into repository and tag.
+// Digest is a made-up manifest digest for s, well-formed as a real one.
+func Digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// split cuts ref into repository and tag; for repo@digest, the tag is the
+// one that holds digest, or the digest itself.
 func split(ref string) (repo, tag string) {
+	if repo, digest, ok := strings.Cut(ref, "@"); ok {
+		return repo, "@" + digest
+	}
 	i := strings.LastIndex(ref, ":")
 	if i < 0 || strings.Contains(ref[i:], "/") {
 		return ref, "latest"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
@@ -66,14 +67,79 @@ func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option 
 
 // tlsOnly refuses plain HTTP to any host but a loopback one: the registry
 // client would try it for private addresses too, which the Docker daemon
-// does not allow either.
+// does not allow either. It also refuses a registry's token realm that
+// would receive the credential in clear (see checkRealm).
 type tlsOnly struct{ inner http.RoundTripper }
 
 func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !Loopback(req.URL.Host) {
 		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries are spoken to without TLS", req.URL.Host)
 	}
-	return t.inner.RoundTrip(req)
+	resp, err := t.inner.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if err := checkRealm(req.URL, resp.Header.Values("WWW-Authenticate")); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// checkRealm refuses a bearer challenge whose token realm is not https,
+// unless the registry and the realm are both plain HTTP on loopback:
+// go-containerregistry sends the basic credential to the realm to get a
+// token, so an http:// realm would carry the password in clear, and an
+// https registry naming one is either misconfigured or tampered with. The
+// refusal is an error, not a fall-back to anonymous access.
+func checkRealm(registry *url.URL, challenges []string) error {
+	for _, c := range challenges {
+		scheme, params, _ := strings.Cut(strings.TrimSpace(c), " ")
+		if !strings.EqualFold(scheme, "bearer") {
+			continue
+		}
+		raw, ok := challengeParam(params, "realm")
+		if !ok {
+			continue
+		}
+		realm, err := url.Parse(raw)
+		switch {
+		case err != nil || realm.Host == "":
+			return fmt.Errorf("registry %s names the token realm %q, which is not a URL: refusing to send it credentials", registry.Host, raw)
+		case realm.Scheme == "https":
+		case realm.Scheme == "http" && registry.Scheme == "http" && Loopback(realm.Host):
+		default:
+			return fmt.Errorf("registry %s://%s names the token realm %s://%s%s: refusing to send credentials to a realm without TLS "+
+				"(only a loopback registry may use a loopback http:// realm); fix the registry's token service", registry.Scheme, registry.Host, realm.Scheme, realm.Host, realm.Path)
+		}
+	}
+	return nil
+}
+
+// challengeParam returns the value of name in a challenge's parameters,
+// name="value" or name=value, comma separated.
+func challengeParam(params, name string) (string, bool) {
+	for params != "" {
+		params = strings.TrimLeft(params, " ,")
+		key, rest, ok := strings.Cut(params, "=")
+		if !ok {
+			return "", false
+		}
+		var value string
+		if strings.HasPrefix(rest, `"`) {
+			end := strings.Index(rest[1:], `"`)
+			if end < 0 {
+				return "", false
+			}
+			value, params = rest[1:1+end], rest[2+end:]
+		} else {
+			value, params, _ = strings.Cut(rest, ",")
+		}
+		if strings.EqualFold(strings.TrimSpace(key), name) {
+			return strings.TrimSpace(value), true
+		}
+	}
+	return "", false
 }
 
 // Lookup returns the digest of repo:tag, where repo is host[:port]/path,
