@@ -99,16 +99,6 @@ func (c *Config) Plan() (*Plan, error) {
 	default:
 		p.Platform = flags.Platform
 	}
-	if c.DockerfileInline == "" {
-		if err := c.inCheckout("dockerfile", c.dockerfileOption(), c.absPath(c.DockerfilePath())); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.Context != "" { // else the Dockerfile's directory, or the checkout
-		if err := c.inCheckout("context", c.Context, c.absPath(c.ContextDir())); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if len(errs) > 0 {
 		return nil, &ConfigError{Err: errors.Join(errs...)}
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,42 +171,6 @@ func (c *Config) localPrefixProblem() error {
 		"use a name under it (%s/NAME), or set local-prefix to a name you give to this tool", what, c.LocalPrefix, name, prefix)
 }
 
-// inCheckout checks that the file or directory at path (an option's
-// value, made absolute) lies inside the checkout once symlinks are
-// resolved. A path that does not exist is checked as written; reading it
-// reports that it is missing.
-func (c *Config) inCheckout(option, value, path string) error {
-	root := c.WorkDir
-	if root == "" {
-		root = "."
-	}
-	root, err := filepath.Abs(root)
-	if err != nil {
-		return fmt.Errorf("%s %q: finding the checkout: %w", option, value, err)
-	}
-	if r, err := filepath.EvalSymlinks(root); err == nil {
-		root = r
-	}
-	resolved, err := filepath.EvalSymlinks(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		resolved = filepath.Clean(path)
-		// Compare with the checkout as written too: its own path may
-		// hold symlinks that the missing file's cannot be resolved through.
-		if within(c.absPath("."), resolved) {
-			return nil
-		}
-	case err != nil:
-		return fmt.Errorf("%s %q cannot be resolved (%v): give a path inside the checkout %s", option, value, err, root)
-	}
-	if within(root, resolved) {
-		return nil
-	}
-	if resolved != filepath.Clean(path) {
-		return fmt.Errorf("%s %q resolves through a symlink to %s, outside the checkout %s: give a path inside the checkout", option, value, resolved, root)
-	}
-	return fmt.Errorf("%s %q is outside the checkout %s: give a path inside the checkout", option, value, root)
-}
 
 // within reports whether path is root or lies below it.
 func within(root, path string) bool {
