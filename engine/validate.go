@@ -171,7 +171,6 @@ func (c *Config) localPrefixProblem() error {
 		"use a name under it (%s/NAME), or set local-prefix to a name you give to this tool", what, c.LocalPrefix, name, prefix)
 }
 
-
 // within reports whether path is root or lies below it.
 func within(root, path string) bool {
 	rel, err := filepath.Rel(root, path)
