@@ -88,3 +88,7 @@ func (Style) Error(w io.Writer, err error) { fmt.Fprintln(w, "error: "+err.Error
 
 // Mask writes nothing: a terminal cannot hide values.
 func (Style) Mask(io.Writer, string) {}
+
+// Guard leaves line as it is: a plain log has no commands, and the
+// Reporter has escaped the control characters that drive a terminal.
+func (Style) Guard(line string) string { return line }
