@@ -332,7 +332,7 @@ func TestStyleLog(t *testing.T) {
 	r.Error(errors.New("broke"))
 	want := "::add-mask::token-value-123\n" +
 		"::group::Computing cache key\nuses ***\n::endgroup::\n" +
-		"::group::Looking up x%0A::error\n::warning::careful: 100%25\n::endgroup::\n" +
+		"::group::Looking up x\\n::error\n::warning::careful: 100%25\n::endgroup::\n" +
 		"::group::Building a:b\n::endgroup::\n::error::broke\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
