@@ -27,7 +27,7 @@ func TestMarkdownText(t *testing.T) {
 		"cache-on *x*.json":    `cache-on \*x\*.json`,
 		"<b>&`x`</b>":          "&lt;b&gt;&amp;\\`x\\`&lt;/b&gt;",
 		"two\nlines\r[link]#~": `two\\nlines\\r\[link\]\#\~`,
-		"esc\x1b[2J\u2028":      `esc\\x1b\[2J\\u2028`,
+		"esc\x1b[2J\u2028":     `esc\\x1b\[2J\\u2028`,
 	} {
 		if got := MarkdownText(in); got != want {
 			t.Errorf("MarkdownText(%q) = %q, want %q", in, got, want)
@@ -42,7 +42,7 @@ func TestMarkdownText(t *testing.T) {
 func TestMarkdownCode(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"reg/img:tag":          "`reg/img:tag`",
+		"reg/img:tag":       "`reg/img:tag`",
 		"a`b\r\n### forged": "`a'b\\r\\n### forged`",
 	} {
 		if got := MarkdownCode(in); got != want {
