@@ -637,3 +637,29 @@ func TestRunBuildArgChangeByElimination(t *testing.T) {
 		t.Errorf("changed %v against digest-recording labels", res.Changed)
 	}
 }
+
+// TestRunMasksSecrets: every secret value is masked before the key is
+// computed, whatever the front end: build secrets from the environment and
+// from files, and the registry credentials in the environment.
+func TestRunMasksSecrets(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, func(c *engine.Config) {
+		c.Secrets = []string{"TOKEN", "id=npmrc,src=npmrc"}
+		if err := os.WriteFile(filepath.Join(c.WorkDir, "npmrc"), []byte("//reg/:_authToken=file-s3cret\nline-two-s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"BARE": "bare-value", "TOKEN": "s3cret", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "reg-pass", "AWS_SECRET_ACCESS_KEY": "aws-key", "AWS_SESSION_TOKEN": "aws-session"}
+		c.Getenv = func(k string) string { return env[k] }
+	})
+	if _, err := r.run(t); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"s3cret", "//reg/:_authToken=file-s3cret\nline-two-s3cret", "reg-pass", "aws-key", "aws-session"} {
+		if !slices.Contains(r.log.Masked, want) {
+			t.Errorf("%q is not masked: %q", want, r.log.Masked)
+		}
+	}
+	if len(r.log.Phases) == 0 || !strings.HasPrefix(r.log.Phases[0], engine.PhaseKey.String()) {
+		t.Errorf("phases %q", r.log.Phases)
+	}
+}

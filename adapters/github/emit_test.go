@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,49 @@ func TestEmitUnwritableFile(t *testing.T) {
 	}
 	if s := readFile(t, env["GITHUB_ENV"]); s != "" {
 		t.Errorf("GITHUB_ENV was written after GITHUB_OUTPUT failed: %q", s)
+	}
+}
+
+// Untrusted lines cannot be workflow commands: a line whose text starts
+// with :: or ##[, after white space, is written after a zero-width space.
+func TestStyleGuard(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	r := report.New(&buf, &Style{})
+	r.Phase(engine.PhaseKey, "")
+	r.Infof("  file x\n::warning title=Injected::y")
+	fmt.Fprint(r.Progress(), "#5 ::stop-commands::t\n  ::add-mask::m\n##[error]old\n\t::error::e\n")
+	r.Error(errors.New("failed\n::warning::w"))
+	var commands []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "::") || strings.HasPrefix(t, "##[") {
+			commands = append(commands, line)
+		}
+	}
+	want := []string{"::group::Computing cache key", "::endgroup::", "::error::failed%0A\u200b::warning::w"}
+	if !slices.Equal(commands, want) {
+		t.Errorf("commands %q, want %q, in:\n%s", commands, want, buf.String())
+	}
+}
+
+// The step summary shows build args by name only, and keeps untrusted
+// names and references on their line.
+func TestSummaryUntrusted(t *testing.T) {
+	t.Parallel()
+	argDigest := "sha256:" + strings.Repeat("c", 64)
+	r := engine.Result{
+		Ref: "reg/cache:k`\r\n### forged", Previous: "reg/cache:latest", Digest: "sha256:d",
+		Changed: []engine.Change{{Kind: engine.Modified, Input: "file a\r\n### forged"}},
+		Key: engine.Key{Tag: "k", Inputs: []engine.Input{
+			{Name: "build-arg PIN", Digest: argDigest},
+			{Name: "file x\r\n### forged\u2028", Digest: "sha256:00"},
+		}},
+	}
+	s := Summary(r)
+	if strings.Contains(s, "\r") || strings.Contains(s, "\u2028") || strings.Contains(s, "\n### forged") {
+		t.Errorf("summary lets a control character through:\n%q", s)
+	}
+	if strings.Contains(s, argDigest) || !strings.Contains(s, "| build-arg PIN | value not recorded |") {
+		t.Errorf("summary shows a build arg's digest:\n%s", s)
 	}
 }
