@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -17,37 +16,17 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
-// parseFileCommand reads a file-command file as the runner does: NAME=VALUE
-// lines, or NAME<<DELIMITER then lines up to one equal to DELIMITER.
+// parseFileCommand reads a file-command file as the runner does
+// (runnerEntries), by name.
 func parseFileCommand(t *testing.T, data string) map[string]string {
 	t.Helper()
+	entries, err := runnerEntries(data)
+	if err != nil {
+		t.Fatalf("%v in %q", err, data)
+	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		eq, heredoc := strings.Index(line, "="), strings.Index(line, "<<")
-		if eq >= 0 && (heredoc < 0 || eq < heredoc) {
-			out[line[:eq]] = line[eq+1:]
-			continue
-		}
-		if heredoc < 0 {
-			t.Fatalf("invalid line %q", line)
-		}
-		name, delim := line[:heredoc], line[heredoc+2:]
-		var value []string
-		for {
-			if !sc.Scan() {
-				t.Fatalf("%s: no closing delimiter %q", name, delim)
-			}
-			if sc.Text() == delim {
-				break
-			}
-			value = append(value, sc.Text())
-		}
-		out[name] = strings.Join(value, "\n")
+	for _, e := range entries {
+		out[e.Name] = e.Value
 	}
 	return out
 }
