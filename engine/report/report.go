@@ -117,7 +117,7 @@ func (r *Reporter) Error(err error) {
 	r.endGroup()
 	lines := strings.Split(err.Error(), "\n")
 	for i, line := range lines {
-		lines[i] = r.style.Guard(engine.EscapeControl(r.mask(strings.TrimSuffix(line, "\r"))))
+		lines[i] = r.style.Guard(r.oneLine(strings.TrimSuffix(line, "\r")))
 	}
 	r.style.Error(r.w, &shown{msg: strings.Join(lines, "\n"), err: err})
 }
@@ -202,7 +202,7 @@ func (r *Reporter) writeLine(line string) {
 // writePart writes part of a line. A log that cannot be written must not
 // fail the run: write errors are ignored.
 func (r *Reporter) writePart(s string) {
-	s = engine.EscapeControl(r.mask(s))
+	s = r.oneLine(s)
 	if !r.midLine {
 		s = r.style.Guard(s)
 	}
@@ -236,9 +236,10 @@ func (r *Reporter) safeCut(s string) int {
 }
 
 // oneLine is text for a single line: masked, with its line breaks and
-// other control characters escaped.
+// other control characters escaped, and masked again, so that an escape
+// next to other text cannot spell a secret either.
 func (r *Reporter) oneLine(s string) string {
-	return engine.EscapeControl(r.mask(s))
+	return r.mask(engine.EscapeControl(r.mask(s)))
 }
 
 func (r *Reporter) mask(s string) string {
