@@ -133,13 +133,12 @@ func (e *shown) Unwrap() error { return e.err }
 
 // Mask hides secret in everything written afterwards, and asks the CI to
 // hide it too where the CI can. A secret of several lines is also hidden
-// line by line, since the log is masked a line at a time. Values (and
-// lines) shorter than MinMask are left alone.
+// (and given to the CI) line by line, since logs are masked a line at a
+// time. Values (and lines) shorter than MinMask are left alone.
 func (r *Reporter) Mask(secret string) {
 	secret = strings.TrimRight(secret, "\r\n")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	added := false
 	for _, v := range append([]string{secret}, strings.Split(secret, "\n")...) {
 		v = strings.TrimSuffix(v, "\r")
 		if len(v) < MinMask || slices.Contains(r.masks, v) {
@@ -147,12 +146,9 @@ func (r *Reporter) Mask(secret string) {
 		}
 		i, _ := slices.BinarySearchFunc(r.masks, v, func(m, v string) int { return len(v) - len(m) })
 		r.masks = slices.Insert(r.masks, i, v)
-		added = true
-	}
-	if added {
 		// Written unmasked on purpose: this line is the CI's instruction,
 		// and the progress held back starts after it.
-		r.style.Mask(r.w, secret)
+		r.style.Mask(r.w, v)
 	}
 }
 

@@ -118,7 +118,7 @@ func TestMaskLongLine(t *testing.T) {
 }
 
 // TestMaskMultiLine: a secret of several lines (a key file) is masked as a
-// whole and line by line, the CI being asked once, for the whole.
+// whole and line by line, and the CI is asked to mask each.
 func TestMaskMultiLine(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
@@ -126,7 +126,8 @@ func TestMaskMultiLine(t *testing.T) {
 	r.Mask("-----BEGIN KEY-----\r\nAAAAsecretline\r\n-----END KEY-----\n")
 	fmt.Fprint(r.Progress(), "cat key\n-----BEGIN KEY-----\r\nAAAAsecretline\r\n-----END KEY-----\n")
 	r.Error(errors.New("last lines:\nAAAAsecretline"))
-	want := "<mask -----BEGIN KEY-----\r\nAAAAsecretline\r\n-----END KEY----->\ncat key\n***\n***\n***\n<error last lines:\n***>\n"
+	want := "<mask -----BEGIN KEY-----\r\nAAAAsecretline\r\n-----END KEY----->\n<mask -----BEGIN KEY----->\n<mask AAAAsecretline>\n<mask -----END KEY----->\n" +
+		"cat key\n***\n***\n***\n<error last lines:\n***>\n"
 	if buf.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", buf.String(), want)
 	}
