@@ -39,9 +39,13 @@ func ParseBuildFlags(s string) (BuildFlags, error) {
 			f.NoCache = !hasValue || value == "true"
 			continue
 		}
+		if !strings.HasPrefix(name, "-") {
+			// Not shown: a stray word may be a value.
+			return f, Configf("additional-build-args: word %d is not a --flag: give each flag its value (--flag value or --flag=value)", i+1)
+		}
 		if !slices.Contains(SupportedBuildFlags, name) {
 			return f, Configf("additional-build-args: %q is not supported: use %s, or options (target, platform, build-args, secrets)",
-				words[i], strings.Join(SupportedBuildFlags, ", "))
+				name, strings.Join(SupportedBuildFlags, ", "))
 		}
 		if (!hasValue || value == "") && i+1 < len(words) && !strings.HasPrefix(words[i+1], "--") {
 			i++
@@ -100,7 +104,8 @@ func (f BuildFlags) canonical() string {
 	return strings.Join(parts, " ")
 }
 
-// splitWords splits s like a POSIX shell, without expansion.
+// splitWords splits s like a POSIX shell, without expansion. Its errors
+// give a position, not the text, which may hold a value.
 func splitWords(s string) ([]string, error) {
 	var words []string
 	var cur strings.Builder
@@ -111,12 +116,13 @@ func splitWords(s string) ([]string, error) {
 		case ch == '\'':
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
-				return nil, fmt.Errorf("unterminated single quote in %q", s)
+				return nil, fmt.Errorf("the single quote at character %d is not closed", i+1)
 			}
 			cur.WriteString(s[i+1 : i+1+j])
 			i += j + 1
 			inWord = true
 		case ch == '"':
+			start := i
 			i++
 			for ; i < len(s) && s[i] != '"'; i++ {
 				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
@@ -125,7 +131,7 @@ func splitWords(s string) ([]string, error) {
 				cur.WriteByte(s[i])
 			}
 			if i >= len(s) {
-				return nil, fmt.Errorf("unterminated double quote in %q", s)
+				return nil, fmt.Errorf("the double quote at character %d is not closed", start+1)
 			}
 			inWord = true
 		case ch == '\\' && i+1 < len(s):

@@ -101,9 +101,6 @@ type Reporter interface {
 	Warnf(format string, args ...any)
 	// Mask hides a secret value in all later output, and asks the CI to.
 	Mask(secret string)
-	// Redact hides a value in this tool's own later output only: for
-	// build-arg values, which are not secrets but are not printed.
-	Redact(value string)
 	// Progress is where build and pull progress is written.
 	Progress() io.Writer
 }

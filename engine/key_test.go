@@ -725,7 +725,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`export-env-variable "1BAD"`,
 		`registry-provider "ecrr" is not known`,
 		`(did you mean "ecr"?)`,
-		`build-args entry "1X=2"`,
+		`build-args entry 1 does not start with a valid NAME`,
 		`additional-build-args: "--pull" is not supported`,
 		"cache-on has an empty entry",
 		`platform "linux" is not os/arch`,
@@ -844,12 +844,12 @@ func TestParseBuildFlagsErrors(t *testing.T) {
 	}{
 		{"--pull", append([]string{`"--pull" is not supported`}, SupportedBuildFlags...)},
 		{"--network host --squash", append([]string{`"--squash" is not supported`}, SupportedBuildFlags...)},
-		{"host", []string{`"host" is not supported`}},
+		{"host", []string{"word 1 is not a --flag"}},
 		{"--network", []string{"--network needs a value"}},
 		{"--ssh= --no-cache", []string{"--ssh needs a value"}},
 		{"--no-cache=yes", []string{"--no-cache takes no value"}},
-		{`--label "team=web`, []string{"unterminated double quote"}},
-		{`--label 'team=web`, []string{"unterminated single quote"}},
+		{`--label "team=web`, []string{"the double quote at character 9 is not closed"}},
+		{`--label 'team=web`, []string{"the single quote at character 9 is not closed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

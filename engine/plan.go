@@ -56,10 +56,11 @@ func (c *Config) Plan() (*Plan, error) {
 	}
 	errs = append(errs, c.registryProblems()...)
 	errs = append(errs, c.CheckoutProblems()...)
-	for _, a := range c.BuildArgs {
+	for i, a := range c.BuildArgs {
 		name, _, _ := strings.Cut(a, "=")
 		if !envName.MatchString(name) {
-			add("build-args entry %q does not start with a valid NAME: write NAME or NAME=value", a)
+			// The entry is not shown: it may hold a value.
+			add("build-args entry %d does not start with a valid NAME: write NAME or NAME=value", i+1)
 		}
 	}
 	p := &Plan{Config: *c}

@@ -340,3 +340,28 @@ func TestPlanCheckout(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrorsHideValues: an error about a build arg or the build
+// flags names the option and where the problem is, never what was written
+// there, which may be a value.
+func TestConfigErrorsHideValues(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		set  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.BuildArgs = []string{"OK=1", "A B=hunter2"} }, "build-args entry 2 does not start with a valid NAME"},
+		{func(c *Config) { c.AdditionalBuildArgs = "--build-arg 'TOKEN=hunter2 x" }, "additional-build-args: the single quote at character 13 is not closed"},
+		{func(c *Config) { c.AdditionalBuildArgs = `--label "a=hunter2` }, "additional-build-args: the double quote at character 9 is not closed"},
+		{func(c *Config) { c.AdditionalBuildArgs = "--no-cache hunter2" }, "additional-build-args: word 2 is not a --flag"},
+		{func(c *Config) { c.AdditionalBuildArgs = "--pull=hunter2" }, `additional-build-args: "--pull" is not supported`},
+	} {
+		c := NewConfig()
+		c.DockerfileInline = "FROM scratch\n"
+		tt.set(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Validate() = %v, want %q and no value", err, tt.want)
+		}
+	}
+}

@@ -79,19 +79,13 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	return s.Result, nil
 }
 
-// key masks the secrets' values and hides the build-args', resolves the
-// platform, asking the daemon when the plan gives none (the image is built
-// for the platform that is hashed), computes the key and names the image.
+// key masks the secrets' values, resolves the platform, asking the daemon
+// when the plan gives none (the image is built for the platform that is
+// hashed), computes the key and names the image.
 func (e *Engine) key(ctx context.Context, s *state) error {
 	log := e.Reporter
-	for _, sec := range s.plan.Secrets {
-		if sec.Env != "" {
-			log.Mask(s.plan.Config.getenv(sec.Env))
-		}
-	}
-	for _, a := range s.plan.BuildArgs {
-		_, value, _ := strings.Cut(a, "=")
-		log.Redact(value)
+	for _, v := range s.plan.SecretValues() {
+		log.Mask(v)
 	}
 	log.Phase(PhaseKey, "")
 	key, err := computeKey(ctx, &s.plan, func() (string, error) {
@@ -105,8 +99,12 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	for _, in := range key.Inputs {
-		log.Infof("  %-40s %s", in.Name, ShortDigest(in.Digest))
+	for _, in := range PublishedInputs(key.Inputs) {
+		d := ShortDigest(in.Digest)
+		if d == "" {
+			d = "(value not shown)"
+		}
+		log.Infof("  %-40s %s", EscapeControl(in.Name), d)
 	}
 	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
 
@@ -247,8 +245,8 @@ func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
 	}
 	if labels, ok := e.previousLabels(ctx, previous, latestStored, s.auth); ok {
 		s.Previous = previous
-		s.Changed = changedInputs(labels[LabelInputs], s.Key.Inputs)
-		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, func(name string) string { return name }))
+		s.Changed = changedInputs(labels, s.Key)
+		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, EscapeControl))
 	} else {
 		e.Reporter.Infof("cache miss: no image for key %s", s.Tag)
 	}
@@ -269,7 +267,7 @@ func (e *Engine) prepare(ctx context.Context, s *state) error {
 func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	log, p := e.Reporter, &s.plan
 	log.Phase(PhaseBuild, s.Ref)
-	inputs, err := json.Marshal(s.Key.Inputs)
+	inputs, err := json.Marshal(PublishedInputs(s.Key.Inputs))
 	if err != nil {
 		return fmt.Errorf("recording the key's inputs: %w", err)
 	}
@@ -419,19 +417,24 @@ func localDigest(img Image, repo string) string {
 	return img.ID
 }
 
-// changedInputs compares the inputs recorded on a previous image with now,
-// sorted by input name.
-func changedInputs(recorded string, now []Input) []Change {
+// changedInputs compares the inputs recorded on a previous image (its
+// labels) with now's key, sorted by input name. Build args are compared by
+// name: their values are never recorded. When no recorded input differs
+// but the recorded key does, and there are build args, their values
+// changed: that is said by elimination.
+func changedInputs(labels map[string]string, now Key) []Change {
 	var before []Input
-	if json.Unmarshal([]byte(recorded), &before) != nil {
+	if json.Unmarshal([]byte(labels[LabelInputs]), &before) != nil {
 		return nil
 	}
 	old := map[string]string{}
-	for _, in := range before {
+	for _, in := range PublishedInputs(before) {
 		old[in.Name] = in.Digest
 	}
 	var changed []Change
-	for _, in := range now {
+	buildArgs := false
+	for _, in := range PublishedInputs(now.Inputs) {
+		buildArgs = buildArgs || strings.HasPrefix(in.Name, BuildArgInput)
 		d, ok := old[in.Name]
 		switch {
 		case !ok:
@@ -443,6 +446,9 @@ func changedInputs(recorded string, now []Input) []Change {
 	}
 	for name := range old {
 		changed = append(changed, Change{Removed, name})
+	}
+	if len(changed) == 0 && buildArgs && labels[LabelKey] != "" && labels[LabelKey] != now.Tag {
+		changed = append(changed, Change{Unrecorded, BuildArgValues})
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].Input < changed[j].Input })
 	return changed

@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"strings"
+	"syscall"
 )
 
 // Secret is one build secret: its ID in the Dockerfile and where its value
@@ -51,4 +55,47 @@ func ParseSecret(s string, getenv func(string) string) (Secret, error) {
 		return sec, Configf("secrets: %s is not set in the environment: export it before this step, or remove it from secrets", sec.Env)
 	}
 	return sec, nil
+}
+
+// CredentialVars are the environment variables holding credentials this
+// tool may read: their values are masked like the build secrets'.
+var CredentialVars = []string{"DOCKER_ECR_CACHE_REGISTRY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+// maxSecretFile bounds what is read of a secret file to mask its value.
+const maxSecretFile = 1 << 20
+
+// SecretValues are the values to mask in the log: the build secrets', from
+// the environment and from files, and the credentials' in CredentialVars.
+// A secret file that cannot be read as a regular file is left to the build
+// to report.
+func (p *Plan) SecretValues() []string {
+	var out []string
+	for _, s := range p.Secrets {
+		if s.Env != "" {
+			out = append(out, p.Config.getenv(s.Env))
+		}
+		if s.Src != "" {
+			if b, err := readSecretFile(s.Src); err == nil {
+				out = append(out, strings.TrimRight(string(b), "\r\n"))
+			}
+		}
+	}
+	for _, name := range CredentialVars {
+		out = append(out, p.Config.getenv(name))
+	}
+	return out
+}
+
+// readSecretFile reads at most maxSecretFile bytes of a regular file,
+// opened without blocking so that a FIFO cannot hang the run.
+func readSecretFile(name string) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	return io.ReadAll(io.LimitReader(f, maxSecretFile))
 }

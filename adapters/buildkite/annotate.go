@@ -79,37 +79,45 @@ func Annotation(r engine.Result) (style, body string) {
 	var b strings.Builder
 	if r.CacheHit {
 		style = "success"
-		fmt.Fprintf(&b, "#### :docker: docker-ecr-cache: cache hit\n\n`%s` was ready in %s", r.Ref, round(r.Elapsed))
+		fmt.Fprintf(&b, "#### :docker: docker-ecr-cache: cache hit\n\n%s was ready in %s", frontend.MarkdownCode(r.Ref), round(r.Elapsed))
 		if r.Saved > 0 {
 			fmt.Fprintf(&b, ", saving a %s build", round(r.Saved))
 		}
 		b.WriteString(".\n")
 	} else {
 		style = "info"
-		fmt.Fprintf(&b, "#### :docker: docker-ecr-cache: cache miss\n\n`%s` was built", r.Ref)
+		fmt.Fprintf(&b, "#### :docker: docker-ecr-cache: cache miss\n\n%s was built", frontend.MarkdownCode(r.Ref))
 		if r.Pushed {
 			b.WriteString(" and pushed")
 		}
 		fmt.Fprintf(&b, " in %s.\n", round(r.Elapsed))
 		if r.Previous != "" {
-			fmt.Fprintf(&b, "\nChanged since `%s`: %s.\n", r.Previous, changes(r.Changed))
+			fmt.Fprintf(&b, "\nChanged since %s: %s.\n", frontend.MarkdownCode(r.Previous), changes(r.Changed))
 		}
 	}
 	if r.Digest != "" {
-		fmt.Fprintf(&b, "\nDigest: `%s`\n", r.Digest)
+		fmt.Fprintf(&b, "\nDigest: %s\n", frontend.MarkdownCode(r.Digest))
 	}
 
-	fmt.Fprintf(&b, "\n<details>\n<summary>Cache key <code>%s</code> from %d inputs</summary>\n\n", r.Key.Tag, len(r.Key.Inputs))
+	fmt.Fprintf(&b, "\n<details>\n<summary>Cache key <code>%s</code> from %d inputs</summary>\n\n", frontend.MarkdownText(r.Key.Tag), len(r.Key.Inputs))
 	b.WriteString("| Input | Digest |\n| --- | --- |\n")
-	for i, in := range r.Key.Inputs {
+	for i, in := range engine.PublishedInputs(r.Key.Inputs) {
 		if i == MaxAnnotatedInputs {
 			fmt.Fprintf(&b, "| and %d more | |\n", len(r.Key.Inputs)-MaxAnnotatedInputs)
 			break
 		}
-		fmt.Fprintf(&b, "| %s | `%s` |\n", frontend.MarkdownText(in.Name), engine.ShortDigest(in.Digest))
+		fmt.Fprintf(&b, "| %s | %s |\n", frontend.MarkdownText(in.Name), digestCell(engine.ShortDigest(in.Digest)))
 	}
 	b.WriteString("\n</details>\n")
 	return style, b.String()
+}
+
+// digestCell is an input's digest in a table, or why it has none.
+func digestCell(d string) string {
+	if d == "" {
+		return "value not recorded"
+	}
+	return frontend.MarkdownCode(d)
 }
 
 // changes renders what changed since the previous image.

@@ -5,14 +5,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// WriteExports writes `export NAME='value'` lines.
+// WriteExports writes `export NAME='value'` lines. A value with a NUL byte,
+// which no shell variable can hold, is refused.
 func WriteExports(w io.Writer, exports []engine.Output) error {
 	for _, e := range exports {
+		if strings.ContainsRune(e.Value, 0) {
+			return fmt.Errorf("export %s: the value holds a NUL byte", e.Name)
+		}
 		if _, err := fmt.Fprintf(w, "export %s=%s\n", e.Name, frontend.ShellQuote(e.Value)); err != nil {
 			return err
 		}

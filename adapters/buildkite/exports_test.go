@@ -177,3 +177,26 @@ func TestAnnotationContext(t *testing.T) {
 		t.Errorf("a second plugin instance, exporting MY_IMAGE: %q", got)
 	}
 }
+
+// The annotation shows build args by name only, and keeps untrusted names
+// and references on their line: no carriage return, line break or
+// backtick gets through.
+func TestAnnotationUntrusted(t *testing.T) {
+	t.Parallel()
+	argDigest := "sha256:" + strings.Repeat("c", 64)
+	r := engine.Result{
+		Ref: "reg/cache:k`\r\n#### forged", Previous: "reg/cache:latest\r", Digest: "sha256:d",
+		Changed: []engine.Change{{Kind: engine.Modified, Input: "file a\r\n#### forged"}},
+		Key: engine.Key{Tag: "k", Inputs: []engine.Input{
+			{Name: "build-arg PIN", Digest: argDigest},
+			{Name: "file x\r\n#### forged\u2028", Digest: "sha256:00"},
+		}},
+	}
+	_, body := Annotation(r)
+	if strings.Contains(body, "\r") || strings.Contains(body, "\u2028") || strings.Contains(body, "\n#### forged") {
+		t.Errorf("annotation lets a control character through:\n%q", body)
+	}
+	if strings.Contains(body, argDigest[:19]) || !strings.Contains(body, "| build-arg PIN | value not recorded |") {
+		t.Errorf("annotation shows a build arg's digest:\n%s", body)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -19,7 +22,8 @@ func Run(ctx context.Context, args []string, env frontend.Env) error {
 	if err != nil {
 		return err
 	}
-	return frontend.Run(ctx, &frontEnd{ctx: ctx, env: env, log: report.New(env.Stderr, Style{}), exportFile: exportFile})
+	style := Style{Agent: lookPath("buildkite-agent", env.Getenv("PATH")), Env: env.Environ}
+	return frontend.Run(ctx, &frontEnd{ctx: ctx, env: env, log: report.New(env.Stderr, style), exportFile: exportFile})
 }
 
 // parseArgs reads the command's only argument, --export-file FILE.
@@ -79,7 +83,13 @@ func (b *frontEnd) Emit(r engine.Result) error {
 
 // Style is the agent's log style: --- groups with an emoji per phase, and
 // a failure that reopens the group before it (^^^ +++) and is expanded.
-type Style struct{}
+type Style struct {
+	// Agent is the buildkite-agent executable, empty when the job has
+	// none: secrets are then hidden in this tool's output only.
+	Agent string
+	// Env is the agent's environment, for its job API.
+	Env []string
+}
 
 var _ report.Style = Style{}
 
@@ -97,9 +107,39 @@ func (Style) Warning(w io.Writer, msg string) { fmt.Fprintln(w, "⚠️ warning:
 // Error reopens the last group and writes err in an expanded group of its own.
 func (Style) Error(w io.Writer, err error) { fmt.Fprintf(w, "^^^ +++\n+++ :x: %v\n", err) }
 
-// Mask writes nothing: the log has no command for it. The Reporter hides
-// the value in this tool's own output.
-func (Style) Mask(io.Writer, string) {}
+// redactorTimeout bounds a buildkite-agent redactor add call.
+const redactorTimeout = 10 * time.Second
+
+// Mask asks the agent to redact secret from the whole job's log, with
+// `buildkite-agent redactor add` (agent 3.67 or later), which reads it on
+// stdin. The Reporter hides it in this tool's own output in any case, so a
+// failure is a warning.
+func (s Style) Mask(w io.Writer, secret string) {
+	if s.Agent == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redactorTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.Agent, "redactor", "add")
+	cmd.Env = s.Env
+	cmd.Stdin = strings.NewReader(secret)
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		s.Warning(w, fmt.Sprintf("buildkite-agent redactor add failed, so the agent does not redact a secret from the rest of the job's log (this tool's output still hides it): %v", err))
+	}
+}
+
+// Guard keeps a line from reading as a group marker (---, +++, ~~~ or
+// ^^^): such a line is written after a zero-width space.
+func (Style) Guard(line string) string {
+	t := strings.TrimLeftFunc(line, unicode.IsSpace)
+	for _, marker := range []string{"---", "+++", "~~~", "^^^"} {
+		if strings.HasPrefix(t, marker) {
+			return "\u200b" + line
+		}
+	}
+	return line
+}
 
 func emoji(p engine.Phase) string {
 	switch p {

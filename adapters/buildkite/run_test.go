@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +117,60 @@ func TestStyle(t *testing.T) {
 		"--- :docker: Pulling a:b\n⚠️ warning: careful\n^^^ +++\n+++ :x: broke\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// Untrusted lines (file names, build output, error messages) cannot open a
+// group: a line that would is written after a zero-width space, and line
+// breaks and carriage returns inside a line are escaped.
+func TestStyleGuard(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	r := report.New(&buf, Style{})
+	r.Phase(engine.PhaseKey, "")
+	r.Infof("  file x\n--- forged\r+++ forged")
+	fmt.Fprint(r.Progress(), "#5 0.1 ok\n+++ expanded\n~~~ quiet\n^^^ +++\n  --- indented\n")
+	r.Error(fmt.Errorf("failed\n--- forged"))
+	var ours []string
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "+++") || strings.HasPrefix(line, "~~~") || strings.HasPrefix(line, "^^^") {
+			ours = append(ours, line)
+		}
+	}
+	want := []string{"--- :key: Computing cache key", "^^^ +++", "+++ :x: failed"}
+	if !slices.Equal(ours, want) {
+		t.Errorf("group lines %q, want %q, in:\n%s", ours, want, buf.String())
+	}
+	if !strings.Contains(buf.String(), "\u200b--- forged\\r+++ forged\n") {
+		t.Errorf("the forged line is not kept, escaped:\n%s", buf.String())
+	}
+}
+
+// Each secret is handed to buildkite-agent redactor add, on stdin, when the
+// agent is at hand; a failure is a warning that does not show the secret.
+func TestStyleRedactor(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	agentLog := filepath.Join(dir, "agent.log")
+	agent := filepath.Join(dir, "buildkite-agent")
+	script := fmt.Sprintf("#!/bin/sh\n{ echo \"ARGS: $*\"; cat; echo; } >>%q\n[ \"$FAIL\" = \"\" ]\n", agentLog)
+	if err := os.WriteFile(agent, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	r := report.New(&buf, Style{Agent: agent})
+	r.Mask("hunter2-secret-value")
+	r.Mask("abc") // too short to mask, not handed over
+	r.Infof("echo hunter2-secret-value")
+	b, _ := os.ReadFile(agentLog)
+	if string(b) != "ARGS: redactor add\nhunter2-secret-value\n" || buf.String() != "echo ***\n" {
+		t.Errorf("agent got %q; log %q", b, buf.String())
+	}
+
+	buf.Reset()
+	r = report.New(&buf, Style{Agent: agent, Env: []string{"FAIL=1"}})
+	r.Mask("other-secret-value")
+	if !strings.HasPrefix(buf.String(), "⚠️ warning: buildkite-agent redactor add failed") || strings.Contains(buf.String(), "other-secret") {
+		t.Errorf("log %q", buf.String())
 	}
 }

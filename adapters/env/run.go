@@ -21,19 +21,27 @@ func Run(ctx context.Context, args []string, env frontend.Env) error {
 }
 
 // Key is the key command: it prints the key, then a line per input with
-// its digest, or all of it as JSON. It needs no daemon.
+// its digest (- for a build arg, whose value is not shown), or all of it
+// as JSON. It needs no daemon.
 func Key(ctx context.Context, args []string, env frontend.Env) error {
 	cfg, settings, err := Load(args, env)
 	key, err := frontend.Key(ctx, cfg, err)
 	if err != nil {
 		return err
 	}
+	// Build args are shown by name only, as everywhere: their digests
+	// would give guessable values away.
+	key.Inputs = engine.PublishedInputs(key.Inputs)
 	if settings.Output == "json" {
 		return writeJSON(env.Stdout, key)
 	}
 	fmt.Fprintln(env.Stdout, key.Tag)
 	for _, in := range key.Inputs {
-		fmt.Fprintf(env.Stdout, "%s %s\n", in.Digest, in.Name)
+		d := in.Digest
+		if d == "" {
+			d = "-"
+		}
+		fmt.Fprintf(env.Stdout, "%s %s\n", d, engine.EscapeControl(in.Name))
 	}
 	return nil
 }
@@ -117,3 +125,7 @@ func (Style) Error(w io.Writer, err error) { fmt.Fprintln(w, "error: "+err.Error
 
 // Mask writes nothing: a terminal cannot hide values.
 func (Style) Mask(io.Writer, string) {}
+
+// Guard leaves line as it is: a plain log has no commands, and the
+// Reporter has escaped the control characters that drive a terminal.
+func (Style) Guard(line string) string { return line }

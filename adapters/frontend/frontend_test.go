@@ -22,6 +22,7 @@ func (plainStyle) EndGroup(io.Writer)                          {}
 func (plainStyle) Warning(w io.Writer, m string)               { fmt.Fprintln(w, "warning: "+m) }
 func (plainStyle) Error(w io.Writer, err error)                { fmt.Fprintf(w, "error: %v\n", err) }
 func (plainStyle) Mask(io.Writer, string)                      {}
+func (plainStyle) Guard(line string) string                    { return line }
 
 // fakeFrontEnd loads a fixed configuration and records what it emits.
 type fakeFrontEnd struct {

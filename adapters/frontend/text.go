@@ -1,6 +1,10 @@
 package frontend
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+)
 
 // ShellQuote single-quotes s for sh and bash: nothing inside is expanded,
 // each quote inside closes the quoting, adds an escaped quote and reopens
@@ -13,17 +17,24 @@ func ShellQuote(s string) string {
 const MaxMarkdownText = 200
 
 var markdown = strings.NewReplacer(
-	"\r", " ", "\n", " ",
 	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "|", `\|`, "[", `\[`, "]", `\]`,
 	"#", `\#`, "~", `\~`, "&", "&amp;", "<", "&lt;", ">", "&gt;",
 )
 
 // MarkdownText makes s, a file or input name, plain text in markdown and in
-// a table cell: one line, at most MaxMarkdownText characters, with markdown
-// and HTML punctuation escaped.
+// a table cell: one line, at most MaxMarkdownText characters, with control
+// characters (line breaks included) escaped as engine.EscapeControl does,
+// and markdown and HTML punctuation escaped.
 func MarkdownText(s string) string {
 	if r := []rune(s); len(r) > MaxMarkdownText {
 		s = string(r[:MaxMarkdownText]) + "…"
 	}
-	return markdown.Replace(s)
+	return markdown.Replace(engine.EscapeControl(s))
+}
+
+// MarkdownCode is s, an image reference or a digest, as inline code: one
+// line, control characters escaped, backticks (which would end the code)
+// as quotes.
+func MarkdownCode(s string) string {
+	return "`" + strings.ReplaceAll(engine.EscapeControl(s), "`", "'") + "`"
 }

@@ -26,7 +26,8 @@ func TestMarkdownText(t *testing.T) {
 		"file a|b_c.json":      `file a\|b\_c.json`,
 		"cache-on *x*.json":    `cache-on \*x\*.json`,
 		"<b>&`x`</b>":          "&lt;b&gt;&amp;\\`x\\`&lt;/b&gt;",
-		"two\nlines\r[link]#~": `two lines \[link\]\#\~`,
+		"two\nlines\r[link]#~": `two\\nlines\\r\[link\]\#\~`,
+		"esc\x1b[2J\u2028":     `esc\\x1b\[2J\\u2028`,
 	} {
 		if got := MarkdownText(in); got != want {
 			t.Errorf("MarkdownText(%q) = %q, want %q", in, got, want)
@@ -35,5 +36,17 @@ func TestMarkdownText(t *testing.T) {
 	long := MarkdownText(strings.Repeat("é", 500))
 	if got := len([]rune(long)); got != MaxMarkdownText+1 || !strings.HasSuffix(long, "…") {
 		t.Errorf("a long name keeps %d characters: %q", got, long)
+	}
+}
+
+func TestMarkdownCode(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"reg/img:tag":       "`reg/img:tag`",
+		"a`b\r\n### forged": "`a'b\\r\\n### forged`",
+	} {
+		if got := MarkdownCode(in); got != want {
+			t.Errorf("MarkdownCode(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

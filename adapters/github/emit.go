@@ -61,9 +61,9 @@ func Summary(r engine.Result) string {
 	}
 	fmt.Fprintf(&b, "### docker-ecr-cache: %s\n\n", outcome)
 	b.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| Image | `%s` |\n", r.Ref)
+	fmt.Fprintf(&b, "| Image | %s |\n", frontend.MarkdownCode(r.Ref))
 	if r.Digest != "" {
-		fmt.Fprintf(&b, "| Digest | `%s` |\n", r.Digest)
+		fmt.Fprintf(&b, "| Digest | %s |\n", frontend.MarkdownCode(r.Digest))
 	}
 	took := r.Elapsed.Round(100 * time.Millisecond).String()
 	if r.Saved > 0 {
@@ -72,14 +72,18 @@ func Summary(r engine.Result) string {
 	fmt.Fprintf(&b, "| Time | %s |\n", took)
 	if r.Previous != "" {
 		changed := engine.DescribeChanges(r.Changed, maxSummaryChange, frontend.MarkdownText)
-		fmt.Fprintf(&b, "| Changed since `%s` | %s |\n", r.Previous, changed)
+		fmt.Fprintf(&b, "| Changed since %s | %s |\n", frontend.MarkdownCode(r.Previous), changed)
 	}
 
-	inputs := r.Key.Inputs
-	fmt.Fprintf(&b, "\n<details><summary>Key %s: %d inputs</summary>\n\n", r.Key.Tag, len(inputs))
+	inputs := engine.PublishedInputs(r.Key.Inputs)
+	fmt.Fprintf(&b, "\n<details><summary>Key %s: %d inputs</summary>\n\n", frontend.MarkdownText(r.Key.Tag), len(inputs))
 	b.WriteString("| Input | Digest |\n|---|---|\n")
 	for _, in := range inputs[:min(len(inputs), maxSummaryInputs)] {
-		fmt.Fprintf(&b, "| %s | `%s` |\n", frontend.MarkdownText(in.Name), in.Digest)
+		d := "value not recorded"
+		if in.Digest != "" {
+			d = frontend.MarkdownCode(in.Digest)
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", frontend.MarkdownText(in.Name), d)
 	}
 	if len(inputs) > maxSummaryInputs {
 		fmt.Fprintf(&b, "| and %d more | |\n", len(inputs)-maxSummaryInputs)

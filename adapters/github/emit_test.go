@@ -1,13 +1,13 @@
 package github
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,37 +16,17 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
-// parseFileCommand reads a file-command file as the runner does: NAME=VALUE
-// lines, or NAME<<DELIMITER then lines up to one equal to DELIMITER.
+// parseFileCommand reads a file-command file as the runner does
+// (runnerEntries), by name.
 func parseFileCommand(t *testing.T, data string) map[string]string {
 	t.Helper()
+	entries, err := runnerEntries(data)
+	if err != nil {
+		t.Fatalf("%v in %q", err, data)
+	}
 	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		eq, heredoc := strings.Index(line, "="), strings.Index(line, "<<")
-		if eq >= 0 && (heredoc < 0 || eq < heredoc) {
-			out[line[:eq]] = line[eq+1:]
-			continue
-		}
-		if heredoc < 0 {
-			t.Fatalf("invalid line %q", line)
-		}
-		name, delim := line[:heredoc], line[heredoc+2:]
-		var value []string
-		for {
-			if !sc.Scan() {
-				t.Fatalf("%s: no closing delimiter %q", name, delim)
-			}
-			if sc.Text() == delim {
-				break
-			}
-			value = append(value, sc.Text())
-		}
-		out[name] = strings.Join(value, "\n")
+	for _, e := range entries {
+		out[e.Name] = e.Value
 	}
 	return out
 }
@@ -332,7 +312,7 @@ func TestStyleLog(t *testing.T) {
 	r.Error(errors.New("broke"))
 	want := "::add-mask::token-value-123\n" +
 		"::group::Computing cache key\nuses ***\n::endgroup::\n" +
-		"::group::Looking up x%0A::error\n::warning::careful: 100%25\n::endgroup::\n" +
+		"::group::Looking up x\\n::error\n::warning::careful: 100%25\n::endgroup::\n" +
 		"::group::Building a:b\n::endgroup::\n::error::broke\n"
 	if got := buf.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -350,5 +330,49 @@ func TestEmitUnwritableFile(t *testing.T) {
 	}
 	if s := readFile(t, env["GITHUB_ENV"]); s != "" {
 		t.Errorf("GITHUB_ENV was written after GITHUB_OUTPUT failed: %q", s)
+	}
+}
+
+// Untrusted lines cannot be workflow commands: a line whose text starts
+// with :: or ##[, after white space, is written after a zero-width space.
+func TestStyleGuard(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	r := report.New(&buf, &Style{})
+	r.Phase(engine.PhaseKey, "")
+	r.Infof("  file x\n::warning title=Injected::y")
+	fmt.Fprint(r.Progress(), "#5 ::stop-commands::t\n  ::add-mask::m\n##[error]old\n\t::error::e\n")
+	r.Error(errors.New("failed\n::warning::w"))
+	var commands []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "::") || strings.HasPrefix(t, "##[") {
+			commands = append(commands, line)
+		}
+	}
+	want := []string{"::group::Computing cache key", "::endgroup::", "::error::failed%0A\u200b::warning::w"}
+	if !slices.Equal(commands, want) {
+		t.Errorf("commands %q, want %q, in:\n%s", commands, want, buf.String())
+	}
+}
+
+// The step summary shows build args by name only, and keeps untrusted
+// names and references on their line.
+func TestSummaryUntrusted(t *testing.T) {
+	t.Parallel()
+	argDigest := "sha256:" + strings.Repeat("c", 64)
+	r := engine.Result{
+		Ref: "reg/cache:k`\r\n### forged", Previous: "reg/cache:latest", Digest: "sha256:d",
+		Changed: []engine.Change{{Kind: engine.Modified, Input: "file a\r\n### forged"}},
+		Key: engine.Key{Tag: "k", Inputs: []engine.Input{
+			{Name: "build-arg PIN", Digest: argDigest},
+			{Name: "file x\r\n### forged\u2028", Digest: "sha256:00"},
+		}},
+	}
+	s := Summary(r)
+	if strings.Contains(s, "\r") || strings.Contains(s, "\u2028") || strings.Contains(s, "\n### forged") {
+		t.Errorf("summary lets a control character through:\n%q", s)
+	}
+	if strings.Contains(s, argDigest) || !strings.Contains(s, "| build-arg PIN | value not recorded |") {
+		t.Errorf("summary shows a build arg's digest:\n%s", s)
 	}
 }

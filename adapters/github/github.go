@@ -119,10 +119,12 @@ func unknownInputs(environ []string) []error {
 }
 
 // EnvSecrets are the values of the credentials this tool may read from the
-// environment: the CI is asked to mask them before anything is printed.
+// environment: the runner is asked to mask them before anything is
+// printed, even before the configuration is read (the engine masks them
+// again, for every front end).
 func EnvSecrets(getenv func(string) string) []string {
 	var out []string
-	for _, name := range []string{"DOCKER_ECR_CACHE_REGISTRY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+	for _, name := range engine.CredentialVars {
 		if v := getenv(name); v != "" {
 			out = append(out, v)
 		}

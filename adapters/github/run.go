@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strings"
+	"unicode"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -74,6 +76,18 @@ func (s *Style) Warning(w io.Writer, msg string) { action(w).Warningf("%s", msg)
 
 // Mask asks the runner to hide secret in the log: ::add-mask::.
 func (s *Style) Mask(w io.Writer, secret string) { action(w).AddMask(secret) }
+
+// Guard keeps a line from reading as a workflow command: the runner takes
+// a line whose text, after leading white space, starts with :: (or the
+// older ##[) as one. Such a line is written after a zero-width space,
+// which the runner does not trim, so that it reads the same.
+func (s *Style) Guard(line string) string {
+	t := strings.TrimLeftFunc(line, unicode.IsSpace)
+	if strings.HasPrefix(t, "::") || strings.HasPrefix(t, "##[") {
+		return "\u200b" + line
+	}
+	return line
+}
 
 // Error writes an ::error:: annotation. A failed build is annotated on its
 // Dockerfile, named relative to the workspace.

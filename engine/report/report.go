@@ -1,6 +1,7 @@
 // Package report writes a run's progress for a front end: the front end
 // gives its CI's log dialect as a Style; the Reporter adds what every CI
-// needs: one open group at a time and values hidden from the log.
+// needs: one open group at a time, secret values hidden from the log, and
+// untrusted text that can neither forge a line nor a CI command.
 package report
 
 import (
@@ -9,31 +10,52 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// Style is a CI's log dialect. Each method writes whole lines to w, which
-// hides masked values, except for Mask's.
+// Style is a CI's log dialect. Each method writes whole lines to w. The
+// text it is given is already masked and escaped: subjects and warnings
+// are one line, an error's message may have several, each guarded.
 type Style interface {
 	// Group opens a collapsible section for a phase of the run.
 	Group(w io.Writer, p engine.Phase, subject string)
 	// EndGroup closes the open section, where the CI needs a line for it.
 	EndGroup(w io.Writer)
 	Warning(w io.Writer, msg string)
-	// Error shows a failure as the CI shows one.
+	// Error shows a failure as the CI shows one. err.Error() is the
+	// message to show; errors.As finds the engine's error types (such as
+	// engine.BuildError) in it.
 	Error(w io.Writer, err error)
-	// Mask asks the CI to hide secret in its log, where the CI can.
+	// Mask asks the CI to hide secret in its log, where the CI can. It is
+	// the only method given a secret, and the only one whose output is
+	// not masked.
 	Mask(w io.Writer, secret string)
+	// Guard makes a line of untrusted text (progress, build output, a
+	// file name) inert for the CI's log parser: it must not read as one of
+	// its commands or group markers.
+	Guard(line string) string
 }
 
-// Reporter writes progress in one Style and hides masked values.
+// MinMask is the shortest value masked: hiding shorter ones would shred
+// the log.
+const MinMask = 4
+
+// maxPartial bounds the progress held back while waiting for a line's end.
+const maxPartial = 64 << 10
+
+// Reporter writes progress in one Style. It hides masked values, longest
+// first and line by line (also across writes: progress is held until its
+// line ends), and escapes control characters in every line it prints.
 type Reporter struct {
-	style Style
-	mu    sync.Mutex
-	w     io.Writer
-	masks []string
-	open  bool
+	style   Style
+	mu      sync.Mutex
+	w       io.Writer
+	masks   []string // longest first
+	partial []byte   // progress whose line has not ended
+	midLine bool     // part of the current progress line was written
+	open    bool
 }
 
 var _ engine.Reporter = (*Reporter)(nil)
@@ -46,94 +68,181 @@ func New(w io.Writer, style Style) *Reporter {
 // Phase starts a collapsible section for a phase of the run, ending the
 // one before.
 func (r *Reporter) Phase(p engine.Phase, subject string) {
-	r.EndGroup()
-	r.style.Group(r.lines(), p, subject)
-	r.mu.Lock()
-	r.open = true
-	r.mu.Unlock()
-}
-
-// EndGroup closes the open section, if any.
-func (r *Reporter) EndGroup() {
-	r.mu.Lock()
-	open := r.open
-	r.open = false
-	r.mu.Unlock()
-	if open {
-		r.style.EndGroup(r.lines())
-	}
-}
-
-// Infof writes a line of progress.
-func (r *Reporter) Infof(format string, args ...any) {
-	fmt.Fprintln(r.lines(), fmt.Sprintf(format, args...))
-}
-
-// Warnf writes a warning that the CI shows as one.
-func (r *Reporter) Warnf(format string, args ...any) {
-	r.style.Warning(r.lines(), fmt.Sprintf(format, args...))
-}
-
-// Error closes the open group and shows err as the CI shows a failure.
-func (r *Reporter) Error(err error) {
-	r.EndGroup()
-	r.style.Error(r.lines(), err)
-}
-
-// Mask hides secret in everything written afterwards, and asks the CI to
-// hide it too where the CI can.
-func (r *Reporter) Mask(secret string) {
-	if len(secret) < 4 || r.masked(secret) {
-		return
-	}
-	// Written unmasked on purpose: this line is the CI's instruction.
-	r.mu.Lock()
-	r.style.Mask(r.w, secret)
-	r.mu.Unlock()
-	r.Redact(secret)
-}
-
-// Redact hides value in everything written afterwards, without asking the
-// CI to. Values shorter than four characters are left alone: hiding them
-// would shred the log.
-func (r *Reporter) Redact(value string) {
-	if len(value) < 4 {
-		return
-	}
-	r.mu.Lock()
-	r.masks = append(r.masks, value)
-	r.mu.Unlock()
-}
-
-func (r *Reporter) masked(value string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Contains(r.masks, value)
+	r.endGroup()
+	r.style.Group(r.w, p, r.oneLine(subject))
+	r.open = true
+}
+
+// EndGroup ends the progress's last line, if unfinished, and closes the
+// open section, if any.
+func (r *Reporter) EndGroup() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endGroup()
+}
+
+func (r *Reporter) endGroup() {
+	r.flush()
+	if r.open {
+		r.open = false
+		r.style.EndGroup(r.w)
+	}
+}
+
+// Infof writes lines of progress.
+func (r *Reporter) Infof(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flush()
+	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
+		r.writeLine(line)
+	}
+}
+
+// Warnf writes a warning that the CI shows as one, on one line.
+func (r *Reporter) Warnf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flush()
+	r.style.Warning(r.w, r.oneLine(fmt.Sprintf(format, args...)))
+}
+
+// Error closes the open group and shows err as the CI shows a failure,
+// each line of its message masked, escaped and guarded.
+func (r *Reporter) Error(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endGroup()
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+		lines[i] = r.style.Guard(r.oneLine(strings.TrimSuffix(line, "\r")))
+	}
+	r.style.Error(r.w, &shown{msg: strings.Join(lines, "\n"), err: err})
+}
+
+// shown is an error with the message as the log shows it.
+type shown struct {
+	msg string
+	err error
+}
+
+func (e *shown) Error() string { return e.msg }
+func (e *shown) Unwrap() error { return e.err }
+
+// Mask hides secret in everything written afterwards, and asks the CI to
+// hide it too where the CI can. A secret of several lines is also hidden
+// (and given to the CI) line by line, since logs are masked a line at a
+// time. Values (and lines) shorter than MinMask are left alone.
+func (r *Reporter) Mask(secret string) {
+	secret = strings.TrimRight(secret, "\r\n")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range append([]string{secret}, strings.Split(secret, "\n")...) {
+		v = strings.TrimSuffix(v, "\r")
+		if len(v) < MinMask || slices.Contains(r.masks, v) {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(r.masks, v, func(m, v string) int { return len(v) - len(m) })
+		r.masks = slices.Insert(r.masks, i, v)
+		// Written unmasked on purpose: this line is the CI's instruction,
+		// and the progress held back starts after it.
+		r.style.Mask(r.w, v)
+	}
 }
 
 // Progress is a writer for build and pull progress, masked like the rest.
-func (r *Reporter) Progress() io.Writer { return writerFunc(r.write) }
+// A line is written once it ends, or when the group ends.
+func (r *Reporter) Progress() io.Writer { return writerFunc(r.progress) }
 
-// lines is the masked writer for the log's own lines, whose write errors
-// are ignored: a log that cannot be written must not fail the run.
-func (r *Reporter) lines() io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		_, _ = r.write(p)
-		return len(p), nil
-	})
-}
-
-func (r *Reporter) write(p []byte) (int, error) {
+func (r *Reporter) progress(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := string(p)
+	r.partial = append(r.partial, p...)
+	for {
+		i := strings.IndexByte(string(r.partial), '\n')
+		if i < 0 {
+			break
+		}
+		line := string(r.partial[:i])
+		r.partial = r.partial[i+1:]
+		r.writeLine(line)
+	}
+	if len(r.partial) > maxPartial {
+		if cut := r.safeCut(string(r.partial)); cut > 0 {
+			r.writePart(string(r.partial[:cut]))
+			r.partial = slices.Clone(r.partial[cut:])
+		}
+	}
+	return len(p), nil
+}
+
+// flush ends the progress's unfinished line.
+func (r *Reporter) flush() {
+	if len(r.partial) > 0 || r.midLine {
+		line := string(r.partial)
+		r.partial = nil
+		r.writeLine(line)
+	}
+}
+
+// writeLine writes the rest of a line: masked, escaped, guarded when it
+// is the line's start, and ended.
+func (r *Reporter) writeLine(line string) {
+	r.writePart(strings.TrimSuffix(line, "\r"))
+	_, _ = io.WriteString(r.w, "\n")
+	r.midLine = false
+}
+
+// writePart writes part of a line. A log that cannot be written must not
+// fail the run: write errors are ignored.
+func (r *Reporter) writePart(s string) {
+	s = r.oneLine(s)
+	if !r.midLine {
+		s = r.style.Guard(s)
+	}
+	_, _ = io.WriteString(r.w, s)
+	r.midLine = true
+}
+
+// safeCut is where a long unfinished line s can be cut: before the last
+// characters that could begin a mask, out of any mask, on a rune's start.
+func (r *Reporter) safeCut(s string) int {
+	cut := len(s)
+	if len(r.masks) > 0 {
+		cut -= len(r.masks[0]) - 1
+	}
+	for moved := true; moved && cut > 0; {
+		moved = false
+		for _, m := range r.masks {
+			for start := max(0, cut-len(m)+1); start < cut; start++ {
+				if strings.HasPrefix(s[start:], m) {
+					cut, moved = start, true
+					break
+				}
+			}
+		}
+	}
+	cut = max(cut, 0)
+	for cut > 0 && cut < len(s) && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cut
+}
+
+// oneLine is text for a single line: masked, with its line breaks and
+// other control characters escaped, and masked again, so that an escape
+// next to other text cannot spell a secret either.
+func (r *Reporter) oneLine(s string) string {
+	return r.mask(engine.EscapeControl(r.mask(s)))
+}
+
+func (r *Reporter) mask(s string) string {
 	for _, m := range r.masks {
 		s = strings.ReplaceAll(s, m, "***")
 	}
-	if _, err := io.WriteString(r.w, s); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return s
 }
 
 type writerFunc func([]byte) (int, error)

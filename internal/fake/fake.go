@@ -296,7 +296,6 @@ type Reporter struct {
 	Infos    []string
 	Warnings []string
 	Masked   []string
-	Redacted []string
 	Out      strings.Builder // the progress writer's output
 }
 
@@ -313,9 +312,6 @@ func (r *Reporter) Warnf(format string, args ...any) {
 
 // Mask records a secret.
 func (r *Reporter) Mask(secret string) { r.add(&r.Masked, secret) }
-
-// Redact records a value not to print.
-func (r *Reporter) Redact(value string) { r.add(&r.Redacted, value) }
 
 // Progress is Out.
 func (r *Reporter) Progress() io.Writer { return writer{r} }

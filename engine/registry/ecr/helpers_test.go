@@ -35,7 +35,6 @@ func (r *recorder) Mask(s string) {
 	defer r.mu.Unlock()
 	r.masks = append(r.masks, s)
 }
-func (r *recorder) Redact(string)       {}
 func (r *recorder) Progress() io.Writer { return io.Discard }
 
 func (r *recorder) warnings() string {

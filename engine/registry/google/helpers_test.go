@@ -33,7 +33,6 @@ func (r *recorder) Mask(s string) {
 	r.masks = append(r.masks, s)
 	r.mu.Unlock()
 }
-func (r *recorder) Redact(string)       {}
 func (r *recorder) Progress() io.Writer { return io.Discard }
 
 func (r *recorder) add(line string) {

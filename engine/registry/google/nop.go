@@ -13,5 +13,4 @@ func (nopReporter) Phase(engine.Phase, string) {}
 func (nopReporter) Infof(string, ...any)       {}
 func (nopReporter) Warnf(string, ...any)       {}
 func (nopReporter) Mask(string)                {}
-func (nopReporter) Redact(string)              {}
 func (nopReporter) Progress() io.Writer        { return io.Discard }
