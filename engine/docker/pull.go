@@ -9,7 +9,9 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// Pull pulls ref with auth, writing plain progress lines.
+// Pull pulls ref with auth, writing plain progress lines. A transient
+// registry error is retried by c.Retry; a pull without progress for
+// c.StallPullPush is stopped.
 func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 	if err := c.ready(ctx); err != nil {
 		return err
@@ -18,13 +20,21 @@ func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 	if err != nil {
 		return err
 	}
-	body, err := c.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: enc})
+	err = c.retry(ctx, "pulling "+ref, func() error {
+		ctx, w := watch(ctx, c.StallPullPush, "pull", ref)
+		return w.stop(c.pull(ctx, w, ref, enc))
+	})
 	if err != nil {
 		return fmt.Errorf("pulling %s: %w", ref, err)
 	}
-	defer body.Close()
-	if err := display(body, c.progress, nil); err != nil {
-		return fmt.Errorf("pulling %s: %w", ref, err)
-	}
 	return nil
+}
+
+func (c *Client) pull(ctx context.Context, w *watchdog, ref, enc string) error {
+	body, err := c.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: enc})
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	return display(w.reader(body), c.progress, nil)
 }
