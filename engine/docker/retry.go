@@ -60,7 +60,7 @@ var (
 // refusal or a missing image never are.
 func transient(err error) string {
 	var stall *StallError
-	if errors.As(err, &stall) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.As(err, &stall) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return ""
 	}
 	msg := err.Error()
