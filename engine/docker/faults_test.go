@@ -228,28 +228,28 @@ func TestPersistentFaultGivesUp(t *testing.T) {
 }
 
 // TestPushStalls: a registry that holds the manifest PUT stops the push
-// after the stall timeout, and the daemon drops the request: the tag is
-// never stored.
+// after the stall timeout, and it is not retried. (dockerd 20.10 does not
+// abort a registry request it has sent: the held PUT still completes when
+// the registry answers. The tag it stores names a complete image.)
 func TestPushStalls(t *testing.T) {
 	t.Parallel()
 	r := newFaultRig(t)
 	r.c.StallPullPush = time.Second
-	r.fault(t, "PUT", 0, faultproxy.Delay(20*time.Second))
+	r.fault(t, "PUT", 0, faultproxy.Delay(4*time.Second))
 	start := time.Now()
 	_, err := r.c.Push(testContext(t), r.ref, engine.Auth{})
 	var stall *StallError
 	if !errors.As(err, &stall) || stall.Phase != "push" || !strings.Contains(err.Error(), "showed no progress for 1s, so it was stopped (raise stall-timeout-pull-push") {
 		t.Fatalf("error %v, want a push stall", err)
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("stopped after %s", took)
 	}
 	if r.log.String() != "" {
 		t.Errorf("a stall was retried: %q", r.log)
 	}
-	time.Sleep(time.Second)
-	if code := r.stored(t); code != http.StatusNotFound {
-		t.Errorf("HEAD of the tag = %d after a stalled push, want 404", code)
+	if puts := r.proxy.Matching("PUT", "^"+r.path+"$"); len(puts) != 1 {
+		t.Errorf("manifest PUTs %v, want the one held", puts)
 	}
 }
 
