@@ -32,7 +32,7 @@ func (c *Client) retry(ctx context.Context, what string, op func() error) error 
 			return fmt.Errorf("%w (%s: gave up after %d tries)", err, reason, n)
 		}
 		if c.Log != nil {
-			c.Log("%s: %s; retrying in %s (try %d of %d)", what, reason, wait.Round(time.Millisecond), n+1, c.Retry.Attempts)
+			c.Log("%s: %s (%v); retrying in %s (try %d of %d)", what, reason, err, wait.Round(time.Millisecond), n+1, c.Retry.Attempts)
 		}
 		timer := time.NewTimer(wait)
 		select {
