@@ -168,58 +168,87 @@ func TestFaultAuthIsNeverAMiss(t *testing.T) {
 	})
 }
 
-// SIGTERM while the registry holds the key tag's manifest PUT: the command
-// exits non-zero within 5 s and latest does not move.
-func TestFaultSignalDuringPush(t *testing.T) {
+// SIGTERM while the registry holds a request of the lookup, the pull or
+// the push: the command exits 1 within 5 s, builds nothing it had not
+// built, and latest does not move.
+func TestFaultSignal(t *testing.T) {
 	t.Parallel()
-	j := newFaultJob(t, testenv.RegistryOptions{})
-	if r := j.run(t); r.Code != 0 {
-		t.Fatalf("first run: exit %d:\n%s", r.Code, r.Stderr)
-	}
-	_, latest := j.head(t, "latest")
-	j.dockerfile(t, "second")
 	const held = 8 * time.Second
-	j.proxy.Reset()
-	j.fault(t, faultproxy.Rule{Method: "PUT", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)})
+	tests := []struct {
+		phase string
+		rule  faultproxy.Rule
+		// second: the run signalled is a miss of a changed Dockerfile;
+		// otherwise a hit of the first run's key, not on the daemon.
+		second    bool
+		errPrefix string
+	}{
+		{"lookup", faultproxy.Rule{Method: "HEAD", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "looking up "},
+		{"pull", faultproxy.Rule{Method: "GET", Path: `/manifests/`, Fault: faultproxy.Delay(held)}, false, "pulling "},
+		{"push", faultproxy.Rule{Method: "PUT", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "pushing "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.phase, func(t *testing.T) {
+			t.Parallel()
+			j := newFaultJob(t, testenv.RegistryOptions{})
+			first := j.run(t)
+			if first.Code != 0 {
+				t.Fatalf("first run: exit %d:\n%s", first.Code, first.Stderr)
+			}
+			_, latest := j.head(t, "latest")
+			if tt.second {
+				j.dockerfile(t, "second")
+			} else {
+				ecrRemoveImages(j.proxy.Host + "/" + j.repo)
+			}
+			j.proxy.Reset()
+			j.fault(t, tt.rule)
 
-	cmd := exec.Command(testenv.Binary(t))
-	cmd.Dir, cmd.Env = j.dir, j.env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(60 * time.Second); len(j.proxy.Matching("PUT", `/manifests/[0-9a-f]{40}$`)) == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("the key tag's push never started:\n%s", stderr.String())
-		}
-	}
-	signalled := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("still running 5s after SIGTERM:\n%s", stderr.String())
-	}
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Errorf("exit %v after %s, want 1:\n%s", err, time.Since(signalled), stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "signal received") && !strings.Contains(stderr.String(), "context canceled") {
-		t.Errorf("the error does not say the run was cancelled:\n%s", stderr.String())
-	}
-	time.Sleep(time.Until(signalled.Add(held + time.Second))) // the held PUT lands, or not
-	if _, now := j.head(t, "latest"); now != latest {
-		t.Errorf("latest moved from %s to %s after SIGTERM", latest, now)
-	}
-	if n := len(j.proxy.Matching("PUT", `/manifests/latest$`)); n != 0 {
-		t.Errorf("latest pushed %d times after SIGTERM", n)
+			cmd := exec.Command(testenv.Binary(t))
+			cmd.Dir, cmd.Env = j.dir, j.env
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(60 * time.Second); len(j.proxy.Matching(tt.rule.Method, tt.rule.Path)) == 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("the held request never came:\n%s", stderr.String())
+				}
+			}
+			signalled := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("still running 5s after SIGTERM:\n%s", stderr.String())
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Errorf("exit %v after %s, want 1:\n%s", err, time.Since(signalled), stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "signal received") && !strings.Contains(stderr.String(), "context canceled") {
+				t.Errorf("the error does not say the run was cancelled:\n%s", stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "error: "+tt.errPrefix) {
+				t.Errorf("the error does not name the %s:\n%s", tt.phase, stderr.String())
+			}
+			if tt.phase != "push" && strings.Contains(stderr.String(), "==> Building") {
+				t.Errorf("built after SIGTERM in the %s:\n%s", tt.phase, stderr.String())
+			}
+			time.Sleep(time.Until(signalled.Add(held + time.Second))) // the held request is answered
+			if _, now := j.head(t, "latest"); now != latest {
+				t.Errorf("latest moved from %s to %s after SIGTERM", latest, now)
+			}
+			if n := len(j.proxy.Matching("PUT", `/manifests/latest$`)); n != 0 {
+				t.Errorf("latest pushed %d times after SIGTERM", n)
+			}
+		})
 	}
 }
