@@ -19,16 +19,17 @@ func (e *Engine) lock(ctx context.Context, s *state) (release func(), err error)
 		log.Infof("another run on this machine is building %s: waiting up to %s for it (lock-timeout)", s.Ref, r.LockTimeout)
 	})
 	switch {
+	case err == nil && !waited:
+		return release, nil
+	case err == nil: // the other run is done: see what it stored
 	case errors.Is(err, buildlock.ErrTimeout):
 		log.Warnf("another run on this machine has been building %s for more than %s (lock-timeout): building it here too", s.Ref, r.LockTimeout)
 		return func() {}, nil
 	case ctx.Err() != nil:
 		return func() {}, fmt.Errorf("waiting for another run's build of %s: %w", s.Ref, ctx.Err())
-	case err != nil:
+	default:
 		log.Warnf("could not take the build lock of %s, so another run on this machine may build it too: %v", s.Ref, err)
 		return func() {}, nil
-	case !waited:
-		return release, nil
 	}
 	if err := e.lookup(ctx, s); err != nil {
 		release()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -345,6 +347,23 @@ func TestRunLockWaits(t *testing.T) {
 		_, err := r.run(t)
 		if !errors.Is(err, errUnauth) || len(r.dock.Specs) > 0 {
 			t.Errorf("error %v, %d builds", err, len(r.dock.Specs))
+		}
+	})
+	t.Run("a lock that cannot be taken warns and builds", func(t *testing.T) {
+		t.Parallel()
+		file := filepath.Join(t.TempDir(), "a-file")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := newRig(t, func(c *engine.Config) { c.LockDir = file })
+		res, err := r.run(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Built || !slices.ContainsFunc(r.log.Warnings, func(w string) bool {
+			return strings.Contains(w, "could not take the build lock of "+r.ref+", so another run on this machine may build it too")
+		}) {
+			t.Errorf("built %v, warnings %q", res.Built, r.log.Warnings)
 		}
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
