@@ -12,32 +12,29 @@ import (
 // Config is every option a front end can set. The names in comments are the
 // option names users write, shared by all front ends.
 type Config struct {
-	Dockerfile           string            // dockerfile
-	DockerfileInline     string            // dockerfile-inline
-	Context              string            // context
-	Target               string            // target
-	Platform             string            // platform
-	BuildArgs            []string          // build-args
-	AdditionalBuildArgs  string            // additional-build-args
-	CacheOn              []string          // cache-on
-	Secrets              []string          // secrets
-	ECRName              string            // ecr-name
-	ECRTags              map[string]string // ecr-tags
-	ECRAccountID         string            // ecr-account-id
-	Region               string            // region
-	MaxAgeDays           int               // max-age-days
-	ExportEnvVariable    string            // export-env-variable
-	RegistryProvider     string            // registry-provider
-	GCPProject           string            // gcp-project
-	RegistryHostname     string            // registry-hostname
-	Registry             string            // registry
-	SkipPullFromCache    bool              // skip-pull-from-cache
-	PushLatest           bool              // push-latest
-	AllowEmptyCacheOn    bool              // allow-empty-cache-on
-	StallTimeoutBuild    string            // stall-timeout-build
-	StallTimeoutPullPush string            // stall-timeout-pull-push
-	LockDir              string            // lock-dir
-	LockTimeout          string            // lock-timeout
+	Dockerfile          string            // dockerfile
+	DockerfileInline    string            // dockerfile-inline
+	Context             string            // context
+	Target              string            // target
+	Platform            string            // platform
+	BuildArgs           []string          // build-args
+	AdditionalBuildArgs string            // additional-build-args
+	CacheOn             []string          // cache-on
+	Secrets             []string          // secrets
+	ECRName             string            // ecr-name
+	ECRTags             map[string]string // ecr-tags
+	ECRAccountID        string            // ecr-account-id
+	Region              string            // region
+	MaxAgeDays          int               // max-age-days
+	ExportEnvVariable   string            // export-env-variable
+	RegistryProvider    string            // registry-provider
+	GCPProject          string            // gcp-project
+	RegistryHostname    string            // registry-hostname
+	Registry            string            // registry
+	SkipPullFromCache   bool              // skip-pull-from-cache
+	PushLatest          bool              // push-latest
+	AllowEmptyCacheOn   bool              // allow-empty-cache-on
+	ReliabilityOptions                    // stall-timeout-build, stall-timeout-pull-push, lock-dir, lock-timeout
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.

@@ -13,6 +13,15 @@ const (
 	DefaultLockTimeout          = 30 * time.Minute
 )
 
+// ReliabilityOptions are the stall and lock options, as given: durations
+// such as 5m, empty for the default.
+type ReliabilityOptions struct {
+	StallTimeoutBuild    string // stall-timeout-build
+	StallTimeoutPullPush string // stall-timeout-pull-push
+	LockDir              string // lock-dir
+	LockTimeout          string // lock-timeout
+}
+
 // Reliability is how long a run waits on others before it gives up.
 type Reliability struct {
 	// StallBuild and StallPullPush stop a build, or a pull or push, whose
