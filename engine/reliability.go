@@ -49,7 +49,7 @@ func (c *Config) reliability(r *Reliability) []error {
 		}
 		d, err := time.ParseDuration(text)
 		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("%s is %q: write a duration such as %s, or 0", name, text, def))
+			errs = append(errs, fmt.Errorf("%s is %q: write a duration such as %s, or 0", name, text, strings.TrimSuffix(def.String(), "0s")))
 			return
 		}
 		*dst = d

@@ -399,7 +399,7 @@ func TestReliabilityOptions(t *testing.T) {
 	}
 	c.StallTimeoutBuild, c.LockTimeout = "soon", "-1m"
 	_, err = c.Plan()
-	for _, want := range []string{`stall-timeout-build is "soon": write a duration such as 5m0s, or 0`, `lock-timeout is "-1m"`} {
+	for _, want := range []string{`stall-timeout-build is "soon": write a duration such as 5m, or 0`, `lock-timeout is "-1m"`} {
 		if err == nil || !strings.Contains(err.Error(), want) || !engine.IsConfigError(err) {
 			t.Errorf("error %v, want a ConfigError with %q", err, want)
 		}
