@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/docker/docker/api/types/image"
 
@@ -20,14 +19,10 @@ func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 	if err != nil {
 		return err
 	}
-	err = c.retry(ctx, "pulling "+ref, func() error {
+	return c.retry(ctx, "pulling "+ref, func() error { // the caller names ref
 		ctx, w := watch(ctx, c.StallPullPush, "pull", ref)
 		return w.stop(c.pull(ctx, w, ref, enc))
 	})
-	if err != nil {
-		return fmt.Errorf("pulling %s: %w", ref, err)
-	}
-	return nil
 }
 
 func (c *Client) pull(ctx context.Context, w *watchdog, ref, enc string) error {

@@ -32,10 +32,10 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return w.stop(err)
 	})
 	if err != nil {
-		return "", fmt.Errorf("pushing %s: %w", ref, err)
+		return "", err // the caller names ref
 	}
 	if digest == "" {
-		return "", fmt.Errorf("pushing %s: the daemon reported no digest, so the push cannot be trusted", ref)
+		return "", fmt.Errorf("the daemon reported no digest for %s, so the push cannot be trusted", ref)
 	}
 	return digest, nil
 }

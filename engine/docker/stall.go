@@ -9,7 +9,7 @@ import (
 )
 
 // StallError is a pull, push or build whose stream showed no progress for
-// Limit: the call was stopped.
+// Limit: the call was stopped. Callers name Ref in their own context.
 type StallError struct {
 	Phase string // "pull", "push" or "build"
 	Ref   string
@@ -21,7 +21,7 @@ func (e *StallError) Error() string {
 	if e.Phase == "build" {
 		option = "stall-timeout-build"
 	}
-	return fmt.Sprintf("the %s of %s showed no progress for %s, so it was stopped (raise %s if it needs longer)", e.Phase, e.Ref, e.Limit, option)
+	return fmt.Sprintf("no progress for %s, so the %s was stopped (raise %s if it needs longer)", e.Limit, e.Phase, option)
 }
 
 // watchdog cancels a call's context when its stream shows no progress for
