@@ -35,6 +35,7 @@ type Config struct {
 	PushLatest          bool              // push-latest
 	AllowEmptyCacheOn   bool              // allow-empty-cache-on
 	LocalPrefix         string            // local-prefix
+	ReliabilityOptions                    // stall-timeout-build, stall-timeout-pull-push, lock-dir, lock-timeout
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.

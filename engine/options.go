@@ -57,6 +57,10 @@ var Options = []Option{
 	{"push-latest", Bool, "On a miss, also move the latest tag (default: true).", func(c *Config) any { return &c.PushLatest }},
 	{"local-prefix", String, "With registry-provider: local, the image name or namespace this tool may write (default: build-cache/).", func(c *Config) any { return &c.LocalPrefix }},
 	{"allow-empty-cache-on", Bool, "Let a cache-on glob match no file instead of failing.", func(c *Config) any { return &c.AllowEmptyCacheOn }},
+	{"stall-timeout-build", String, "A build that shows no progress for this long (a duration such as 5m; 0: no limit) fails (default: 5m).", func(c *Config) any { return &c.StallTimeoutBuild }},
+	{"stall-timeout-pull-push", String, "A pull or push that shows no progress for this long (a duration such as 2m; 0: no limit) fails (default: 2m).", func(c *Config) any { return &c.StallTimeoutPullPush }},
+	{"lock-dir", String, "Directory of the lock files that let one run on a machine build a key while the others wait (default: docker-ecr-cache/locks in the user's cache directory).", func(c *Config) any { return &c.LockDir }},
+	{"lock-timeout", String, "How long a run waits for another run's build of the same key before building it too (a duration such as 30m; default: 30m).", func(c *Config) any { return &c.LockTimeout }},
 }
 
 // OptionNames lists every option name.

@@ -30,6 +30,8 @@ type Plan struct {
 	Dockerfile string
 	// ContextDir is the build context's absolute path.
 	ContextDir string
+	// Reliability is the stall and lock settings, parsed.
+	Reliability
 }
 
 // Validate reports every problem with c at once, each naming the option.
@@ -100,6 +102,7 @@ func (c *Config) Plan() (*Plan, error) {
 	default:
 		p.Platform = flags.Platform
 	}
+	errs = append(errs, c.reliability(&p.Reliability)...)
 	if len(errs) > 0 {
 		return nil, &ConfigError{Err: errors.Join(errs...)}
 	}

@@ -208,8 +208,21 @@ func (e *Engine) pushLocal(ctx context.Context, s *state) error {
 
 // miss says what changed since the previous image, builds the key's image
 // with the previous one as layer cache, and stores it: pushed to the
-// registry, or tagged latest on the daemon for the local provider.
+// registry, or tagged latest on the daemon for the local provider. It
+// holds the machine's build lock of the key meanwhile: a run that waited
+// for another's build takes its image instead.
 func (e *Engine) miss(ctx context.Context, s *state) error {
+	release, err := e.lock(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer release()
+	switch {
+	case s.CacheHit:
+		return e.hit(ctx, s)
+	case s.isLocal:
+		return e.pushLocal(ctx, s)
+	}
 	latestStored := e.explain(ctx, s)
 	if e.Registry.Remote() {
 		if err := e.prepare(ctx, s); err != nil {
@@ -222,10 +235,13 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	if e.Registry.Remote() {
 		return e.push(ctx, s)
 	}
-	if !s.plan.Config.PushLatest {
+	if !s.plan.Config.PushLatest || !e.latestIsOlder(ctx, s, s.auth) {
 		return nil
 	}
 	latest := s.Image + ":latest"
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not tagging %s: %w", latest, err)
+	}
 	if err := e.Docker.Tag(ctx, s.Ref, latest); err != nil {
 		return fmt.Errorf("tagging %s: %w", latest, err)
 	}
@@ -342,7 +358,10 @@ func (e *Engine) previousLabels(ctx context.Context, ref string, stored bool, au
 }
 
 // push pushes the key tag, then moves latest: latest never points at an
-// image whose key tag is not in the registry.
+// image whose key tag is not in the registry, nor moves back to an older
+// build. The digest exported is the one the registry holds after the push:
+// another agent may have pushed the same key since. Nothing is pushed once
+// ctx is done.
 func (e *Engine) push(ctx context.Context, s *state) error {
 	log := e.Reporter
 	log.Phase(PhasePush, s.Ref)
@@ -353,17 +372,29 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 		return fmt.Errorf("getting credentials to push %s: %w", s.Ref, err)
 	}
 	log.Mask(auth.Password)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not pushing %s: %w", s.Ref, err)
+	}
 	digest, err := e.Docker.Push(ctx, s.Ref, auth)
 	if err != nil {
 		return fmt.Errorf("pushing %s: %w", s.Ref, err)
 	}
-	s.Digest, s.Pushed = digest, true
-	if !s.plan.Config.PushLatest {
+	s.Pushed = true
+	if s.Digest, err = e.held(ctx, s, digest, auth); err != nil {
+		return err
+	}
+	if !s.plan.Config.PushLatest || !e.latestIsOlder(ctx, s, auth) {
 		return nil
 	}
 	latest := s.Image + ":latest"
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not moving %s: %w", latest, err)
+	}
 	if err := e.Docker.Tag(ctx, s.Ref, latest); err != nil {
 		return fmt.Errorf("tagging %s: %w", latest, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not pushing %s: %w", latest, err)
 	}
 	if _, err := e.Docker.Push(ctx, latest, auth); err != nil {
 		return fmt.Errorf("pushing %s: %w", latest, err)

@@ -43,6 +43,7 @@ func newRig(t *testing.T, set func(*engine.Config)) *rig {
 	c.Registry = repo
 	c.BuildArgs = []string{"A=1", "BARE"}
 	c.Getenv = func(k string) string { return map[string]string{"BARE": "bare-value", "TOKEN": "s3cret"}[k] }
+	c.LockDir = t.TempDir()
 	if set != nil {
 		set(&c)
 	}
@@ -253,7 +254,7 @@ func TestRunBranches(t *testing.T) {
 			name:   "local provider: a miss is built and tagged latest, nothing pushed",
 			set:    func(c *engine.Config) { c.RegistryProvider = engine.ProviderLocal },
 			built:  true,
-			calls:  []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF", "Tag REF build-cache/docker-ecr-cache:latest"},
+			calls:  []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Tag REF build-cache/docker-ecr-cache:latest"},
 			phases: []string{"Computing cache key", "Building REF"},
 		},
 		{
@@ -416,25 +417,25 @@ func TestRunFailures(t *testing.T) {
 		{name: "inspect after the pull fails", before: func(r *rig) { r.store(r.key.Tag, nil, 0) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Inspect REF #2": errDaemon} },
 			want: "inspecting REF after the pull: daemon says no", cause: errDaemon, noBuild: true},
-		{name: "prepare fails", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "prepare fails", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.reg.Fail = map[string]error{"Prepare": errDenied} },
 			want: "preparing " + repo + ": DENIED", cause: errDenied, noBuild: true, latestKept: true},
-		{name: "build fails", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "build fails", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Build REF": errDaemon} },
 			want: "building REF: daemon says no", cause: errDaemon, latestKept: true},
 		{name: "inspect after the build fails",
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Inspect REF #2": errDaemon} },
 			want: "inspecting REF after the build: daemon says no", cause: errDaemon},
-		{name: "credential for the push fails", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "credential for the push fails", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.reg.Fail = map[string]error{"Auth #2": errUnauth} },
 			want: "getting credentials to push REF: UNAUTHORIZED", cause: errUnauth, latestKept: true},
-		{name: "key push fails: latest stays", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "key push fails: latest stays", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Push REF": errDenied} },
 			want: "pushing REF: DENIED", cause: errDenied, latestKept: true},
-		{name: "tagging latest fails: latest stays", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "tagging latest fails: latest stays", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Tag REF " + repo + ":latest": errDaemon} },
 			want: "tagging " + repo + ":latest: daemon says no", cause: errDaemon, latestKept: true},
-		{name: "latest push fails", before: func(r *rig) { r.store("latest", nil, 0) },
+		{name: "latest push fails", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Push " + repo + ":latest": errServer} },
 			want: "pushing " + repo + ":latest: HTTP 503", cause: errServer, latestKept: true},
 		{name: "local but unpushed: prepare fails",
@@ -506,7 +507,7 @@ func TestRunPreviousUnreadable(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, nil)
 		r.store("latest", nil, 0)
-		r.reg.Fail = map[string]error{"Labels latest": errServer}
+		r.reg.Fail = map[string]error{"Labels latest #1": errServer} // the read to say what changed
 		if _, err := r.run(t); err != nil {
 			t.Fatal(err)
 		}

@@ -109,6 +109,7 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 	if err != nil {
 		return engine.Result{}, err
 	}
+	d.Log, d.StallBuild, d.StallPullPush = log.Warnf, plan.StallBuild, plan.StallPullPush
 	reg, err := registry.New(ctx, &plan.Config, log)
 	if err != nil {
 		return engine.Result{}, err

@@ -5,7 +5,8 @@
 //
 // Groups, one after the other, each run all at once:
 //   - distinct: N runs with N different keys (all misses);
-//   - same:     N runs with one key (one build wanted, the others waiting);
+//   - same:     N runs with one key (one build wanted, the others waiting
+//     on the build lock in a lock directory shared by all the runs);
 //   - hit:      N runs of that key again (all hits, image on the daemon).
 //
 // It exits 1 when an invariant fails, unless -report-only.
@@ -143,8 +144,10 @@ func group(ctx context.Context, bin, work, repo, name, salt string, n int) []run
 func one(ctx context.Context, bin, work, repo, group string, i int, value string) run {
 	r := run{group: group, i: i, outputs: map[string]string{}}
 	rssFile := filepath.Join(work, fmt.Sprintf("rss-%s-%d", group, i))
+	// One lock directory for the whole load, as the runs of one agent
+	// share one: concurrent misses of a key build it once.
 	cmd := exec.CommandContext(ctx, "/usr/bin/time", "-f", "%M", "-o", rssFile, bin,
-		"--registry-provider", "registry", "--registry", repo,
+		"--registry-provider", "registry", "--registry", repo, "--lock-dir", filepath.Join(work, "locks"),
 		"--dockerfile-inline", dockerfile, "--build-args", "N="+value)
 	cmd.Dir = work
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_HOST=" + os.Getenv("DOCKER_HOST")}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,10 +211,13 @@ func TestECRConcurrentMissesRaceOnCreate(t *testing.T) {
 	var wg sync.WaitGroup
 	runs := make([]ecrRun, 2)
 	for i := range runs {
+		agent := *job // two agents: each its own build lock
+		agent.options = maps.Clone(job.options)
+		agent.options["LOCK_DIR"] = t.TempDir()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runs[i] = job.run(t)
+			runs[i] = agent.run(t)
 		}()
 	}
 	wg.Wait()

@@ -20,7 +20,8 @@ import (
 
 // Build builds spec with BuildKit and returns the image ID. Progress is
 // written as `docker build --progress=plain` would; a failing step's
-// output is part of the returned error.
+// output is part of the returned error. A build without progress for
+// c.StallBuild is stopped.
 func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
 	if err := c.ready(ctx); err != nil {
 		return "", err
@@ -35,6 +36,12 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	}
 	defer cleanup()
 
+	ref := "the image"
+	if len(spec.Tags) > 0 {
+		ref = spec.Tags[0]
+	}
+	ctx, w := watch(ctx, c.StallBuild, "build", ref)
+	defer w.end()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	attachables, err := buildsession.Attachables(spec, getenv)
@@ -58,14 +65,14 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 
 	resp, err := c.api.ImageBuild(ctx, nil, buildOptions(spec, dockerfile, sess.ID()))
 	if err != nil {
-		return "", fmt.Errorf("starting the build: %w", sessionErr(err, sessDone))
+		return "", fmt.Errorf("starting the build: %w", w.stop(sessionErr(err, sessDone)))
 	}
 	defer resp.Body.Close()
 
 	p := buildsession.NewProgress(c.progress)
 	var id string
 	var rest bytes.Buffer // "Successfully tagged …", shown after BuildKit's display
-	err = display(resp.Body, &rest, func(m jsonmessage.JSONMessage) {
+	err = display(w.reader(resp.Body), &rest, func(m jsonmessage.JSONMessage) {
 		switch {
 		case m.ID == "moby.buildkit.trace" && m.Aux != nil:
 			if ss, ok := traceStatus(*m.Aux); ok {
@@ -81,7 +88,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	p.Close()
 	_, _ = c.progress.Write(rest.Bytes())
 	if err != nil {
-		return "", p.Explain(sessionErr(err, sessDone))
+		return "", p.Explain(w.stop(sessionErr(err, sessDone)))
 	}
 	if id == "" {
 		return "", fmt.Errorf("the build finished without an image ID")

@@ -24,12 +24,22 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
 )
 
 var _ engine.Docker = (*Client)(nil)
 
 // Client is a Docker Engine, reached through DOCKER_HOST and friends.
 type Client struct {
+	// Retry bounds the retries of a pull or push that fails on a transient
+	// registry error: the daemon does not retry a 5xx or 429 itself.
+	Retry retry.Policy
+	// Log reports each retry with its reason; nil is silent.
+	Log retry.Logf
+	// StallBuild and StallPullPush stop a build, or a pull or push, whose
+	// stream shows no progress for that long; 0 means no limit.
+	StallBuild, StallPullPush time.Duration
+
 	api      *client.Client
 	progress io.Writer
 	once     sync.Once
@@ -49,7 +59,13 @@ func New(_ context.Context, progress io.Writer) (*Client, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	return &Client{api: api, progress: progress}, nil
+	return &Client{
+		Retry:         retry.Default,
+		StallBuild:    engine.DefaultStallTimeoutBuild,
+		StallPullPush: engine.DefaultStallTimeoutPullPush,
+		api:           api,
+		progress:      progress,
+	}, nil
 }
 
 // ready checks once that the daemon answers, negotiating the API version.

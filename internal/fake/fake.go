@@ -2,7 +2,8 @@
 // Docker daemon that builds and pushes into it, and a reporter that
 // records. Engine tests run every branch of a run on them, without a
 // daemon. Each double records its calls, in order, as "Method arg" strings,
-// and fails a call whose string is a key of its Fail map.
+// fails a call whose string is a key of its Fail map, and blocks one in
+// its Hang map until the run is cancelled.
 package fake
 
 import (
@@ -33,12 +34,18 @@ type calls struct {
 	// Fail makes the call with this string (for example "Lookup latest")
 	// return the error; with " #n" after it, only the nth such call.
 	Fail map[string]error
+	// Hang makes the call with this string (" #n" as for Fail) block until
+	// its context ends, then return the context's error, as a stuck daemon or registry does
+	// until the run is cancelled.
+	Hang map[string]bool
+	// Hook, when set, sees each call's string as the call starts, before
+	// Hang or Fail apply: tests cancel a run there, or change the state.
+	Hook func(call string)
 }
 
-func (c *calls) call(format string, args ...any) error {
+func (c *calls) call(ctx context.Context, format string, args ...any) error {
 	s := strings.TrimSpace(fmt.Sprintf(format, args...))
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.Calls = append(c.Calls, s)
 	n := 0
 	for _, prev := range c.Calls {
@@ -46,10 +53,21 @@ func (c *calls) call(format string, args ...any) error {
 			n++
 		}
 	}
-	if err, ok := c.Fail[fmt.Sprintf("%s #%d", s, n)]; ok {
-		return err
+	nth := fmt.Sprintf("%s #%d", s, n)
+	err, ok := c.Fail[nth]
+	if !ok {
+		err = c.Fail[s]
 	}
-	return c.Fail[s]
+	hang, hook := c.Hang[nth] || c.Hang[s], c.Hook
+	c.mu.Unlock()
+	if hook != nil {
+		hook(s)
+	}
+	if hang {
+		<-ctx.Done()
+		return fmt.Errorf("%s: %w", s, ctx.Err())
+	}
+	return err
 }
 
 // Called returns the calls made so far.
@@ -81,16 +99,16 @@ func NewRegistry(repo string) *Registry {
 }
 
 // Repository returns Repo.
-func (r *Registry) Repository(context.Context) (string, error) {
-	return r.Repo, r.call("Repository")
+func (r *Registry) Repository(ctx context.Context) (string, error) {
+	return r.Repo, r.call(ctx, "Repository")
 }
 
 // Remote is true unless Local.
 func (r *Registry) Remote() bool { return !r.Local }
 
 // Auth returns Cred.
-func (r *Registry) Auth(context.Context) (engine.Auth, error) {
-	if err := r.call("Auth"); err != nil {
+func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
+	if err := r.call(ctx, "Auth"); err != nil {
 		return engine.Auth{}, err
 	}
 	return r.Cred, nil
@@ -98,8 +116,8 @@ func (r *Registry) Auth(context.Context) (engine.Auth, error) {
 
 // Lookup returns the digest of tag, or ErrNotFound. A credential other
 // than Cred is refused.
-func (r *Registry) Lookup(_ context.Context, tag string, auth engine.Auth) (string, error) {
-	if err := r.call("Lookup %s", tag); err != nil {
+func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
+	if err := r.call(ctx, "Lookup %s", tag); err != nil {
 		return "", err
 	}
 	if auth != r.Cred {
@@ -113,8 +131,8 @@ func (r *Registry) Lookup(_ context.Context, tag string, auth engine.Auth) (stri
 }
 
 // Labels returns the labels of tag's image.
-func (r *Registry) Labels(_ context.Context, tag string, _ engine.Auth) (map[string]string, error) {
-	if err := r.call("Labels %s", tag); err != nil {
+func (r *Registry) Labels(ctx context.Context, tag string, _ engine.Auth) (map[string]string, error) {
+	if err := r.call(ctx, "Labels %s", tag); err != nil {
 		return nil, err
 	}
 	m, ok := r.manifest(tag)
@@ -125,7 +143,7 @@ func (r *Registry) Labels(_ context.Context, tag string, _ engine.Auth) (map[str
 }
 
 // Prepare records the call.
-func (r *Registry) Prepare(context.Context) error { return r.call("Prepare") }
+func (r *Registry) Prepare(ctx context.Context) error { return r.call(ctx, "Prepare") }
 
 // manifest returns the image stored under tag, or under the digest of
 // "@digest".
@@ -172,8 +190,8 @@ func NewDocker(reg *Registry) *Docker {
 }
 
 // Inspect returns a local image, or ErrNotFound.
-func (d *Docker) Inspect(_ context.Context, ref string) (engine.Image, error) {
-	if err := d.call("Inspect %s", ref); err != nil {
+func (d *Docker) Inspect(ctx context.Context, ref string) (engine.Image, error) {
+	if err := d.call(ctx, "Inspect %s", ref); err != nil {
 		return engine.Image{}, err
 	}
 	d.mu.Lock()
@@ -186,8 +204,8 @@ func (d *Docker) Inspect(_ context.Context, ref string) (engine.Image, error) {
 }
 
 // Pull copies ref, repo:tag or repo@digest, from Registry, when it is there.
-func (d *Docker) Pull(_ context.Context, ref string, auth engine.Auth) error {
-	if err := d.call("Pull %s", ref); err != nil {
+func (d *Docker) Pull(ctx context.Context, ref string, auth engine.Auth) error {
+	if err := d.call(ctx, "Pull %s", ref); err != nil {
 		return err
 	}
 	repo, tag := split(ref)
@@ -205,8 +223,8 @@ func (d *Docker) Pull(_ context.Context, ref string, auth engine.Auth) error {
 }
 
 // Build makes an image with spec's labels under spec's tags.
-func (d *Docker) Build(_ context.Context, spec engine.BuildSpec) (string, error) {
-	if err := d.call("Build %s", strings.Join(spec.Tags, ",")); err != nil {
+func (d *Docker) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
+	if err := d.call(ctx, "Build %s", strings.Join(spec.Tags, ",")); err != nil {
 		return "", err
 	}
 	d.mu.Lock()
@@ -221,8 +239,8 @@ func (d *Docker) Build(_ context.Context, spec engine.BuildSpec) (string, error)
 }
 
 // Tag names the image src dst too.
-func (d *Docker) Tag(_ context.Context, src, dst string) error {
-	if err := d.call("Tag %s %s", src, dst); err != nil {
+func (d *Docker) Tag(ctx context.Context, src, dst string) error {
+	if err := d.call(ctx, "Tag %s %s", src, dst); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -236,8 +254,8 @@ func (d *Docker) Tag(_ context.Context, src, dst string) error {
 }
 
 // Push stores the local image ref in Registry and returns its digest.
-func (d *Docker) Push(_ context.Context, ref string, auth engine.Auth) (string, error) {
-	if err := d.call("Push %s", ref); err != nil {
+func (d *Docker) Push(ctx context.Context, ref string, auth engine.Auth) (string, error) {
+	if err := d.call(ctx, "Push %s", ref); err != nil {
 		return "", err
 	}
 	d.mu.Lock()
@@ -260,8 +278,8 @@ func (d *Docker) Push(_ context.Context, ref string, auth engine.Auth) (string, 
 }
 
 // Platform returns Arch, or linux/amd64.
-func (d *Docker) Platform(context.Context) (string, error) {
-	if err := d.call("Platform"); err != nil {
+func (d *Docker) Platform(ctx context.Context) (string, error) {
+	if err := d.call(ctx, "Platform"); err != nil {
 		return "", err
 	}
 	if d.Arch == "" {
