@@ -54,7 +54,7 @@ func TestRunCancelled(t *testing.T) {
 		{name: "key: the daemon's platform", docker: []string{"Platform"}},
 		{name: "lookup: inspect", docker: []string{"Inspect REF"}},
 		{name: "lookup: registry", reg: []string{"Lookup KEY"}},
-		{name: "pull", before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0) }, docker: []string{"Pull REF"}},
+		{name: "pull", before: func(r *rig) { r.store(r.key.Tag, r.key.Inputs, 0) }, docker: []string{"Pull REPO@DIGEST"}},
 		{name: "prepare", reg: []string{"Prepare"}},
 		{name: "build", docker: []string{"Build REF"}},
 		{name: "push of the key tag", docker: []string{"Push REF"}, built: true},
@@ -70,7 +70,7 @@ func TestRunCancelled(t *testing.T) {
 				tt.before(r)
 			}
 			latestBefore := r.reg.Tags["latest"]
-			sub := strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag).Replace
+			sub := strings.NewReplacer("REF", r.ref, "KEY", r.key.Tag, "REPO", r.reg.Repo, "DIGEST", stored(r.key.Tag)).Replace
 			hang := func(calls []string) map[string]bool {
 				m := map[string]bool{}
 				for _, c := range calls {
@@ -212,7 +212,7 @@ func TestRunHandsOverTheDigestTheRegistryHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "sha256:stored-" + r.key.Tag; res.Digest != want || !res.Pushed {
+	if want := stored(r.key.Tag); res.Digest != want || !res.Pushed {
 		t.Errorf("digest %s, pushed %v; want the registry's %s", res.Digest, res.Pushed, want)
 	}
 	if !strings.Contains(r.log.Log(), "another run pushed "+r.ref+" too") {
@@ -326,7 +326,7 @@ func TestRunLockWaits(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, nil)
 		release := holdLock(t, r)
-		r.local("built-by-the-holder", r.key.Inputs)
+		r.dock.Images["built-by-the-holder"] = engine.Image{ID: "sha256:local", Labels: map[string]string{engine.LabelKey: r.key.Tag}, Created: time.Now()}
 		time.AfterFunc(100*time.Millisecond, func() {
 			_ = r.dock.Tag(context.Background(), "built-by-the-holder", r.ref)
 			release()

@@ -220,7 +220,7 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	switch {
 	case s.CacheHit:
 		return e.hit(ctx, s)
-	case s.isLocal:
+	case s.isLocal && s.labelled():
 		return e.pushLocal(ctx, s)
 	}
 	latestStored := e.explain(ctx, s)

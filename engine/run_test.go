@@ -275,7 +275,7 @@ func TestRunBranches(t *testing.T) {
 			set:    func(c *engine.Config) { c.RegistryProvider = engine.ProviderLocal },
 			before: func(r *rig) { r.local(r.ref, nil) },
 			built:  true,
-			calls:  []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF", "Tag REF build-cache/docker-ecr-cache:latest"},
+			calls:  []string{"Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Build REF", "Inspect REF", "Inspect build-cache/docker-ecr-cache:latest", "Tag REF build-cache/docker-ecr-cache:latest"},
 		},
 	}
 	for _, tt := range tests {
