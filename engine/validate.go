@@ -3,8 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -169,10 +167,4 @@ func (c *Config) localPrefixProblem() error {
 	return fmt.Errorf("%s is not under local-prefix %q: with registry-provider: local, this tool writes only under that prefix, "+
 		"so that it never moves an image of the daemon it does not own (such as %s:latest); "+
 		"use a name under it (%s/NAME), or set local-prefix to a name you give to this tool", what, c.LocalPrefix, name, prefix)
-}
-
-// within reports whether path is root or lies below it.
-func within(root, path string) bool {
-	rel, err := filepath.Rel(root, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(os.PathSeparator)) && !filepath.IsAbs(rel)
 }
