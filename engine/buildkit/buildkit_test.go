@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -309,7 +308,7 @@ func cached(out, step string) bool {
 
 func build(t *testing.T, host string, spec engine.BuildSpec) (engine.BuildResult, string) {
 	t.Helper()
-	var out syncBuffer
+	var out testenv.Buffer
 	b := newBuilder(t, host, &out)
 	res, err := b.Build(testContext(t), spec)
 	if err != nil {
@@ -318,7 +317,7 @@ func build(t *testing.T, host string, spec engine.BuildSpec) (engine.BuildResult
 	return res, out.String()
 }
 
-func newBuilder(t *testing.T, host string, progress *syncBuffer) *Builder {
+func newBuilder(t *testing.T, host string, progress *testenv.Buffer) *Builder {
 	t.Helper()
 	var w io.Writer
 	if progress != nil {
@@ -408,20 +407,3 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// syncBuffer is written by the progress display's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

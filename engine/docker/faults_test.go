@@ -81,7 +81,7 @@ var fastRetry = retry.Policy{Attempts: 3, Base: 20 * time.Millisecond, Max: 100 
 // behind a fault proxy.
 type faultRig struct {
 	c     *Client
-	out   *syncBuffer
+	out   *testenv.Buffer
 	log   *retryLog
 	reg   *testenv.Registry
 	proxy *faultproxy.Proxy

@@ -12,7 +12,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,30 +26,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer is a progress writer that tests read after the fact.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newTestClient connects to the daemon of DOCKER_HOST. With no daemon the
 // test is skipped, unless DOCKER_ECR_CACHE_REQUIRE_DOCKER=1 (as in CI).
-func newTestClient(t *testing.T) (*Client, *syncBuffer) {
+func newTestClient(t *testing.T) (*Client, *testenv.Buffer) {
 	t.Helper()
 	testenv.Docker(t)
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	c, err := New(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
