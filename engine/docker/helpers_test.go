@@ -26,7 +26,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-
 // newTestClient connects to the daemon of DOCKER_HOST. With no daemon the
 // test is skipped, unless DOCKER_ECR_CACHE_REQUIRE_DOCKER=1 (as in CI).
 func newTestClient(t *testing.T) (*Client, *testenv.Buffer) {
