@@ -34,6 +34,13 @@ type Config struct {
 	SkipPullFromCache   bool              // skip-pull-from-cache
 	PushLatest          bool              // push-latest
 	AllowEmptyCacheOn   bool              // allow-empty-cache-on
+	BuildKitHost        string            // buildkit-host
+	BuildKitTLSCA       string            // buildkit-tls-ca
+	BuildKitTLSCert     string            // buildkit-tls-cert
+	BuildKitTLSKey      string            // buildkit-tls-key
+	CacheTo             string            // cache-to
+	CacheFrom           []string          // cache-from
+	UnhashedBuildArgs   []string          // unhashed-build-args
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.

@@ -56,6 +56,13 @@ var Options = []Option{
 	{"skip-pull-from-cache", Bool, "On a hit, hand over the reference without pulling the image.", func(c *Config) any { return &c.SkipPullFromCache }},
 	{"push-latest", Bool, "On a miss, also move the latest tag (default: true).", func(c *Config) any { return &c.PushLatest }},
 	{"allow-empty-cache-on", Bool, "Let a cache-on glob match no file instead of failing.", func(c *Config) any { return &c.AllowEmptyCacheOn }},
+	{"unhashed-build-args", List, "Build args passed to the build but kept out of the key, NAME=value or NAME, for volatile values such as a build number.", func(c *Config) any { return &c.UnhashedBuildArgs }},
+	{"buildkit-host", String, "BuildKit daemon that builds and pushes on a miss: tcp://host:port, unix:///path, docker-container://name or kube-pod://name (default: the job's Docker daemon builds).", func(c *Config) any { return &c.BuildKitHost }},
+	{"buildkit-tls-ca", String, "CA certificate (PEM) that signed a tcp:// buildkit-host's certificate.", func(c *Config) any { return &c.BuildKitTLSCA }},
+	{"buildkit-tls-cert", String, "Client certificate (PEM) for a tcp:// buildkit-host, with buildkit-tls-key.", func(c *Config) any { return &c.BuildKitTLSCert }},
+	{"buildkit-tls-key", String, "Client key (PEM) for a tcp:// buildkit-host, with buildkit-tls-cert.", func(c *Config) any { return &c.BuildKitTLSKey }},
+	{"cache-to", String, "Registry ref where a buildkit-host build keeps its full layer cache (mode=max), and reads it back (default: <image>:buildcache).", func(c *Config) any { return &c.CacheTo }},
+	{"cache-from", List, "More registry refs to read layer cache from, with either builder; a ref not pushed yet is skipped.", func(c *Config) any { return &c.CacheFrom }},
 }
 
 // OptionNames lists every option name.
