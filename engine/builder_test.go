@@ -90,8 +90,10 @@ func TestRunBuildKit(t *testing.T) {
 			cacheFrom: []string{repo + ":latest", "127.0.0.1:5000/shared/cache:main"},
 		},
 		{
-			name:    "no-cache: nothing is read, the full cache is still written",
-			set:     func(c *engine.Config) { c.AdditionalBuildArgs, c.CacheFrom = "--no-cache", []string{"127.0.0.1:5000/x:y"} },
+			name: "no-cache: nothing is read, the full cache is still written",
+			set: func(c *engine.Config) {
+				c.AdditionalBuildArgs, c.CacheFrom = "--no-cache", []string{"127.0.0.1:5000/x:y"}
+			},
 			before:  func(r *rig) { r.store("latest", nil, 0) },
 			pulled:  true,
 			cacheTo: repo + ":buildcache",
