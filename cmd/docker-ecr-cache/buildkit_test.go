@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -262,4 +263,33 @@ func dockerRunPulled(t *testing.T, j *bkJob, ref string) string {
 		t.Fatalf("docker pull %s: %v\n%s", ref, err, out)
 	}
 	return dockerRun(t, ref, "/bin/busybox", "cat", "/toolchain", "/app.txt")
+}
+
+// TestBuildKitECR: with registry-provider ecr, the ECR token serves the
+// BuildKit daemon's pushes of the image and of its cache (the test server's
+// registry takes nothing else), and never shows in the output.
+func TestBuildKitECR(t *testing.T) {
+	bkHost := testenv.BuildKit(t)
+	srv := ecrtest.Start(t, ecrtest.Options{})
+	job := newECRJob(t, srv)
+	job.options["BUILDKIT_HOST"] = bkHost
+	job.options["SKIP_PULL_FROM_CACHE"] = "true"
+
+	miss := job.run(t)
+	miss.expect(t, srv, 0)
+	miss.says(t, "building on "+bkHost, "now names")
+	pushed := strings.Join(ecrWrites(srv), "\n")
+	for _, tag := range []string{miss.Outputs["TAG"], "latest", "buildcache"} {
+		if !strings.Contains(pushed, "PUT /v2/"+job.name+"/manifests/"+tag+" 201") {
+			t.Errorf("%s was not pushed:\n%s", tag, pushed)
+		}
+	}
+	if onDaemon(miss.Outputs["IMAGE_REF"]) {
+		t.Errorf("skip-pull-from-cache: %s was pulled", miss.Outputs["IMAGE_REF"])
+	}
+	hit := job.run(t)
+	hit.expect(t, srv, 0)
+	if hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
+		t.Errorf("hit outputs %v, miss outputs %v", hit.Outputs, miss.Outputs)
+	}
 }
