@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -291,5 +292,43 @@ func TestBuildKitECR(t *testing.T) {
 	hit.expect(t, srv, 0)
 	if hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
 		t.Errorf("hit outputs %v, miss outputs %v", hit.Outputs, miss.Outputs)
+	}
+}
+
+// TestBuildKitGoogle: with registry-provider gcr, the access token from the
+// service-account flow serves the BuildKit daemon's pushes of the image and
+// its cache (the test registry takes nothing else).
+func TestBuildKitGoogle(t *testing.T) {
+	bkHost := testenv.BuildKit(t)
+	dockerHost := testenv.Docker(t)
+	s := googletest.Start(t, googletest.Options{Project: "foo-bar-123456"})
+	work := t.TempDir()
+	testenv.Busybox(t, work)
+	googleWriteFile(t, work, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\n"+
+		`RUN ["/bin/busybox", "sh", "-c", "echo google > /marker"]`+"\n")
+	name := fmt.Sprintf("build-cache/google-bk-%d", time.Now().UnixNano())
+	env := map[string]string{
+		"HOME":                                  t.TempDir(),
+		"DOCKER_HOST":                           dockerHost,
+		"GOOGLE_APPLICATION_CREDENTIALS":        s.WriteKeyFile(t, t.TempDir()),
+		"DOCKER_ECR_CACHE_REGISTRY_PROVIDER":    "gcr",
+		"DOCKER_ECR_CACHE_GCP_PROJECT":          "foo-bar-123456",
+		"DOCKER_ECR_CACHE_REGISTRY_HOSTNAME":    s.RegistryHost,
+		"DOCKER_ECR_CACHE_ECR_NAME":             name,
+		"DOCKER_ECR_CACHE_BUILDKIT_HOST":        bkHost,
+		"DOCKER_ECR_CACHE_SKIP_PULL_FROM_CACHE": "true",
+	}
+	miss := googleCommand(t, work, env)
+	if miss.Code != 0 || miss.Outputs["CACHE_HIT"] != "false" {
+		t.Fatalf("exit %d, outputs %v", miss.Code, miss.Outputs)
+	}
+	reqs := strings.Join(s.Registry.Requests(), "\n")
+	for _, tag := range []string{miss.Outputs["TAG"], "latest", "buildcache"} {
+		if want := "PUT /v2/foo-bar-123456/" + name + "/manifests/" + tag + " 201"; !strings.Contains(reqs, want) {
+			t.Errorf("registry requests lack %q:\n%s", want, reqs)
+		}
+	}
+	if strings.Contains(miss.Stdout+miss.Stderr, s.Token) {
+		t.Error("the access token is in the output")
 	}
 }
