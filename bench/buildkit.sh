@@ -8,6 +8,7 @@
 #     docker-ecr-cache does without buildkit-host);
 #   - a BuildKit daemon (buildkit-host) with the full registry cache
 #     (type=registry, mode=max, at <image>:buildcache).
+# Every leg is a run of the docker-ecr-cache binary.
 # Each way first builds and pushes v1, then wipes all local state, changes
 # the final-stage file and times the miss; then wipes again, changes
 # package.json and times that miss. One run; the ratios are what to read.
@@ -39,7 +40,6 @@ say() { echo "bench: $*" >&2; }
 
 go build -o "$work/docker-ecr-cache" ./cmd/docker-ecr-cache
 go build -o "$work/registry" ./bench/registry
-go build -o "$work/bkbuild" ./bench/bkbuild
 
 "$work/registry" >"$work/registry.host" 2>"$work/registry.log" &
 registry_pid=$!
@@ -54,8 +54,8 @@ app=$work/app
 mkdir -p "$app"
 cp /bin/busybox "$app/busybox"
 package_v1='{"name": "bench", "dependencies": {"left-pad": "1.3.0"}}'
-echo "$package_v1" >"$app/package.json"
-cat >"$app/Dockerfile" <<'EOF'
+package_v2='{"name": "bench", "dependencies": {"left-pad": "1.3.1"}}'
+cat >"$app/Dockerfile" <<'EOF2'
 FROM scratch AS toolchain
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "sh", "-c", "/bin/busybox sleep 6 && echo toolchain > /toolchain"]
@@ -68,39 +68,48 @@ FROM scratch
 COPY busybox /bin/busybox
 COPY --from=deps /toolchain /deps /opt/
 COPY app.txt /app.txt
-EOF
+EOF2
 
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b - a) / 1e9}'; }
 
-# --- the job's Docker daemon, through docker-ecr-cache ---------------------
-miss() { # miss NAME [extra options]: one docker-ecr-cache run in $app
-  local name=$1; shift
-  (cd "$app" && "$work/docker-ecr-cache" --registry-provider registry --registry "$reg/bench-docker-$id" \
+# miss NAME REPO [options]: one docker-ecr-cache run in $app, which must
+# miss; every leg is a whole run: key, lookup, build, push, latest, and
+# the image on the job's daemon at the end.
+miss() {
+  local name=$1 repo=$2; shift 2
+  (cd "$app" && "$work/docker-ecr-cache" --registry-provider registry --registry "$reg/$repo" \
     --cache-on package.json --cache-on app.txt "$@") >"$work/$name.env" 2>"$work/$name.log" ||
     { say "$name failed:"; tail -30 "$work/$name.log" >&2; exit 1; }
   grep -q '^CACHE_HIT=false$' "$work/$name.env" || { say "$name was not a miss"; exit 1; }
 }
+cold='' bkcold='' docker_final='' docker_deps='' bk_final='' bk_deps=''
+timed() { # timed VAR NAME REPO [options]: miss, and the seconds it took in VAR
+  local var=$1 start; shift
+  start=$(now); miss "$@"; printf -v "$var" '%s' "$(secs "$start" "$(now)")"
+}
 remove_images() { # only this benchmark's own
-  docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$reg/bench-docker-$id:" | xargs -r docker rmi -f >/dev/null
+  docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "^$reg/bench-[a-z-]*$id:" | xargs -r docker rmi -f >/dev/null
 }
 wipe_docker() { remove_images; docker builder prune -af >/dev/null 2>&1; }
 
+# --- the job's Docker daemon, inline cache --------------------------------
 say "docker daemon: v1, then the misses"
-echo "app v1" >"$app/app.txt"
-miss docker-v1
+repo=bench-docker-$id
+echo "app v1" >"$app/app.txt"; echo "$package_v1" >"$app/package.json"
+miss docker-v1 "$repo"
 wipe_docker
 echo "app v2" >"$app/app.txt"
-start=$(now); miss docker-final; docker_final=$(secs "$start" "$(now)")
+timed docker_final docker-final "$repo"
 wipe_docker
-echo '{"name": "bench", "dependencies": {"left-pad": "1.3.1"}}' >"$app/package.json"
-start=$(now); miss docker-deps; docker_deps=$(secs "$start" "$(now)")
+echo "$package_v2" >"$app/package.json"
+timed docker_deps docker-deps "$repo"
 wipe_docker
 echo "app v3" >"$app/app.txt"
-start=$(now); miss docker-cold --additional-build-args --no-cache; cold=$(secs "$start" "$(now)")
-remove_images
+timed cold docker-cold "bench-docker-cold-$id" --additional-build-args --no-cache
+wipe_docker
 
-# --- a BuildKit daemon of the benchmark's own -------------------------------
+# --- buildkit-host: a BuildKit daemon of the benchmark's own ---------------
 port=$((20000 + RANDOM % 20000))
 start_buildkitd() {
   mkdir -p "$work/buildkitd-root"
@@ -115,32 +124,29 @@ start_buildkitd() {
   done
   say "buildkitd did not start:"; tail -20 "$work/buildkitd.log" >&2; exit 1
 }
-wipe_buildkitd() { # a fresh agent: no BuildKit state at all
+wipe_all() { # a fresh agent: no BuildKit state, no images, no build cache
   kill "$buildkitd_pid"; wait "$buildkitd_pid" 2>/dev/null || true
   rm -rf "$work/buildkitd-root"
   start_buildkitd
-}
-bkbuild() { # bkbuild NAME [flags]
-  local name=$1; shift
-  "$work/bkbuild" -host "tcp://127.0.0.1:$port" -context "$app" "$@" 2>"$work/$name.log" ||
-    { say "$name failed:"; tail -30 "$work/$name.log" >&2; exit 1; }
+  wipe_docker
 }
 
 say "buildkit-host: v1, then the misses"
 start_buildkitd
-image=$reg/bench-buildkit-$id
-echo "app v1" >"$app/app.txt"
-echo "$package_v1" >"$app/package.json"
-bkbuild bk-v1 -tag "$image:v1" -cache-to "$image:buildcache" >/dev/null
-wipe_buildkitd
+bk=(--buildkit-host "tcp://127.0.0.1:$port")
+repo=bench-buildkit-$id
+echo "app v1" >"$app/app.txt"; echo "$package_v1" >"$app/package.json"
+miss bk-v1 "$repo" "${bk[@]}"
+wipe_all
 echo "app v2" >"$app/app.txt"
-bk_final=$(bkbuild bk-final -tag "$image:v2" -cache-to "$image:buildcache")
-wipe_buildkitd
-echo '{"name": "bench", "dependencies": {"left-pad": "1.3.1"}}' >"$app/package.json"
-bk_deps=$(bkbuild bk-deps -tag "$image:v3" -cache-to "$image:buildcache")
-wipe_buildkitd
+timed bk_final bk-final "$repo" "${bk[@]}"
+wipe_all
+echo "$package_v2" >"$app/package.json"
+timed bk_deps bk-deps "$repo" "${bk[@]}"
+wipe_all
 echo "app v3" >"$app/app.txt"
-bkcold=$(bkbuild bk-cold -tag "$image:cold")
+timed bkcold bk-cold "bench-buildkit-cold-$id" "${bk[@]}" --additional-build-args --no-cache
+wipe_docker
 
 ratio() { awk -v a="$cold" -v b="$1" 'BEGIN {printf "%.1f×", a / b}'; }
 row() { printf '%-46s %7s %7s   %7s %7s\n' "$1" "$2" "$(ratio "$2")" "$3" "$(ratio "$3")"; }
@@ -152,9 +158,9 @@ row "Docker daemon, inline cache (previous image)" "$docker_final" "$docker_deps
 row "buildkit-host, registry cache (mode=max)" "$bk_final" "$bk_deps"
 echo
 echo "final stage: app.txt changed (copied by the last stage); dependencies: package.json"
-echo "changed (copied by stage 2, after the 6 s toolchain stage). Docker-daemon times are"
-echo "whole docker-ecr-cache runs (key, lookup, build, push); buildkit-host times are the"
-echo "build and push through engine/buildkit."
+echo "changed (copied by stage 2, after the 6 s toolchain stage). Every time is a whole"
+echo "docker-ecr-cache run: key, lookup, build, push, latest, and the image on the job's daemon."
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # steps LOG: each RUN step with the time it took (a cached one that was
 # pulled from the registry takes the pull's time, CACHED none).
 steps() {

@@ -36,6 +36,13 @@ type Config struct {
 	AllowEmptyCacheOn   bool              // allow-empty-cache-on
 	LocalPrefix         string            // local-prefix
 	ReliabilityOptions                    // stall-timeout-build, stall-timeout-pull-push, lock-dir, lock-timeout
+	BuildKitHost        string            // buildkit-host
+	BuildKitTLSCA       string            // buildkit-tls-ca
+	BuildKitTLSCert     string            // buildkit-tls-cert
+	BuildKitTLSKey      string            // buildkit-tls-key
+	CacheTo             string            // cache-to
+	CacheFrom           []string          // cache-from
+	UnhashedBuildArgs   []string          // unhashed-build-args
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.

@@ -61,6 +61,13 @@ var Options = []Option{
 	{"stall-timeout-pull-push", String, "A pull or push that shows no progress for this long (a duration such as 2m; 0: no limit) fails (default: 2m).", func(c *Config) any { return &c.StallTimeoutPullPush }},
 	{"lock-dir", String, "Directory of the lock files that let one run on a machine build a key while the others wait (default: docker-ecr-cache/locks in the user's cache directory).", func(c *Config) any { return &c.LockDir }},
 	{"lock-timeout", String, "How long a run waits for another run's build of the same key before building it too (a duration such as 30m; default: 30m).", func(c *Config) any { return &c.LockTimeout }},
+	{"unhashed-build-args", List, "Build args passed to the build but kept out of the key, NAME=value or NAME, for volatile values such as a build number.", func(c *Config) any { return &c.UnhashedBuildArgs }},
+	{"buildkit-host", String, "BuildKit daemon that builds and pushes on a miss: tcp://host:port, unix:///path, docker-container://name or kube-pod://name (default: the job's Docker daemon builds).", func(c *Config) any { return &c.BuildKitHost }},
+	{"buildkit-tls-ca", String, "CA certificate (PEM) that signed a tcp:// buildkit-host's certificate.", func(c *Config) any { return &c.BuildKitTLSCA }},
+	{"buildkit-tls-cert", String, "Client certificate (PEM) for a tcp:// buildkit-host, with buildkit-tls-key.", func(c *Config) any { return &c.BuildKitTLSCert }},
+	{"buildkit-tls-key", String, "Client key (PEM) for a tcp:// buildkit-host, with buildkit-tls-cert.", func(c *Config) any { return &c.BuildKitTLSKey }},
+	{"cache-to", String, "Registry ref where a buildkit-host build keeps its full layer cache (mode=max), and reads it back (default: <image>:buildcache).", func(c *Config) any { return &c.CacheTo }},
+	{"cache-from", List, "More registry refs to read layer cache from, with either builder; a ref not pushed yet is skipped.", func(c *Config) any { return &c.CacheFrom }},
 }
 
 // OptionNames lists every option name.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -32,6 +33,12 @@ type Plan struct {
 	ContextDir string
 	// Reliability is the stall and lock settings, parsed.
 	Reliability
+	// BuildKit is the BuildKit daemon that builds on a miss, its TLS files
+	// made absolute; with Addr empty, the job's Docker daemon builds.
+	BuildKit BuildKitHost
+	// UnhashedBuildArgs are unhashed-build-args, each NAME=value: given to
+	// the build after BuildArgs, and kept out of the key.
+	UnhashedBuildArgs []string
 }
 
 // Validate reports every problem with c at once, each naming the option.
@@ -85,6 +92,7 @@ func (c *Config) Plan() (*Plan, error) {
 		errs = append(errs, err)
 	}
 	p.Flags = flags
+	errs = append(errs, c.builderProblems(append(slices.Clip(c.BuildArgs), flags.BuildArgs...))...)
 	for _, pattern := range c.CacheOn {
 		if strings.TrimSpace(pattern) == "" {
 			add("cache-on has an empty entry: remove it or give a file or glob")
@@ -117,6 +125,8 @@ func (c *Config) Plan() (*Plan, error) {
 		p.Dockerfile = c.absPath(c.DockerfilePath())
 	}
 	p.ContextDir = c.absPath(c.ContextDir())
+	p.BuildKit = c.buildKitHost()
+	p.UnhashedBuildArgs = c.unhashedBuildArgs()
 	return p, nil
 }
 

@@ -28,6 +28,9 @@ type Engine struct {
 	Registry Registry
 	Docker   Docker
 	Reporter Reporter
+	// Builder builds on the BuildKit host the plan names (buildkit-host),
+	// and pushes; without one, the Docker daemon builds.
+	Builder Builder
 }
 
 // state is what the steps of one run learn and share.
@@ -232,6 +235,9 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	if err := e.build(ctx, s, latestStored); err != nil {
 		return err
 	}
+	if s.Pushed { // by the builder
+		return e.builderPushed(ctx, s)
+	}
 	if e.Registry.Remote() {
 		return e.push(ctx, s)
 	}
@@ -293,7 +299,7 @@ func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 		Dockerfile: p.Dockerfile,
 		Target:     p.Config.Target,
 		Platform:   p.Platform,
-		BuildArgs:  append(slices.Clip(p.BuildArgs), "BUILDKIT_INLINE_CACHE=1"),
+		BuildArgs:  append(append(slices.Clip(p.BuildArgs), p.UnhashedBuildArgs...), "BUILDKIT_INLINE_CACHE=1"),
 		Secrets:    p.Secrets,
 		Flags:      p.Flags,
 		Tags:       []string{s.Ref},
@@ -306,21 +312,29 @@ func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	}
 	// Only an image that exists can be layer cache: asking first keeps a
 	// scary "not found" out of the first build's log.
-	if latestStored && !p.Flags.NoCache {
-		previous := s.Image + ":latest"
-		spec.CacheFrom = []string{previous}
-		log.Infof("using %s as layer cache", previous)
+	if err := e.cacheSources(ctx, s, &spec, latestStored); err != nil {
+		return err
+	}
+	builder, err := e.builder(s)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(spec.ContextDir); err != nil {
 		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
 	}
 	started := time.Now()
 	labels[LabelBuildStarted] = strconv.FormatInt(started.Unix(), 10)
-	if _, err := e.Docker.Build(ctx, spec); err != nil {
+	res, err := builder.Build(ctx, spec)
+	if err != nil {
 		return &BuildError{Ref: s.Ref, Dockerfile: spec.Dockerfile, Err: err}
 	}
 	s.Built = true
 	log.Infof("built %s in %s", s.Ref, time.Since(started).Round(100*time.Millisecond))
+	if res.Pushed {
+		s.Digest, s.Pushed = res.Digest, true
+		s.local = Image{ID: res.ID, Labels: labels}
+		return nil
+	}
 	img, err := e.Docker.Inspect(ctx, s.Ref)
 	if err != nil {
 		return fmt.Errorf("inspecting %s after the build: %w", s.Ref, err)

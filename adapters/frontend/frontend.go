@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildkit"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/docker"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
@@ -103,7 +104,8 @@ func planOf(cfg *engine.Config, loadErr error) (*engine.Plan, error) {
 	return plan, err
 }
 
-// runEngine wires the engine to the daemon and the configured registry.
+// runEngine wires the engine to the daemon, the configured registry and,
+// with buildkit-host, the BuildKit daemon that builds.
 func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (engine.Result, error) {
 	d, err := docker.New(ctx, log.Progress())
 	if err != nil {
@@ -115,5 +117,13 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 		return engine.Result{}, err
 	}
 	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Reporter: log}
+	if plan.BuildKit.Addr != "" {
+		b, err := buildkit.New(ctx, plan.BuildKit, log.Progress())
+		if err != nil {
+			return engine.Result{}, err
+		}
+		defer b.Close()
+		e.Builder = b
+	}
 	return e.Run(ctx)
 }

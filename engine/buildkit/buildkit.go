@@ -175,7 +175,9 @@ func solveOpt(spec engine.BuildSpec, dockerfile string) client.SolveOpt {
 	var imports []string
 	if spec.CacheTo != "" {
 		imports = append(imports, spec.CacheTo)
-		opt.CacheExports = []client.CacheOptionsEntry{registryCache(spec.CacheTo, "mode", "max")}
+		// An OCI image manifest rather than an index: the form that ECR
+		// stores too, and every other registry.
+		opt.CacheExports = []client.CacheOptionsEntry{registryCache(spec.CacheTo, "mode", "max", "image-manifest", "true", "oci-mediatypes", "true")}
 	}
 	if !spec.Flags.NoCache {
 		for _, ref := range append(imports, spec.CacheFrom...) {

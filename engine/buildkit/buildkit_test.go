@@ -60,7 +60,7 @@ func TestSolveOpt(t *testing.T) {
 		t.Errorf("cache imports (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]entry{
-		{"registry", map[string]string{"ref": "127.0.0.1:5000/app:buildcache", "mode": "max", "registry.insecure": "true"}},
+		{"registry", map[string]string{"ref": "127.0.0.1:5000/app:buildcache", "mode": "max", "image-manifest": "true", "oci-mediatypes": "true", "registry.insecure": "true"}},
 	}, exports); diff != "" {
 		t.Errorf("cache exports (-want +got):\n%s", diff)
 	}

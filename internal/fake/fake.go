@@ -23,7 +23,9 @@ import (
 var (
 	_ engine.Registry    = (*Registry)(nil)
 	_ engine.LabelReader = (*Registry)(nil)
+	_ engine.Tagger      = (*Registry)(nil)
 	_ engine.Docker      = (*Docker)(nil)
+	_ engine.Builder     = (*Builder)(nil)
 	_ engine.Reporter    = (*Reporter)(nil)
 )
 
@@ -144,6 +146,23 @@ func (r *Registry) Labels(ctx context.Context, tag string, _ engine.Auth) (map[s
 
 // Prepare records the call.
 func (r *Registry) Prepare(ctx context.Context) error { return r.call(ctx, "Prepare") }
+
+// Tag gives the image under tag the tag newTag too. A credential other
+// than Cred is refused.
+func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth) error {
+	if err := r.call(ctx, "Tag %s %s", tag, newTag); err != nil {
+		return err
+	}
+	if auth != r.Cred {
+		return fmt.Errorf("%s: 401 UNAUTHORIZED", r.Repo)
+	}
+	m, ok := r.manifest(tag)
+	if !ok {
+		return fmt.Errorf("%s:%s: %w", r.Repo, tag, engine.ErrNotFound)
+	}
+	r.put(newTag, m)
+	return nil
+}
 
 // manifest returns the image stored under tag, or under the digest of
 // "@digest".
@@ -292,6 +311,42 @@ func (d *Docker) Platform(ctx context.Context) (string, error) {
 func Digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Builder is a BuildKit daemon that pushes what it builds into Registry,
+// as a buildkit-host does. Its calls go to the Registry's record too, so
+// that tests see the order of builds, pushes and tags.
+type Builder struct {
+	Registry *Registry
+	// Fail makes Build fail with this error, pushing nothing.
+	Fail error
+	// Specs are the builds asked for, in order.
+	Specs []engine.BuildSpec
+}
+
+// Build records spec and stores an image with its labels in Registry under
+// each of spec's tags, with the credential spec.Auth.
+func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.BuildResult, error) {
+	b.Specs = append(b.Specs, spec)
+	if err := b.Registry.call(ctx, "Build %s", strings.Join(spec.Tags, ",")); err != nil {
+		return engine.BuildResult{}, err
+	}
+	if b.Fail != nil {
+		return engine.BuildResult{}, b.Fail
+	}
+	if spec.Auth != b.Registry.Cred {
+		return engine.BuildResult{}, fmt.Errorf("push access denied")
+	}
+	id := fmt.Sprintf("sha256:bk-%d", len(b.Specs))
+	digest := "sha256:manifest-of-bk-" + strings.TrimPrefix(id, "sha256:")
+	for _, t := range spec.Tags {
+		repo, tag := split(t)
+		if repo != b.Registry.Repo {
+			return engine.BuildResult{}, fmt.Errorf("push access denied for %s", t)
+		}
+		b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.Labels})
+	}
+	return engine.BuildResult{ID: id, Digest: digest, Pushed: true}, nil
 }
 
 // split cuts ref into repository and tag; for repo@digest, the tag is the
