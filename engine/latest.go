@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -39,14 +38,14 @@ func (e *Engine) latestIsOlder(ctx context.Context, s *state, auth Auth) bool {
 		e.Reporter.Infof("%s already names an image of key %s", latest, s.Tag)
 		return false
 	}
-	theirs, err := strconv.ParseInt(labels[LabelBuildStarted], 10, 64)
-	if err != nil {
+	theirs, ok := parseStarted(labels[LabelBuildStarted])
+	if !ok {
 		return true // not an image of this cache's making
 	}
-	ours, err := strconv.ParseInt(s.local.Labels[LabelBuildStarted], 10, 64)
-	if err == nil && theirs >= ours {
+	ours, ok := parseStarted(s.local.Labels[LabelBuildStarted])
+	if ok && !theirs.Before(ours) {
 		e.Reporter.Infof("%s is left where it is: it names a build that started at %s, not before this one (%s)",
-			latest, time.Unix(theirs, 0).UTC().Format(time.RFC3339), time.Unix(ours, 0).UTC().Format(time.RFC3339))
+			latest, theirs.UTC().Format(time.RFC3339Nano), ours.UTC().Format(time.RFC3339Nano))
 		return false
 	}
 	return true

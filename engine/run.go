@@ -19,7 +19,7 @@ import (
 const (
 	LabelKey          = "org.docker-ecr-cache.key"
 	LabelInputs       = "org.docker-ecr-cache.inputs"
-	LabelBuildStarted = "org.docker-ecr-cache.build-started" // unix seconds
+	LabelBuildStarted = "org.docker-ecr-cache.build-started" // unix seconds, with nanoseconds after a point
 )
 
 // Engine runs the cache for one plan.
@@ -323,7 +323,7 @@ func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
 	}
 	started := time.Now()
-	labels[LabelBuildStarted] = strconv.FormatInt(started.Unix(), 10)
+	labels[LabelBuildStarted] = formatStarted(started)
 	res, err := builder.Build(ctx, spec)
 	if err != nil {
 		return &BuildError{Ref: s.Ref, Dockerfile: spec.Dockerfile, Err: err}
@@ -419,11 +419,37 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 // buildTime is how long img took to build: from the start recorded in its
 // labels to its creation time.
 func buildTime(img Image) time.Duration {
-	started, err := strconv.ParseInt(img.Labels[LabelBuildStarted], 10, 64)
-	if err != nil || img.Created.IsZero() {
+	started, ok := parseStarted(img.Labels[LabelBuildStarted])
+	if !ok || img.Created.IsZero() {
 		return 0
 	}
-	return max(img.Created.Sub(time.Unix(started, 0)), 0)
+	return max(img.Created.Sub(started), 0)
+}
+
+// formatStarted writes a build's start for LabelBuildStarted: unix seconds,
+// then nanoseconds after a point, so that builds of one second are ordered.
+func formatStarted(t time.Time) string {
+	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
+}
+
+// parseStarted reads LabelBuildStarted, also as older images wrote it
+// (whole seconds).
+func parseStarted(s string) (time.Time, bool) {
+	sec, frac, hasFrac := strings.Cut(s, ".")
+	unix, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var nsec int64
+	if hasFrac {
+		if len(frac) != 9 {
+			return time.Time{}, false
+		}
+		if nsec, err = strconv.ParseInt(frac, 10, 64); err != nil || nsec < 0 {
+			return time.Time{}, false
+		}
+	}
+	return time.Unix(unix, nsec), true
 }
 
 // labelled reports whether the local image carries the key as its label.
