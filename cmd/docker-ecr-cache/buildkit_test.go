@@ -212,7 +212,7 @@ func TestBuildKitSecretsAndUnhashedArgs(t *testing.T) {
 // TestBuildKitRegistryCacheAfterWipe: the full (mode=max) cache in the
 // registry serves a BuildKit daemon whose state was wiped, as a fresh
 // agent's would be: after a change to the last stage, the earlier stage's
-// slow step is CACHED, though it is in no image's layers.
+// slow step does not run again, though it is in no image's layers.
 func TestBuildKitRegistryCacheAfterWipe(t *testing.T) {
 	d := testenv.StartBuildKitd(t, "")
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -220,7 +220,7 @@ func TestBuildKitRegistryCacheAfterWipe(t *testing.T) {
 	nonce := fmt.Sprint(time.Now().UnixNano())
 	j.write(t, "Dockerfile", `FROM scratch AS toolchain
 COPY busybox /bin/busybox
-RUN ["/bin/busybox", "sh", "-c", "/bin/busybox sleep 2 && echo toolchain `+nonce+` > /toolchain"]
+RUN ["/bin/busybox", "sh", "-c", "echo toolchain-step-ran && /bin/busybox sleep 2 && echo toolchain `+nonce+` > /toolchain"]
 
 FROM scratch
 COPY busybox /bin/busybox
@@ -231,9 +231,9 @@ COPY app.txt /app.txt
 	j.options["SKIP_PULL_FROM_CACHE"] = "true"
 	j.write(t, "app.txt", "app v1")
 	first := j.run(t, 0)
-	slow := regexp.MustCompile(`(?m)^(#\d+) \[toolchain 2/2\] RUN `)
-	m := slow.FindStringSubmatch(first.Stderr)
-	if m == nil || strings.Contains(first.Stderr, m[1]+" CACHED") {
+	// The step's own output line: a step served from the cache prints none.
+	ran := regexp.MustCompile(`(?m)^#\d+ \d+\.\d+ toolchain-step-ran$`)
+	if !ran.MatchString(first.Stderr) {
 		t.Fatalf("the first build did not run the toolchain step:\n%s", first.Stderr)
 	}
 
@@ -244,9 +244,8 @@ COPY app.txt /app.txt
 	if second.Outputs["CACHE_HIT"] != "false" || second.Outputs["TAG"] == first.Outputs["TAG"] {
 		t.Fatalf("outputs %v", second.Outputs)
 	}
-	m = slow.FindStringSubmatch(second.Stderr)
-	if m == nil || !strings.Contains(second.Stderr, m[1]+" CACHED") {
-		t.Errorf("after the wipe, the toolchain step was not CACHED:\n%s", second.Stderr)
+	if ran.MatchString(second.Stderr) {
+		t.Errorf("after the wipe, the toolchain step ran again:\n%s", second.Stderr)
 	}
 	path := regexp.QuoteMeta(strings.TrimPrefix(j.repo, reg.Host+"/"))
 	if indexOf(reg.Requests(), `^HEAD /v2/`+path+`/manifests/buildcache 200$`) < 0 {
