@@ -102,21 +102,9 @@ func (e *Engine) builderPushed(ctx context.Context, s *state) error {
 		log.Infof("skip-pull-from-cache is set, so %s is not pulled", s.Ref)
 		return nil
 	}
-	log.Phase(PhasePull, s.Ref)
-	// By digest, then tagged: the tag cannot move between the check and the pull.
-	byDigest := s.Image + "@" + s.Digest
-	if err := e.Docker.Pull(ctx, byDigest, auth); err != nil {
-		return fmt.Errorf("pulling %s after the BuildKit host pushed it: %w", byDigest, err)
+	if err := e.pull(ctx, s, auth); err != nil {
+		return fmt.Errorf("after the BuildKit host pushed %s: %w", s.Ref, err)
 	}
-	if err := e.Docker.Tag(ctx, byDigest, s.Ref); err != nil {
-		return fmt.Errorf("tagging %s as %s: %w", byDigest, s.Ref, err)
-	}
-	s.Pulled = true
-	img, err := e.Docker.Inspect(ctx, s.Ref)
-	if err != nil {
-		return fmt.Errorf("inspecting %s after the pull: %w", s.Ref, err)
-	}
-	s.local = img
 	return nil
 }
 

@@ -62,7 +62,7 @@ func TestRunBuildKit(t *testing.T) {
 		{
 			name:     "miss: the builder pushes the key tag, latest moves after it, the daemon pulls",
 			pulled:   true,
-			docker:   []string{"Inspect REF", "Inspect " + repo + ":latest", "Pull " + repo + "@sha256:manifest-of-bk-bk-1", "Tag " + repo + "@sha256:manifest-of-bk-bk-1 REF", "Inspect REF"},
+			docker:   []string{"Inspect REF", "Inspect " + repo + ":latest", "Pull " + repo + "@" + fake.BuilderDigest(1), "Tag " + repo + "@" + fake.BuilderDigest(1) + " REF", "Inspect REF"},
 			registry: []string{"Auth", "Prepare", "Auth", "Build REF", "Put KEY", "Auth", "Tag KEY latest", "Put latest"},
 			cacheTo:  repo + ":buildcache",
 		},
@@ -121,7 +121,7 @@ func TestRunBuildKit(t *testing.T) {
 			if res.CacheHit || !res.Built || !res.Pushed || res.Pulled != tt.pulled {
 				t.Errorf("hit %v built %v pushed %v pulled %v; want a miss built and pushed, pulled %v", res.CacheHit, res.Built, res.Pushed, res.Pulled, tt.pulled)
 			}
-			if stored := r.reg.Tags[r.key.Tag].Digest; res.Digest != stored || !strings.HasPrefix(stored, "sha256:manifest-of-bk-") {
+			if stored := r.reg.Tags[r.key.Tag].Digest; res.Digest != stored || stored != fake.BuilderDigest(1) {
 				t.Errorf("digest %s, want the builder's %s", res.Digest, stored)
 			}
 			calls := slices.DeleteFunc(r.dock.Called(), func(s string) bool { return s == "Platform" })
@@ -181,9 +181,9 @@ func TestRunBuildKitFailures(t *testing.T) {
 		{name: "moving latest fails: latest unchanged", fail: func(r *rig, _ *fake.Builder) { r.reg.Fail = map[string]error{"Tag KEY latest": errServer} },
 			want: "moving " + repo + ":latest to REF: HTTP 503", cause: errServer, keyStored: true, latestKept: true},
 		{name: "pull after the push fails", fail: func(r *rig, _ *fake.Builder) {
-			r.dock.Fail = map[string]error{"Pull " + repo + "@sha256:manifest-of-bk-bk-1": errDaemon}
+			r.dock.Fail = map[string]error{"Pull " + repo + "@" + fake.BuilderDigest(1): errDaemon}
 		},
-			want: "pulling " + repo + "@sha256:manifest-of-bk-bk-1 after the BuildKit host pushed it: daemon says no", cause: errDaemon, keyStored: true},
+			want: "after the BuildKit host pushed REF: pulling " + repo + "@" + fake.BuilderDigest(1) + ": daemon says no", cause: errDaemon, keyStored: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

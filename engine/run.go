@@ -174,12 +174,19 @@ func (e *Engine) hit(ctx context.Context, s *state) error {
 		log.Infof("cache hit: %s is in the registry; skip-pull-from-cache is set, so it is not pulled", s.Ref)
 		return nil
 	}
-	log.Phase(PhasePull, s.Ref)
+	return e.pull(ctx, s, s.auth)
+}
+
+// pull pulls the key's image by the digest the registry holds (s.Digest),
+// then tags it with the key: the tag cannot move between the lookup and
+// the pull.
+func (e *Engine) pull(ctx context.Context, s *state, auth Auth) error {
+	e.Reporter.Phase(PhasePull, s.Ref)
 	byDigest := s.Image + "@" + s.Digest
 	if err := ValidateReference(byDigest); err != nil {
 		return fmt.Errorf("pulling %s: the registry's digest: %w", s.Ref, err)
 	}
-	if err := e.Docker.Pull(ctx, byDigest, s.auth); err != nil {
+	if err := e.Docker.Pull(ctx, byDigest, auth); err != nil {
 		return fmt.Errorf("pulling %s: %w", byDigest, err)
 	}
 	if err := e.Docker.Tag(ctx, byDigest, s.Ref); err != nil {

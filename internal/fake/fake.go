@@ -338,7 +338,7 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 		return engine.BuildResult{}, fmt.Errorf("push access denied")
 	}
 	id := fmt.Sprintf("sha256:bk-%d", len(b.Specs))
-	digest := "sha256:manifest-of-bk-" + strings.TrimPrefix(id, "sha256:")
+	digest := BuilderDigest(len(b.Specs))
 	for _, t := range spec.Tags {
 		repo, tag := split(t)
 		if repo != b.Registry.Repo {
@@ -348,6 +348,9 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 	}
 	return engine.BuildResult{ID: id, Digest: digest, Pushed: true}, nil
 }
+
+// BuilderDigest is the manifest digest of the Builder's nth build.
+func BuilderDigest(n int) string { return Digest(fmt.Sprintf("manifest of BuildKit build %d", n)) }
 
 // split cuts ref into repository and tag; for repo@digest, the tag is the
 // one that holds digest, or the digest itself.
