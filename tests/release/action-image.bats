@@ -60,7 +60,7 @@ setup() {
       -e GITHUB_OUTPUT=/github/file_commands/output -e GITHUB_ENV=/github/file_commands/env \
       -e GITHUB_STEP_SUMMARY=/github/file_commands/summary \
       -e INPUT_DOCKERFILE=.ci/Dockerfile -e INPUT_CONTEXT=. -e "INPUT_CACHE-ON=input.txt" \
-      -e "INPUT_REGISTRY-PROVIDER=local" -e "INPUT_ECR-NAME=docker-ecr-cache-test/release-action" \
+      -e "INPUT_REGISTRY-PROVIDER=local" -e "INPUT_ECR-NAME=build-cache/test-release-action" \
       -e "INPUT_MAX-AGE-DAYS=30" -e "INPUT_PUSH-LATEST=true" -e "INPUT_SKIP-PULL-FROM-CACHE=false" \
       -e "INPUT_ALLOW-EMPTY-CACHE-ON=false" -e "INPUT_EXPORT-ENV-VARIABLE=BUILDKITE_PLUGIN_DOCKER_IMAGE" \
       "$IMAGE" github
@@ -74,7 +74,7 @@ setup() {
   run output cache-hit
   assert_output "false"
   run output image-ref
-  assert_output --regexp '^docker-ecr-cache-test/release-action:[0-9a-f]{40}$'
+  assert_output --regexp '^build-cache/test-release-action:[0-9a-f]{40}$'
   ref="$output"
   run docker image inspect "$ref"
   assert_success
@@ -88,5 +88,5 @@ setup() {
   run cat "$fc/env"
   assert_output --partial "BUILDKITE_PLUGIN_DOCKER_IMAGE"
 
-  docker image ls --format '{{.Repository}}:{{.Tag}}' docker-ecr-cache-test/release-action | xargs -r docker rmi >/dev/null
+  docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/test-release-action | xargs -r docker rmi >/dev/null
 }

@@ -47,13 +47,13 @@ teardown() {
   echo 'data' >"$BATS_TEST_TMPDIR/checkout/input.txt"
   hook_env+=(
     "DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}"
-    "BUILDKITE_PLUGIN_CONFIGURATION={\"registry-provider\": \"local\", \"ecr-name\": \"docker-ecr-cache-test/release-hook\", \"dockerfile-inline\": \"FROM scratch\\nCOPY input.txt /input.txt\\n\", \"context\": \".\", \"cache-on\": [\"input.txt\"]}"
+    "BUILDKITE_PLUGIN_CONFIGURATION={\"registry-provider\": \"local\", \"ecr-name\": \"build-cache/test-release-hook\", \"dockerfile-inline\": \"FROM scratch\\nCOPY input.txt /input.txt\\n\", \"context\": \".\", \"cache-on\": [\"input.txt\"]}"
   )
   run_hook 'echo "image: $BUILDKITE_PLUGIN_DOCKER_IMAGE"'
   assert_success
   refute_output --partial "downloading"
-  assert_line --regexp '^image: docker-ecr-cache-test/release-hook:[0-9a-f]{40}$'
-  docker image ls --format '{{.Repository}}:{{.Tag}}' docker-ecr-cache-test/release-hook | xargs -r docker rmi >/dev/null
+  assert_line --regexp '^image: build-cache/test-release-hook:[0-9a-f]{40}$'
+  docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/test-release-hook | xargs -r docker rmi >/dev/null
 }
 
 @test "a tampered binary on the mirror is refused and never run" {
