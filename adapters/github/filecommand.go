@@ -35,8 +35,9 @@ func formatFileCommand(entries []engine.Output, delimiter string) ([]byte, error
 		switch {
 		case e.Name == "":
 			return nil, fmt.Errorf("an output has an empty name")
-		case strings.ContainsAny(e.Name, "=\r\n") || strings.Contains(e.Name, "<<"):
-			return nil, fmt.Errorf("output name %q contains =, << or a line break", e.Name)
+		case strings.ContainsAny(e.Name, "=<\r\n"):
+			// A < would join the << that follows the name: "a<" + "<<D" reads as "a" and "<D".
+			return nil, fmt.Errorf("output name %q contains =, < or a line break", e.Name)
 		case strings.ContainsAny(e.Value, "\r\n"):
 			return nil, fmt.Errorf("output %s: the value contains a line break", e.Name)
 		case strings.Contains(e.Value, delimiter):
