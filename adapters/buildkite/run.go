@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -132,13 +131,7 @@ func (s Style) Mask(w io.Writer, secret string) {
 // Guard keeps a line from reading as a group marker (---, +++, ~~~ or
 // ^^^): such a line is written after a zero-width space.
 func (Style) Guard(line string) string {
-	t := strings.TrimLeftFunc(line, unicode.IsSpace)
-	for _, marker := range []string{"---", "+++", "~~~", "^^^"} {
-		if strings.HasPrefix(t, marker) {
-			return "\u200b" + line
-		}
-	}
-	return line
+	return frontend.Guarded(line, "---", "+++", "~~~", "^^^")
 }
 
 func emoji(p engine.Phase) string {

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
@@ -37,4 +38,17 @@ func MarkdownText(s string) string {
 // as quotes.
 func MarkdownCode(s string) string {
 	return "`" + strings.ReplaceAll(engine.EscapeControl(s), "`", "'") + "`"
+}
+
+// Guarded is line written after a zero-width space when its text, after
+// leading white space, starts with one of markers: a CI then does not read
+// it as one of its own commands, and it reads the same.
+func Guarded(line string, markers ...string) string {
+	t := strings.TrimLeftFunc(line, unicode.IsSpace)
+	for _, m := range markers {
+		if strings.HasPrefix(t, m) {
+			return "\u200b" + line
+		}
+	}
+	return line
 }

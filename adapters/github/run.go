@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
-	"strings"
-	"unicode"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -82,11 +80,7 @@ func (s *Style) Mask(w io.Writer, secret string) { action(w).AddMask(secret) }
 // older ##[) as one. Such a line is written after a zero-width space,
 // which the runner does not trim, so that it reads the same.
 func (s *Style) Guard(line string) string {
-	t := strings.TrimLeftFunc(line, unicode.IsSpace)
-	if strings.HasPrefix(t, "::") || strings.HasPrefix(t, "##[") {
-		return "\u200b" + line
-	}
-	return line
+	return frontend.Guarded(line, "::", "##[")
 }
 
 // Error writes an ::error:: annotation. A failed build is annotated on its
