@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
@@ -161,7 +162,7 @@ func (r *Reporter) progress(p []byte) (int, error) {
 	defer r.mu.Unlock()
 	r.partial = append(r.partial, p...)
 	for {
-		i := strings.IndexByte(string(r.partial), '\n')
+		i := bytes.IndexByte(r.partial, '\n')
 		if i < 0 {
 			break
 		}
