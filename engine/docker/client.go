@@ -73,14 +73,18 @@ func (c *Client) ready(ctx context.Context) error {
 	c.once.Do(func() {
 		pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		if _, err := c.api.Ping(pingCtx); err != nil {
+		ping, err := c.api.Ping(pingCtx)
+		if err != nil {
 			from := "DOCKER_HOST is not set, so the default was tried"
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				from = "from DOCKER_HOST=" + h
 			}
 			c.pingErr = fmt.Errorf("no Docker daemon answers at %s (%s): %w; start dockerd, or set DOCKER_HOST to a daemon that runs",
 				c.api.DaemonHost(), from, err)
+			return
 		}
+		// Negotiate from this answer: else the first call pings again.
+		c.api.NegotiateAPIVersionPing(ping)
 	})
 	return c.pingErr
 }
