@@ -55,16 +55,7 @@ func TestBuilderOptionProblems(t *testing.T) {
 			c.WorkDir = t.TempDir()
 			c.RegistryProvider, c.Registry = ProviderRegistry, "ghcr.io/org/app"
 			tt.set(&c)
-			err := c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Errorf("Validate() = %v", err)
-				}
-				return
-			}
-			if !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Validate() = %v\nwant a ConfigError containing %q", err, tt.want)
-			}
+			wantValidate(t, c.Validate(), tt.want)
 		})
 	}
 }

@@ -217,16 +217,7 @@ func TestPlanProblems(t *testing.T) {
 			c.WorkDir = t.TempDir()
 			c.Getenv = mapEnv(map[string]string{"X": "x"})
 			tt.set(&c)
-			err := c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Errorf("Validate() = %v", err)
-				}
-				return
-			}
-			if !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Validate() = %v\nwant a ConfigError containing %q", err, tt.want)
-			}
+			wantValidate(t, c.Validate(), tt.want)
 		})
 	}
 }
@@ -363,5 +354,17 @@ func TestConfigErrorsHideValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Validate() = %v, want %q and no value", err, tt.want)
 		}
+	}
+}
+
+// wantValidate checks Validate's answer err: nil when want is empty, else
+// a ConfigError whose message contains want.
+func wantValidate(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("Validate() = %v", err)
+	case want != "" && (!IsConfigError(err) || !strings.Contains(err.Error(), want)):
+		t.Errorf("Validate() = %v\nwant a ConfigError containing %q", err, want)
 	}
 }
