@@ -62,7 +62,7 @@ run_action() {
     -e GITHUB_REPOSITORY=bench/action-start -e GITHUB_OUTPUT=/github/file_commands/output \
     -e GITHUB_ENV=/github/file_commands/env -e INPUT_DOCKERFILE=Dockerfile \
     -e "INPUT_CACHE-ON=package.json" -e "INPUT_REGISTRY-PROVIDER=local" \
-    -e "INPUT_ECR-NAME=docker-ecr-cache-bench/example" "$1" github
+    -e "INPUT_ECR-NAME=build-cache/bench-action-example" "$1" github
 }
 
 # (a) the prebuilt image, pushed to a loopback registry and removed locally.
@@ -115,7 +115,7 @@ start="$(now)"
 source_time="$(first_line_after "$start" bash -c "DOCKER_BUILDKIT=0 docker build -q --no-cache --build-arg GO_IMAGE='$goimage' --build-arg GOPROXY=off -t docker-ecr-cache-bench/source:latest '$src' >/dev/null 2>'$work/build.log' && $(declare -f run_action); ws='$ws' work='$work' sock='$sock' run_action docker-ecr-cache-bench/source:latest")"
 echo "source: ${source_time}s to the first log line" >&2
 
-docker image ls --format '{{.Repository}}:{{.Tag}}' docker-ecr-cache-bench/example | xargs -r docker rmi >/dev/null
+docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/bench-action-example | xargs -r docker rmi >/dev/null
 cd "$root"
 awk -v a="$prebuilt" -v b="$source_time" -v s="$size" 'BEGIN {
   printf "action start to first log line: prebuilt image pulled %.2f s, image: Dockerfile built %.2f s, %.1fx faster; prebuilt image %.1f MB\n", a, b, b / a, s / 1e6
