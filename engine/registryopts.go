@@ -28,9 +28,9 @@ var (
 	imagePathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 )
 
-// stripScheme drops a leading https:// or http:// and a trailing slash
+// StripScheme drops a leading https:// or http:// and a trailing slash
 // from a registry host or repository as users write it.
-func stripScheme(s string) string {
+func StripScheme(s string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://"), "/")
 }
 
@@ -51,7 +51,7 @@ func (c *Config) registryProblems() []error {
 	case ProviderGCR, ProviderGAR:
 		errs = c.googleProblems()
 	case ProviderRegistry:
-		repo := stripScheme(c.Registry)
+		repo := StripScheme(c.Registry)
 		host, path, ok := strings.Cut(repo, "/")
 		switch {
 		case hasUserinfo(c.Registry):
@@ -98,7 +98,7 @@ func (c *Config) ecrProblems() []error {
 	if r := strings.TrimSpace(c.Region); r != "" && !awsRegion.MatchString(r) {
 		add("region %q is not an AWS region name: write for example eu-west-1", c.Region)
 	}
-	if h := stripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort.MatchString(h) {
+	if h := StripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort.MatchString(h) {
 		add("registry-hostname %q is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com", c.RegistryHostname)
 	}
 	keys := make([]string, 0, len(c.ECRTags))
@@ -138,7 +138,7 @@ func (c *Config) googleProblems() []error {
 		}
 	}
 
-	switch host := stripScheme(strings.TrimSpace(c.RegistryHostname)); {
+	switch host := StripScheme(strings.TrimSpace(c.RegistryHostname)); {
 	case host == "" && provider == ProviderGAR:
 		add("registry-hostname is required with registry-provider: %s: set it to the host of the repository's location, "+
 			"LOCATION-docker.pkg.dev, for example europe-west1-docker.pkg.dev", provider)

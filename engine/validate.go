@@ -99,7 +99,7 @@ func hasUserinfo(s string) bool { return redactUserinfo(s) != s }
 // it before the provider runs, and the options that fix it. An ECR name's
 // account is known only at run time, so a sample account stands for it.
 func (c *Config) imageName() (name, options string) {
-	host := stripScheme(strings.TrimSpace(c.RegistryHostname))
+	host := StripScheme(strings.TrimSpace(c.RegistryHostname))
 	switch c.RegistryProvider {
 	case ProviderECR:
 		if host == "" {
@@ -112,7 +112,7 @@ func (c *Config) imageName() (name, options string) {
 		}
 		return host + "/" + strings.Replace(c.GCPProject, ":", "/", 1) + "/" + c.RepositoryName(), "gcp-project, registry-hostname or ecr-name"
 	case ProviderRegistry:
-		return stripScheme(strings.TrimSpace(c.Registry)), "registry"
+		return StripScheme(strings.TrimSpace(c.Registry)), "registry"
 	default:
 		return c.RepositoryName(), "ecr-name"
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
 // ECR's rules for account IDs and region names, for what AWS answers.
@@ -30,7 +29,7 @@ func settingsFrom(c *engine.Config) settings {
 		name:    c.RepositoryName(),
 		account: strings.TrimSpace(c.ECRAccountID),
 		region:  strings.TrimSpace(c.Region),
-		host:    oci.StripScheme(strings.TrimSpace(c.RegistryHostname)),
+		host:    engine.StripScheme(strings.TrimSpace(c.RegistryHostname)),
 		tags:    c.ECRTags,
 		maxAge:  c.MaxAgeDays,
 	}

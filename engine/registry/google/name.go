@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
 // DefaultGCRHost is the registry host of registry-provider: gcr when
@@ -19,7 +18,7 @@ const DefaultGCRHost = "gcr.io"
 // where NAME (REPOSITORY/IMAGE) is ecr-name or the front end's default, and
 // a domain-scoped PROJECT example.com:p is written example.com/p.
 func imageName(c *engine.Config) (host, repo string) {
-	host = oci.StripScheme(strings.TrimSpace(c.RegistryHostname))
+	host = engine.StripScheme(strings.TrimSpace(c.RegistryHostname))
 	if host == "" {
 		host = DefaultGCRHost
 	}

@@ -25,7 +25,7 @@ var (
 
 // New returns the provider for c.Registry, which Config.Validate checked.
 func New(c *engine.Config, log engine.Reporter) *Registry {
-	return &Registry{Repo: StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log), Log: log}
+	return &Registry{Repo: engine.StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log), Log: log}
 }
 
 // Repository is the configured repository.
