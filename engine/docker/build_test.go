@@ -158,7 +158,9 @@ func TestBuildDockerfileNotInContext(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c, out := newTestClient(t)
-			spec.ContextDir = contextDir(t, map[string]string{"file.txt": "x", ".dockerignore": "nothing-matches\n"})
+			// name.txt makes each subtest's image its own: parallel tests
+			// that build one image remove it under each other's feet.
+			spec.ContextDir = contextDir(t, map[string]string{"file.txt": "x", "name.txt": name, ".dockerignore": "nothing-matches\n"})
 			tag := "docker-ecr-cache-test/" + name + ":" + random(t)
 			spec.Tags = []string{tag}
 			t.Cleanup(func() { removeImage(t, c, tag) })
