@@ -62,22 +62,22 @@ func TestRunBuildKit(t *testing.T) {
 		{
 			name:     "miss: the builder pushes the key tag, latest moves after it, the daemon pulls",
 			pulled:   true,
-			docker:   []string{"Inspect REF", "Inspect " + repo + ":latest", "Pull " + repo + "@" + fake.BuilderDigest(1), "Tag " + repo + "@" + fake.BuilderDigest(1) + " REF", "Inspect REF"},
-			registry: []string{"Auth", "Prepare", "Auth", "Build REF", "Put KEY", "Auth", "Tag KEY latest", "Put latest"},
+			docker:   []string{"Inspect REF", "Pull " + repo + "@" + fake.BuilderDigest(1), "Tag " + repo + "@" + fake.BuilderDigest(1) + " REF", "Inspect REF"},
+			registry: []string{"Auth", "Prepare", "Put KEY", "Auth", "Tag KEY latest", "Put latest"},
 			cacheTo:  repo + ":buildcache",
 		},
 		{
 			name:     "skip-pull-from-cache: nothing is pulled",
 			set:      func(c *engine.Config) { c.SkipPullFromCache = true },
-			docker:   []string{"Inspect REF", "Inspect " + repo + ":latest"},
-			registry: []string{"Auth", "Prepare", "Auth", "Build REF", "Put KEY", "Auth", "Tag KEY latest", "Put latest"},
+			docker:   []string{"Inspect REF"},
+			registry: []string{"Auth", "Prepare", "Put KEY", "Auth", "Tag KEY latest", "Put latest"},
 			cacheTo:  repo + ":buildcache",
 		},
 		{
 			name:     "without push-latest, latest stays",
 			set:      func(c *engine.Config) { c.PushLatest, c.SkipPullFromCache = false, true },
-			docker:   []string{"Inspect REF", "Inspect " + repo + ":latest"},
-			registry: []string{"Auth", "Prepare", "Auth", "Build REF", "Put KEY", "Auth"},
+			docker:   []string{"Inspect REF"},
+			registry: []string{"Auth", "Prepare", "Put KEY", "Auth"},
 			cacheTo:  repo + ":buildcache",
 		},
 		{
@@ -136,6 +136,9 @@ func TestRunBuildKit(t *testing.T) {
 			if got := registryCalls(r); tt.registry != nil && !slices.Equal(got, sub(tt.registry)) {
 				t.Errorf("registry calls:\n got %q\nwant %q", got, sub(tt.registry))
 			}
+			if got := b.Called(); !slices.Equal(got, sub([]string{"Build REF"})) {
+				t.Errorf("builder calls %q, want one build", got)
+			}
 			if len(b.Specs) != 1 {
 				t.Fatalf("%d builds", len(b.Specs))
 			}
@@ -172,10 +175,10 @@ func TestRunBuildKitFailures(t *testing.T) {
 		keyStored  bool
 		latestKept bool
 	}{
-		{name: "build fails: nothing pushed, latest unchanged", fail: func(_ *rig, b *fake.Builder) { b.Fail = errBuild },
+		{name: "build fails: nothing pushed, latest unchanged", fail: func(_ *rig, b *fake.Builder) { b.Fail = map[string]error{"Build REF": errBuild} },
 			want: "building REF: process did not complete", cause: errBuild, latestKept: true},
-		{name: "credential for the build fails", fail: func(r *rig, _ *fake.Builder) { r.reg.Fail = map[string]error{"Auth #2": errDenied} },
-			want: "getting credentials for the BuildKit host to push REF: DENIED", cause: errDenied, latestKept: true},
+		{name: "credential after the build fails: latest unchanged", fail: func(r *rig, _ *fake.Builder) { r.reg.Fail = map[string]error{"Auth #2": errDenied} },
+			want: "getting credentials for " + repo + ": DENIED", cause: errDenied, keyStored: true, latestKept: true},
 		{name: "prepare fails: no build", fail: func(r *rig, _ *fake.Builder) { r.reg.Fail = map[string]error{"Prepare": errDenied} },
 			want: "preparing " + repo + ": DENIED", cause: errDenied, latestKept: true},
 		{name: "moving latest fails: latest unchanged", fail: func(r *rig, _ *fake.Builder) { r.reg.Fail = map[string]error{"Tag KEY latest": errServer} },
@@ -192,7 +195,7 @@ func TestRunBuildKitFailures(t *testing.T) {
 			r.store("latest", nil, time.Hour)
 			latestBefore := r.reg.Tags["latest"]
 			tt.fail(r, b)
-			for _, m := range []map[string]error{r.reg.Fail, r.dock.Fail} {
+			for _, m := range []map[string]error{r.reg.Fail, r.dock.Fail, b.Fail} {
 				for k, v := range m {
 					if nk := strings.ReplaceAll(strings.ReplaceAll(k, "REF", r.ref), "KEY", r.key.Tag); nk != k {
 						delete(m, k)
@@ -218,12 +221,12 @@ func TestRunBuildKitFailures(t *testing.T) {
 			}
 		})
 	}
-	t.Run("no builder for the host", func(t *testing.T) {
+	t.Run("no builder", func(t *testing.T) {
 		t.Parallel()
 		r, _ := bkRig(t, nil)
 		_, err := r.runWith(t, nil)
-		if err == nil || !strings.Contains(err.Error(), "buildkit-host "+buildkitHost+" is set, but no BuildKit builder was made for it") {
-			t.Errorf("error = %v", err)
+		if err == nil || !strings.Contains(err.Error(), "the engine needs a registry, a Docker daemon, a builder and a reporter") || len(r.reg.Called()) > 0 {
+			t.Errorf("error = %v, registry calls %q", err, r.reg.Called())
 		}
 	})
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -19,28 +20,46 @@ type Auth struct {
 	IdentityToken string // an OAuth2 refresh token, from a Docker config or credential helper
 }
 
-// Registry is where cached images are kept.
+// Registry is where cached images are kept. Every provider implements it
+// whole; one that cannot do something says so in Can, and the run checks
+// that before its first step rather than fail after a push.
 type Registry interface {
 	// Repository is the image name without a tag: host/path.
 	Repository(ctx context.Context) (string, error)
-	// Remote is false for the local provider: nothing is pushed or looked up.
-	Remote() bool
-	// Auth returns the credential for the repository's host.
+	// Can says what the provider can do.
+	Can() Capabilities
+	// Auth returns the credential for the repository's host. The run masks
+	// it: providers do not.
 	Auth(ctx context.Context) (Auth, error)
 	// Lookup returns the manifest digest of tag, or ErrNotFound, using the
 	// credential Auth returned. Any other error (denied, unreachable) must
 	// not be taken for a miss.
 	Lookup(ctx context.Context, tag string, auth Auth) (string, error)
+	// Labels reads the labels of tag's image without pulling it, or
+	// answers ErrNotFound.
+	Labels(ctx context.Context, tag string, auth Auth) (map[string]string, error)
+	// Tag gives the image under tag the tag newTag too, without pulling it.
+	Tag(ctx context.Context, tag, newTag string, auth Auth) error
 	// Prepare readies the repository for a push: it creates it if needed
 	// and applies tags and retention. Called on a miss, before the build.
 	Prepare(ctx context.Context) error
 }
 
-// LabelReader is a Registry that can read an image's labels without pulling
-// it, so that a miss can say what changed since the previous image.
-type LabelReader interface {
-	Labels(ctx context.Context, tag string, auth Auth) (map[string]string, error)
+// Capabilities are what a registry provider can do.
+type Capabilities struct {
+	// Remote is false for the local provider: nothing is looked up in a
+	// registry or pushed, and the daemon's images are the cache.
+	Remote bool
+	// Labels: Registry.Labels reads an image's labels, so that latest
+	// moves forward only and a miss names what changed, on any agent.
+	Labels bool
+	// Tag: Registry.Tag tags in the registry, as latest moves after a
+	// BuildKit host pushed the key tag.
+	Tag bool
 }
+
+// ErrUnsupported is what a provider answers for what Can says it cannot do.
+var ErrUnsupported = errors.New("not supported by this registry provider")
 
 // Image is what the daemon knows of a local image.
 type Image struct {
@@ -82,14 +101,19 @@ type Docker interface {
 	// Inspect returns a local image, or ErrNotFound.
 	Inspect(ctx context.Context, ref string) (Image, error)
 	Pull(ctx context.Context, ref string, auth Auth) error
-	// Build builds spec and returns the image ID.
-	Build(ctx context.Context, spec BuildSpec) (string, error)
 	Tag(ctx context.Context, src, dst string) error
 	// Push pushes ref and returns its manifest digest.
 	Push(ctx context.Context, ref string, auth Auth) (string, error)
 	// Platform is the platform the daemon builds for when none is given,
 	// os/arch[/variant] as containerd normalizes it (linux/amd64).
 	Platform(ctx context.Context) (string, error)
+}
+
+// Builder builds the image of a miss: the job's Docker daemon, which keeps
+// it for the run to push, or a BuildKit daemon at buildkit-host
+// (engine/buildkit), which pushes spec.Tags itself (BuildResult.Pushed).
+type Builder interface {
+	Build(ctx context.Context, spec BuildSpec) (BuildResult, error)
 }
 
 // Reporter shows the user what is happening, in the CI's own way.
@@ -104,6 +128,17 @@ type Reporter interface {
 	// Progress is where build and pull progress is written.
 	Progress() io.Writer
 }
+
+// Discard is a Reporter that shows nothing, for callers with no user to tell.
+var Discard Reporter = discard{}
+
+type discard struct{}
+
+func (discard) Phase(Phase, string)  {}
+func (discard) Infof(string, ...any) {}
+func (discard) Warnf(string, ...any) {}
+func (discard) Mask(string)          {}
+func (discard) Progress() io.Writer  { return io.Discard }
 
 // Result is what a run hands over.
 type Result struct {
@@ -161,5 +196,17 @@ func (r Result) Outputs() []Output {
 		{"cache-hit", strconv.FormatBool(r.CacheHit)},
 		{"digest", r.Digest},
 		{"key", r.Key.Tag},
+	}
+}
+
+// Summary is the one-line outcome of a run.
+func Summary(r Result) string {
+	switch {
+	case r.CacheHit && r.Saved > 0:
+		return fmt.Sprintf("cache hit: %s in %s, saving a %s build", r.Ref, r.Elapsed.Round(time.Millisecond), r.Saved.Round(100*time.Millisecond))
+	case r.CacheHit:
+		return fmt.Sprintf("cache hit: %s in %s", r.Ref, r.Elapsed.Round(time.Millisecond))
+	default:
+		return fmt.Sprintf("cache miss: built and stored %s in %s", r.Ref, r.Elapsed.Round(100*time.Millisecond))
 	}
 }

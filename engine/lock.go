@@ -8,37 +8,25 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildlock"
 )
 
-// lock takes the machine's build lock of the key's image, so that runs
-// that miss the same key at once build it once. A run that waited for
-// another's build looks the key up again and, when the other run stored
-// it, takes it as a hit (s.CacheHit). A run that waited lock-timeout in
+// lock takes the machine's build lock of ref, so that runs that miss the
+// same key at once build it once. waited says that another run held it:
+// the caller looks the key up again. A run that waited lock-timeout in
 // vain builds anyway and says so. release is never nil.
-func (e *Engine) lock(ctx context.Context, s *state) (release func(), err error) {
-	log, r := e.Reporter, &s.plan.Reliability
-	release, waited, err := buildlock.Acquire(ctx, r.LockDir, s.Ref, r.LockTimeout, func() {
-		log.Infof("another run on this machine is building %s: waiting up to %s for it (lock-timeout)", s.Ref, r.LockTimeout)
+func (e *Engine) lock(ctx context.Context, ref string) (release func(), waited bool, err error) {
+	log, r := e.Reporter, &e.Plan.Reliability
+	release, waited, err = buildlock.Acquire(ctx, r.LockDir, ref, r.LockTimeout, func() {
+		log.Infof("another run on this machine is building %s: waiting up to %s for it (lock-timeout)", ref, r.LockTimeout)
 	})
 	switch {
-	case err == nil && !waited:
-		return release, nil
-	case err == nil: // the other run is done: see what it stored
+	case err == nil:
+		return release, waited, nil
 	case errors.Is(err, buildlock.ErrTimeout):
-		log.Warnf("another run on this machine has been building %s for more than %s (lock-timeout): building it here too", s.Ref, r.LockTimeout)
-		return func() {}, nil
+		log.Warnf("another run on this machine has been building %s for more than %s (lock-timeout): building it here too", ref, r.LockTimeout)
+		return func() {}, false, nil
 	case ctx.Err() != nil:
-		return func() {}, fmt.Errorf("waiting for another run's build of %s: %w", s.Ref, ctx.Err())
+		return func() {}, false, fmt.Errorf("waiting for another run's build of %s: %w", ref, ctx.Err())
 	default:
-		log.Warnf("could not take the build lock of %s, so another run on this machine may build it too: %v", s.Ref, err)
-		return func() {}, nil
+		log.Warnf("could not take the build lock of %s, so another run on this machine may build it too: %v", ref, err)
+		return func() {}, false, nil
 	}
-	if err := e.lookup(ctx, s); err != nil {
-		release()
-		return func() {}, err
-	}
-	if s.CacheHit {
-		log.Infof("cache hit: another run on this machine built %s while this one waited", s.Ref)
-	} else {
-		log.Infof("the run this one waited for did not store %s: building it here", s.Ref)
-	}
-	return release, nil
 }

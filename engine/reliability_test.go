@@ -24,7 +24,7 @@ func (r *rig) runCtx(t *testing.T, ctx context.Context) (engine.Result, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.Engine{Plan: plan, Registry: r.reg, Docker: r.dock, Reporter: r.log}
+	e := engine.Engine{Plan: plan, Registry: r.reg, Docker: r.dock, Builder: r.dock, Reporter: r.log}
 	return e.Run(ctx)
 }
 

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ func (r *rig) run(t *testing.T) (engine.Result, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.Engine{Plan: plan, Registry: r.reg, Docker: r.dock, Reporter: r.log}
+	e := engine.Engine{Plan: plan, Registry: r.reg, Docker: r.dock, Builder: r.dock, Reporter: r.log}
 	return e.Run(t.Context())
 }
 
@@ -126,7 +127,7 @@ func TestRunBranches(t *testing.T) {
 		{
 			name:  "miss builds, pushes the key tag, then moves latest",
 			built: true, pushed: true,
-			calls:  []string{"Inspect REF", "Inspect " + repo + ":latest", "Build REF", "Inspect REF", "Push REF", "Tag REF " + repo + ":latest", "Push " + repo + ":latest"},
+			calls:  []string{"Inspect REF", "Build REF", "Inspect REF", "Push REF", "Tag REF " + repo + ":latest", "Push " + repo + ":latest"},
 			puts:   []string{"KEY", "latest"},
 			phases: []string{"Computing cache key", "Looking up REF", "Preparing repository " + repo, "Building REF", "Pushing REF"},
 			log:    []string{"cache miss: no image for key KEY", "built REF in"},
@@ -135,7 +136,7 @@ func TestRunBranches(t *testing.T) {
 			name:  "miss without push-latest leaves latest alone",
 			set:   func(c *engine.Config) { c.PushLatest = false },
 			built: true, pushed: true,
-			calls: []string{"Inspect REF", "Inspect " + repo + ":latest", "Build REF", "Inspect REF", "Push REF"},
+			calls: []string{"Inspect REF", "Build REF", "Inspect REF", "Push REF"},
 			puts:  []string{"KEY"},
 		},
 		{
@@ -147,8 +148,8 @@ func TestRunBranches(t *testing.T) {
 				"dockerfile, file gone.txt (gone)", "using " + repo + ":latest as layer cache"},
 		},
 		{
-			name:   "miss reads the previous inputs from the daemon first",
-			before: func(r *rig) { r.store("latest", nil, 0); r.local(repo+":latest", older) },
+			name:   "miss reads the previous inputs from the registry, not from a stale latest on the daemon",
+			before: func(r *rig) { r.store("latest", older, 0); r.local(repo+":latest", nil) },
 			built:  true, pushed: true, cacheFrom: true,
 			log: []string{"file gone.txt (gone)", "using " + repo + ":latest as layer cache"},
 		},
@@ -239,7 +240,7 @@ func TestRunBranches(t *testing.T) {
 			name:   "an image here without the key label is not pushed: the key's image is built",
 			before: func(r *rig) { r.local(r.ref, r.key.Inputs) },
 			built:  true, pushed: true,
-			calls: []string{"Inspect REF", "Inspect " + repo + ":latest", "Build REF", "Inspect REF", "Push REF",
+			calls: []string{"Inspect REF", "Build REF", "Inspect REF", "Push REF",
 				"Tag REF " + repo + ":latest", "Push " + repo + ":latest"},
 			puts: []string{"KEY", "latest"},
 			log:  []string{`REF is on this machine, but its org.docker-ecr-cache.key label is "", not the key: it is neither used nor pushed`},
@@ -346,8 +347,9 @@ func TestRunBranches(t *testing.T) {
 				}
 			}
 			noBuildArgDigest(t, r)
-			if r.reg.Remote() && !slices.Contains(r.log.Masked, "token") {
-				t.Errorf("registry password not masked: %q", r.log.Masked)
+			if basic := base64.StdEncoding.EncodeToString([]byte("user:token")); r.reg.Can().Remote &&
+				(!slices.Contains(r.log.Masked, "token") || !slices.Contains(r.log.Masked, basic)) {
+				t.Errorf("registry password or its base64 user:password not masked: %q", r.log.Masked)
 			}
 		})
 	}
@@ -428,7 +430,7 @@ func TestRunFailures(t *testing.T) {
 			want: "inspecting REF after the build: daemon says no", cause: errDaemon},
 		{name: "credential for the push fails", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.reg.Fail = map[string]error{"Auth #2": errUnauth} },
-			want: "getting credentials to push REF: UNAUTHORIZED", cause: errUnauth, latestKept: true},
+			want: "getting credentials for " + repo + ": UNAUTHORIZED", cause: errUnauth, latestKept: true},
 		{name: "key push fails: latest stays", before: func(r *rig) { r.store("latest", nil, time.Hour) },
 			fail: func(r *rig) { r.dock.Fail = map[string]error{"Push REF": errDenied} },
 			want: "pushing REF: DENIED", cause: errDenied, latestKept: true},
@@ -506,28 +508,33 @@ func TestRunPreviousUnreadable(t *testing.T) {
 	t.Run("labels", func(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, nil)
-		r.store("latest", nil, 0)
+		r.store("latest", nil, time.Hour)
 		r.reg.Fail = map[string]error{"Labels latest #1": errServer} // the read to say what changed
-		if _, err := r.run(t); err != nil {
+		res, err := r.run(t)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.log.Warnings) != 1 || !strings.Contains(r.log.Warnings[0], "could not read "+repo+":latest to say what changed") {
+		if len(r.log.Warnings) != 1 || !strings.Contains(r.log.Warnings[0], "could not read "+repo+":latest, so it is neither layer cache nor compared with") {
 			t.Errorf("warnings %q", r.log.Warnings)
 		}
-		if len(r.dock.Specs[0].CacheFrom) != 1 {
-			t.Errorf("latest is stored but not layer cache: %q", r.dock.Specs[0].CacheFrom)
+		if len(r.dock.Specs[0].CacheFrom) != 0 || res.Previous != "" {
+			t.Errorf("cache-from %q, previous %q after a failed read", r.dock.Specs[0].CacheFrom, res.Previous)
+		}
+		if r.reg.Tags["latest"].Digest != res.Digest {
+			t.Errorf("latest was not moved over an older build after the second read")
 		}
 	})
-	t.Run("lookup", func(t *testing.T) {
+	t.Run("lookup, on a registry that cannot read labels", func(t *testing.T) {
 		t.Parallel()
-		r := newRig(t, nil)
+		r := newRig(t, func(c *engine.Config) { c.PushLatest = false })
+		r.reg.NoLabels = true
 		r.store("latest", nil, 0)
 		r.reg.Fail = map[string]error{"Lookup latest": errServer}
 		res, err := r.run(t)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.log.Warnings) != 1 || !strings.Contains(r.log.Warnings[0], "could not look up "+repo+":latest") {
+		if len(r.log.Warnings) != 1 || !strings.Contains(r.log.Warnings[0], "could not read "+repo+":latest") {
 			t.Errorf("warnings %q", r.log.Warnings)
 		}
 		if len(r.dock.Specs[0].CacheFrom) != 0 || res.Previous != "" {
@@ -537,7 +544,8 @@ func TestRunPreviousUnreadable(t *testing.T) {
 	t.Run("no recorded inputs", func(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, nil)
-		r.local(repo+":latest", r.key.Inputs)
+		b, _ := json.Marshal(r.key.Inputs)
+		r.reg.Tags["latest"] = fake.Manifest{Digest: stored("latest"), Labels: map[string]string{engine.LabelInputs: string(b)}}
 		res, err := r.run(t)
 		if err != nil {
 			t.Fatal(err)

@@ -116,7 +116,7 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 	if err != nil {
 		return engine.Result{}, err
 	}
-	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Reporter: log}
+	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Builder: d, Reporter: log}
 	if plan.BuildKit.Addr != "" {
 		b, err := buildkit.New(ctx, plan.BuildKit, log.Progress())
 		if err != nil {

@@ -149,7 +149,7 @@ func TestSignalStopsTheBuild(t *testing.T) {
 	if r := testenv.RunCommand(t, dir, env); r.Code != 0 {
 		t.Fatalf("first run: exit %d\n%s", r.Code, r.Stderr)
 	}
-	lookup := oci.NewClient(nil)
+	lookup := oci.NewClient(engine.Discard)
 	latest, err := lookup.Lookup(context.Background(), reg.Host+"/cache", "latest", engine.Auth{})
 	if err != nil {
 		t.Fatal(err)

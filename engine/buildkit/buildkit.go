@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -29,9 +28,7 @@ type Builder struct {
 	progress io.Writer
 }
 
-var _ interface {
-	Build(context.Context, engine.BuildSpec) (engine.BuildResult, error)
-} = (*Builder)(nil)
+var _ engine.Builder = (*Builder)(nil)
 
 // New makes a Builder for the daemon at host. It does not connect yet:
 // the first Build does. progress receives the builds' progress, as
@@ -138,15 +135,12 @@ func solveOpt(spec engine.BuildSpec, dockerfile string) client.SolveOpt {
 	if platform != "" {
 		attrs["platform"] = platform
 	}
-	for _, a := range spec.BuildArgs {
-		if name, value, ok := strings.Cut(a, "="); ok {
-			attrs["build-arg:"+name] = value
-		} // NAME alone: the Dockerfile's default, as the Engine API does
+	for name, value := range spec.Args() {
+		if value != nil { // NAME alone: the Dockerfile's default, as the Engine API does
+			attrs["build-arg:"+name] = *value
+		}
 	}
-	for k, v := range spec.Flags.Labels {
-		attrs["label:"+k] = v
-	}
-	for k, v := range spec.Labels { // the cache's own labels win
+	for k, v := range spec.ImageLabels() {
 		attrs["label:"+k] = v
 	}
 	if spec.Flags.NoCache {
@@ -160,7 +154,7 @@ func solveOpt(spec engine.BuildSpec, dockerfile string) client.SolveOpt {
 	}
 
 	image := map[string]string{"name": strings.Join(spec.Tags, ","), "push": "true"}
-	if loopback(spec.Tags[0]) {
+	if engine.Loopback(spec.Tags[0]) {
 		image["registry.insecure"] = "true"
 	}
 	opt := client.SolveOpt{
@@ -194,23 +188,8 @@ func registryCache(ref string, attrs ...string) client.CacheOptionsEntry {
 	for i := 0; i+1 < len(attrs); i += 2 {
 		e.Attrs[attrs[i]] = attrs[i+1]
 	}
-	if loopback(ref) {
+	if engine.Loopback(ref) {
 		e.Attrs["registry.insecure"] = "true"
 	}
 	return e
-}
-
-// loopback is true for a ref on a registry at localhost or 127.0.0.0/8
-// (or ::1): plain HTTP is allowed there, as the Docker daemon allows it.
-func loopback(ref string) bool {
-	host, _, _ := strings.Cut(ref, "/")
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

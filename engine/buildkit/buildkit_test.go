@@ -71,23 +71,6 @@ func TestSolveOpt(t *testing.T) {
 	}
 }
 
-func TestLoopback(t *testing.T) {
-	t.Parallel()
-	for ref, want := range map[string]bool{
-		"127.0.0.1:5000/app:tag":              true,
-		"127.1.2.3/app":                       true,
-		"localhost:5000/app":                  true,
-		"[::1]:5000/app":                      true,
-		"10.0.0.1:5000/app":                   false,
-		"123.dkr.ecr.x.amazonaws.com/app:tag": false,
-		"app:tag":                             false,
-	} {
-		if got := loopback(ref); got != want {
-			t.Errorf("loopback(%q) = %v, want %v", ref, got, want)
-		}
-	}
-}
-
 // TestBuildPushes builds on the daemon, which pushes the tag to the plain
 // and to the htpasswd registry with the credential served by the session.
 // The cache refs to import do not exist, which is no error.

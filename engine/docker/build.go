@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -18,13 +17,16 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildsession"
 )
 
-// Build builds spec with BuildKit and returns the image ID. Progress is
+var _ engine.Builder = (*Client)(nil)
+
+// Build builds spec with BuildKit; the image stays on the daemon under
+// spec.Tags, for the engine to push. Progress is
 // written as `docker build --progress=plain` would; a failing step's
 // output is part of the returned error. A build without progress for
 // c.StallBuild is stopped.
-func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
+func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (engine.BuildResult, error) {
 	if err := c.ready(ctx); err != nil {
-		return "", err
+		return engine.BuildResult{}, err
 	}
 	getenv := spec.Getenv
 	if getenv == nil {
@@ -32,7 +34,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	}
 	dirs, dockerfile, cleanup, err := buildsession.Dirs(spec)
 	if err != nil {
-		return "", err
+		return engine.BuildResult{}, err
 	}
 	defer cleanup()
 
@@ -46,11 +48,11 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	defer cancel()
 	attachables, err := buildsession.Attachables(spec, getenv)
 	if err != nil {
-		return "", err
+		return engine.BuildResult{}, err
 	}
 	sess, err := session.NewSession(ctx, "docker-ecr-cache")
 	if err != nil {
-		return "", fmt.Errorf("starting a BuildKit session: %w", err)
+		return engine.BuildResult{}, fmt.Errorf("starting a BuildKit session: %w", err)
 	}
 	defer sess.Close()
 	for _, a := range append(attachables, filesync.NewFSSyncProvider(dirs)) {
@@ -65,7 +67,7 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 
 	resp, err := c.api.ImageBuild(ctx, nil, buildOptions(spec, dockerfile, sess.ID()))
 	if err != nil {
-		return "", fmt.Errorf("starting the build: %w", w.stop(sessionErr(err, sessDone)))
+		return engine.BuildResult{}, fmt.Errorf("starting the build: %w", w.stop(sessionErr(err, sessDone)))
 	}
 	defer resp.Body.Close()
 
@@ -88,12 +90,12 @@ func (c *Client) Build(ctx context.Context, spec engine.BuildSpec) (string, erro
 	p.Close()
 	_, _ = c.progress.Write(rest.Bytes())
 	if err != nil {
-		return "", p.Explain(w.stop(sessionErr(err, sessDone)))
+		return engine.BuildResult{}, p.Explain(w.stop(sessionErr(err, sessDone)))
 	}
 	if id == "" {
-		return "", fmt.Errorf("the build finished without an image ID")
+		return engine.BuildResult{}, fmt.Errorf("the build finished without an image ID")
 	}
-	return id, nil
+	return engine.BuildResult{ID: id}, nil
 }
 
 // sessionErr adds the session's own failure, if it has one, to err.
@@ -110,22 +112,6 @@ func sessionErr(err error, sessDone chan error) error {
 
 // buildOptions maps spec onto the Engine API's build options.
 func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.ImageBuildOptions {
-	args := map[string]*string{}
-	for _, a := range spec.BuildArgs {
-		name, value, ok := strings.Cut(a, "=")
-		if !ok {
-			args[name] = nil // the daemon's rules for an unset arg
-			continue
-		}
-		args[name] = &value
-	}
-	labels := map[string]string{}
-	for k, v := range spec.Flags.Labels {
-		labels[k] = v
-	}
-	for k, v := range spec.Labels { // the cache's own labels win
-		labels[k] = v
-	}
 	return build.ImageBuildOptions{
 		Version:       build.BuilderBuildKit,
 		SessionID:     sessionID,
@@ -133,9 +119,9 @@ func buildOptions(spec engine.BuildSpec, dockerfile, sessionID string) build.Ima
 		Dockerfile:    dockerfile,
 		Target:        spec.Target,
 		Platform:      spec.Platform,
-		BuildArgs:     args,
+		BuildArgs:     spec.Args(),
 		Tags:          spec.Tags,
-		Labels:        labels,
+		Labels:        spec.ImageLabels(),
 		CacheFrom:     spec.CacheFrom,
 		NoCache:       spec.Flags.NoCache,
 		NetworkMode:   spec.Flags.Network,

@@ -87,15 +87,15 @@ func TestBuildArgsTargetLabels(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	if !strings.HasPrefix(id, "sha256:") {
-		t.Errorf("image ID %q, want sha256:…", id)
+	if !strings.HasPrefix(id.ID, "sha256:") || id.Pushed {
+		t.Errorf("image ID %q pushed %v, want sha256:… kept on the daemon", id.ID, id.Pushed)
 	}
 	img, err := c.Inspect(testContext(t), tag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.ID != id || img.Created.IsZero() {
-		t.Errorf("Inspect = %+v, want ID %s and a creation time", img, id)
+	if img.ID != id.ID || img.Created.IsZero() {
+		t.Errorf("Inspect = %+v, want ID %s and a creation time", img, id.ID)
 	}
 	if img.Labels["org.example.key"] != "from-spec" || img.Labels["org.example.flag"] != "from-flag" {
 		t.Errorf("labels = %v", img.Labels)

@@ -102,7 +102,7 @@ func newFaultRig(t *testing.T) *faultRig {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { removeImage(t, c, id) })
+	t.Cleanup(func() { removeImage(t, c, id.ID) })
 	return r
 }
 

@@ -29,7 +29,7 @@ func TestPushPull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	if err := c.Tag(testContext(t), id, ref); err != nil {
+	if err := c.Tag(testContext(t), id.ID, ref); err != nil {
 		t.Fatal(err)
 	}
 
@@ -49,7 +49,7 @@ func TestPushPull(t *testing.T) {
 		t.Errorf("no plain push progress:\n%s", out)
 	}
 
-	removeImage(t, c, id)
+	removeImage(t, c, id.ID)
 	if _, err := c.Inspect(testContext(t), ref); err == nil {
 		t.Fatal("the image is still there after removal")
 	}
@@ -63,8 +63,8 @@ func TestPushPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.ID != id || !slices.Contains(img.RepoDigests, repo+"@"+digest) {
-		t.Errorf("pulled image %s with digests %v, want %s with %s@%s", img.ID, img.RepoDigests, id, repo, digest)
+	if img.ID != id.ID || !slices.Contains(img.RepoDigests, repo+"@"+digest) {
+		t.Errorf("pulled image %s with digests %v, want %s with %s@%s", img.ID, img.RepoDigests, id.ID, repo, digest)
 	}
 	if !strings.Contains(out.String(), ": Pulling from team/app\n") {
 		t.Errorf("no plain pull progress:\n%s", out)
@@ -100,7 +100,7 @@ func TestCacheFrom(t *testing.T) {
 		t.Fatalf("push: %v", err)
 	}
 
-	removeImage(t, c, first)
+	removeImage(t, c, first.ID)
 	if _, err := c.api.BuildCachePrune(context.Background(), build.CachePruneOptions{All: true}); err != nil {
 		t.Fatalf("pruning the build cache: %v", err)
 	}

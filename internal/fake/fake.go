@@ -21,12 +21,11 @@ import (
 )
 
 var (
-	_ engine.Registry    = (*Registry)(nil)
-	_ engine.LabelReader = (*Registry)(nil)
-	_ engine.Tagger      = (*Registry)(nil)
-	_ engine.Docker      = (*Docker)(nil)
-	_ engine.Builder     = (*Builder)(nil)
-	_ engine.Reporter    = (*Reporter)(nil)
+	_ engine.Registry = (*Registry)(nil)
+	_ engine.Docker   = (*Docker)(nil)
+	_ engine.Builder  = (*Docker)(nil)
+	_ engine.Builder  = (*Builder)(nil)
+	_ engine.Reporter = (*Reporter)(nil)
 )
 
 // calls records calls and injects failures.
@@ -85,12 +84,17 @@ type Manifest struct {
 	Labels map[string]string
 }
 
-// Registry is an in-memory engine.Registry holding one repository.
+// Registry is an in-memory engine.Registry holding one repository. It can
+// do everything a registry can, unless a test opts out of a capability, so
+// that the engine takes each provider's branch.
 type Registry struct {
 	calls
 	Repo  string // host/path
-	Local bool   // Remote() is false, as for the local provider
-	Cred  engine.Auth
+	Local bool   // can nothing, as the local provider
+	// NoLabels and NoTag opt out of reading labels and of tagging in the
+	// registry: Can says so, and Labels or Tag answer ErrUnsupported.
+	NoLabels, NoTag bool
+	Cred            engine.Auth
 	// Tags holds the stored images by tag.
 	Tags map[string]Manifest
 }
@@ -105,8 +109,10 @@ func (r *Registry) Repository(ctx context.Context) (string, error) {
 	return r.Repo, r.call(ctx, "Repository")
 }
 
-// Remote is true unless Local.
-func (r *Registry) Remote() bool { return !r.Local }
+// Can is everything, but Local, NoLabels and NoTag.
+func (r *Registry) Can() engine.Capabilities {
+	return engine.Capabilities{Remote: !r.Local, Labels: !r.Local && !r.NoLabels, Tag: !r.Local && !r.NoTag}
+}
 
 // Auth returns Cred.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
@@ -137,6 +143,9 @@ func (r *Registry) Labels(ctx context.Context, tag string, _ engine.Auth) (map[s
 	if err := r.call(ctx, "Labels %s", tag); err != nil {
 		return nil, err
 	}
+	if !r.Can().Labels {
+		return nil, fmt.Errorf("reading %s:%s: %w", r.Repo, tag, engine.ErrUnsupported)
+	}
 	m, ok := r.manifest(tag)
 	if !ok {
 		return nil, fmt.Errorf("%s:%s: %w", r.Repo, tag, engine.ErrNotFound)
@@ -152,6 +161,9 @@ func (r *Registry) Prepare(ctx context.Context) error { return r.call(ctx, "Prep
 func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth) error {
 	if err := r.call(ctx, "Tag %s %s", tag, newTag); err != nil {
 		return err
+	}
+	if !r.Can().Tag {
+		return fmt.Errorf("tagging %s:%s: %w", r.Repo, tag, engine.ErrUnsupported)
 	}
 	if auth != r.Cred {
 		return fmt.Errorf("%s: 401 UNAUTHORIZED", r.Repo)
@@ -241,20 +253,20 @@ func (d *Docker) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 	return nil
 }
 
-// Build makes an image with spec's labels under spec's tags.
-func (d *Docker) Build(ctx context.Context, spec engine.BuildSpec) (string, error) {
+// Build makes an image with spec's labels under spec's tags, and keeps it.
+func (d *Docker) Build(ctx context.Context, spec engine.BuildSpec) (engine.BuildResult, error) {
 	if err := d.call(ctx, "Build %s", strings.Join(spec.Tags, ",")); err != nil {
-		return "", err
+		return engine.BuildResult{}, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Specs = append(d.Specs, spec)
 	d.ids++
-	img := engine.Image{ID: fmt.Sprintf("sha256:built-%d", d.ids), Labels: spec.Labels, Created: time.Now()}
+	img := engine.Image{ID: fmt.Sprintf("sha256:built-%d", d.ids), Labels: spec.ImageLabels(), Created: time.Now()}
 	for _, t := range spec.Tags {
 		d.Images[t] = img
 	}
-	return img.ID, nil
+	return engine.BuildResult{ID: img.ID}, nil
 }
 
 // Tag names the image src dst too.
@@ -314,12 +326,11 @@ func Digest(s string) string {
 }
 
 // Builder is a BuildKit daemon that pushes what it builds into Registry,
-// as a buildkit-host does. Its calls go to the Registry's record too, so
-// that tests see the order of builds, pushes and tags.
+// as a buildkit-host does: its stores show in the Registry's record as
+// "Put tag".
 type Builder struct {
+	calls
 	Registry *Registry
-	// Fail makes Build fail with this error, pushing nothing.
-	Fail error
 	// Specs are the builds asked for, in order.
 	Specs []engine.BuildSpec
 }
@@ -327,26 +338,32 @@ type Builder struct {
 // Build records spec and stores an image with its labels in Registry under
 // each of spec's tags, with the credential spec.Auth.
 func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.BuildResult, error) {
-	b.Specs = append(b.Specs, spec)
-	if err := b.Registry.call(ctx, "Build %s", strings.Join(spec.Tags, ",")); err != nil {
+	if err := b.call(ctx, "Build %s", strings.Join(spec.Tags, ",")); err != nil {
 		return engine.BuildResult{}, err
 	}
-	if b.Fail != nil {
-		return engine.BuildResult{}, b.Fail
-	}
+	b.mu.Lock()
+	b.Specs = append(b.Specs, spec)
+	n := len(b.Specs)
+	b.mu.Unlock()
 	if spec.Auth != b.Registry.Cred {
 		return engine.BuildResult{}, fmt.Errorf("push access denied")
 	}
-	id := fmt.Sprintf("sha256:bk-%d", len(b.Specs))
-	digest := BuilderDigest(len(b.Specs))
+	digest := BuilderDigest(n)
 	for _, t := range spec.Tags {
 		repo, tag := split(t)
 		if repo != b.Registry.Repo {
 			return engine.BuildResult{}, fmt.Errorf("push access denied for %s", t)
 		}
-		b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.Labels})
+		b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.ImageLabels()})
 	}
-	return engine.BuildResult{ID: id, Digest: digest, Pushed: true}, nil
+	return engine.BuildResult{ID: fmt.Sprintf("sha256:bk-%d", n), Digest: digest, Pushed: true}, nil
+}
+
+// Built returns the builds asked for so far.
+func (b *Builder) Built() []engine.BuildSpec {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.Specs)
 }
 
 // BuilderDigest is the manifest digest of the Builder's nth build.

@@ -16,7 +16,8 @@ import (
 
 // Auth returns the registry credential from one GetAuthorizationToken per
 // run: user AWS, the token's password, for the registry host. It is only
-// ever handed over per request, never written anywhere.
+// ever handed over per request, never written anywhere; the engine masks
+// it, and the token, which is base64 user:password.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 	host, err := r.registryHost(ctx)
 	if err != nil {
@@ -54,13 +55,10 @@ func (r *Registry) AuthorizationContext(ctx context.Context) (*authn.AuthConfig,
 	if len(out.AuthorizationData) == 0 {
 		return nil, errors.New("the answer held no authorization data")
 	}
-	token := aws.ToString(out.AuthorizationData[0].AuthorizationToken)
-	r.log.Mask(token)
-	user, password, err := decodeToken(token)
+	user, password, err := decodeToken(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
 	if err != nil {
 		return nil, err
 	}
-	r.log.Mask(password)
 	r.auth = &authn.AuthConfig{Username: user, Password: password}
 	return r.auth, nil
 }

@@ -28,8 +28,8 @@ func TestOneTokenPerRun(t *testing.T) {
 		t.Errorf("calls %q, want one GetAuthorizationToken", got)
 	}
 	token := base64.StdEncoding.EncodeToString([]byte("AWS:" + s.Password))
-	if len(log.masks) != 2 || log.masks[0] != token || log.masks[1] != s.Password {
-		t.Errorf("masked %q, want the token and its password", log.masks)
+	if len(log.masks) != 0 {
+		t.Errorf("masked %q: the engine's auth step masks, once, not the provider", log.masks)
 	}
 	if strings.Contains(log.text(), s.Password) || strings.Contains(log.text(), token) {
 		t.Errorf("the log shows the token: %q", log.text())

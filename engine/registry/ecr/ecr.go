@@ -57,8 +57,11 @@ func New(ctx context.Context, c *engine.Config, log engine.Reporter) (*Registry,
 	}, nil
 }
 
-// Remote is true: images are looked up in and pushed to ECR.
-func (r *Registry) Remote() bool { return true }
+// Can is everything: ECR is a registry that reads labels and tags by
+// manifest.
+func (r *Registry) Can() engine.Capabilities {
+	return engine.Capabilities{Remote: true, Labels: true, Tag: true}
+}
 
 // registryID is the RegistryId for API calls: the given account, or nil
 // for the caller's own.

@@ -6,8 +6,6 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-var _ engine.Tagger = (*Registry)(nil)
-
 // Tag gives the image tag the tag newTag too, in the registry, without
 // pulling it (a manifest GET and PUT).
 func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth) error {
@@ -16,4 +14,14 @@ func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth
 		return err
 	}
 	return r.lookup.Tag(ctx, repo, tag, newTag, auth)
+}
+
+// Labels reads the labels of tag's image config from the registry,
+// without pulling it.
+func (r *Registry) Labels(ctx context.Context, tag string, auth engine.Auth) (map[string]string, error) {
+	repo, err := r.Repository(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.lookup.Labels(ctx, repo, tag, auth)
 }

@@ -43,7 +43,6 @@ func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 		return engine.Auth{}, fmt.Errorf("no credentials for %s: no Google Application Default Credentials, "+
 			"and no Docker credential helper or Docker config entry for the host: %s", r.host, CredentialFixes)
 	}
-	r.log.Mask(auth.Password)
 	r.mu.Lock()
 	if auth.Password != r.shown {
 		r.log.Infof("registry %s: credential from %s", r.host, source)

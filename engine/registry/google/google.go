@@ -35,17 +35,12 @@ type Registry struct {
 	shown    string // the credential last reported, to report a new one once
 }
 
-var (
-	_ engine.Registry    = (*Registry)(nil)
-	_ engine.LabelReader = (*Registry)(nil)
-)
+var _ engine.Registry = (*Registry)(nil)
 
 // New names the image from c's Google options, which Config.Validate
 // checked. It makes no network call: credentials are looked for by Auth.
+// log receives the credential's source and retries (engine.Discard: none).
 func New(c *engine.Config, log engine.Reporter) *Registry {
-	if log == nil {
-		log = nopReporter{}
-	}
 	host, repo := imageName(c)
 	r := &Registry{
 		provider: c.RegistryProvider,
@@ -62,8 +57,10 @@ func New(c *engine.Config, log engine.Reporter) *Registry {
 // Repository is the image name without a tag.
 func (r *Registry) Repository(context.Context) (string, error) { return r.repo, nil }
 
-// Remote is true: images are looked up in and pushed to the registry.
-func (r *Registry) Remote() bool { return true }
+// Can is everything: the registry reads labels and tags by manifest.
+func (r *Registry) Can() engine.Capabilities {
+	return engine.Capabilities{Remote: true, Labels: true, Tag: true}
+}
 
 // Prepare does nothing. gcr.io repositories are created by the first push
 // (given the permission to); Artifact Registry repositories must already

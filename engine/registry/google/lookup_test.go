@@ -19,7 +19,7 @@ func TestLookupWithApplicationDefaultCredentials(t *testing.T) {
 
 	c := config("artifact-registry", s.Project, s.RegistryHost, "build-cache/app")
 	c.Getenv = dockerConfig(t, "")
-	r := newRegistry(t, c, nil)
+	r := newRegistry(t, c, engine.Discard)
 	ctx := context.Background()
 	auth, err := r.Auth(ctx)
 	if err != nil {
@@ -47,7 +47,7 @@ func TestLookupWithATokenTheRegistryRefuses(t *testing.T) {
 	for _, provider := range []string{"gcr", "artifact-registry"} {
 		c := config(provider, s.Project, s.RegistryHost, "build-cache/app")
 		c.Getenv = dockerConfig(t, "")
-		r := newRegistry(t, c, nil)
+		r := newRegistry(t, c, engine.Discard)
 		auth, err := r.Auth(context.Background())
 		if err != nil {
 			t.Fatal(err)

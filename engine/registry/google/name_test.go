@@ -34,11 +34,11 @@ func TestImageNames(t *testing.T) {
 			"europe-west1-docker.pkg.dev/example.com/my-project/cache/app"},
 	}
 	for _, tc := range cases {
-		r := New(tc.c, nil)
+		r := New(tc.c, engine.Discard)
 		if got, _ := r.Repository(context.Background()); got != tc.want {
 			t.Errorf("%s: Repository() = %q, want %q", tc.name, got, tc.want)
 		}
-		if !r.Remote() || r.Prepare(context.Background()) != nil {
+		if r.Can() != (engine.Capabilities{Remote: true, Labels: true, Tag: true}) || r.Prepare(context.Background()) != nil {
 			t.Errorf("%s: want a remote registry whose Prepare does nothing", tc.name)
 		}
 	}

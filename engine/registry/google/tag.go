@@ -6,8 +6,6 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-var _ engine.Tagger = (*Registry)(nil)
-
 // Tag gives the image tag the tag newTag too, in the registry, without
 // pulling it (a manifest GET and PUT).
 func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth) error {

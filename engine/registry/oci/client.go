@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -33,13 +32,9 @@ type Client struct {
 }
 
 // NewClient returns a client with the default retry policy, logging
-// retries as warnings to log.
+// retries as warnings to log (engine.Discard for none).
 func NewClient(log engine.Reporter) *Client {
-	c := &Client{Retry: retry.Default}
-	if log != nil {
-		c.Log = log.Warnf
-	}
-	return c
+	return &Client{Retry: retry.Default, Log: log.Warnf}
 }
 
 // baseTransport bounds the connection and the wait for an answer.
@@ -72,7 +67,7 @@ func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option 
 type tlsOnly struct{ inner http.RoundTripper }
 
 func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !Loopback(req.URL.Host) {
+	if req.URL.Scheme == "http" && !engine.Loopback(req.URL.Host) {
 		return nil, fmt.Errorf("refusing plain HTTP to %s: only loopback registries are spoken to without TLS", req.URL.Host)
 	}
 	resp, err := t.inner.RoundTrip(req)
@@ -107,7 +102,7 @@ func checkRealm(registry *url.URL, challenges []string) error {
 		case err != nil || realm.Host == "":
 			return fmt.Errorf("registry %s names the token realm %q, which is not a URL: refusing to send it credentials", registry.Host, raw)
 		case realm.Scheme == "https":
-		case realm.Scheme == "http" && registry.Scheme == "http" && Loopback(realm.Host):
+		case realm.Scheme == "http" && registry.Scheme == "http" && engine.Loopback(realm.Host):
 		default:
 			return fmt.Errorf("registry %s://%s names the token realm %s://%s%s: refusing to send credentials to a realm without TLS "+
 				"(only a loopback registry may use a loopback http:// realm); fix the registry's token service", registry.Scheme, registry.Host, realm.Scheme, realm.Host, realm.Path)
@@ -228,7 +223,7 @@ func Denied(err error) (status int, ok bool) {
 // HTTP, as the Docker daemon allows; every other one over HTTPS.
 func Reference(repo, tag string) (name.Reference, error) {
 	var opts []name.Option
-	if host, _, _ := strings.Cut(repo, "/"); Loopback(host) {
+	if host, _, _ := strings.Cut(repo, "/"); engine.Loopback(host) {
 		opts = append(opts, name.Insecure)
 	}
 	ref, err := name.NewTag(repo+":"+tag, opts...)
@@ -236,20 +231,6 @@ func Reference(repo, tag string) (name.Reference, error) {
 		return nil, fmt.Errorf("image name %s:%s: %w", repo, tag, err)
 	}
 	return ref, nil
-}
-
-// Loopback reports whether host[:port] is localhost or a loopback address.
-func Loopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Authenticator is auth as go-containerregistry takes it: an empty one

@@ -51,7 +51,7 @@ func Credentials(ctx context.Context, kc authn.Keychain, repo string) (engine.Au
 	host, _, _ := strings.Cut(repo, "/")
 	auth := engine.Auth{Server: host}
 	var opts []name.Option
-	if Loopback(host) {
+	if engine.Loopback(host) {
 		opts = append(opts, name.Insecure)
 	}
 	r, err := name.NewRepository(repo, opts...)

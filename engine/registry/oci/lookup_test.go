@@ -266,7 +266,7 @@ func TestProviderNamesTheFixesForARefusedCredential(t *testing.T) {
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Username: "ci", Password: "right"})
 	c := engine.NewConfig()
 	c.Registry = "http://" + reg.Host + "/cache/"
-	r := New(&c, nil)
+	r := New(&c, engine.Discard)
 	r.Client.Retry = fast
 	if repo, _ := r.Repository(context.Background()); repo != reg.Host+"/cache" {
 		t.Errorf("repository %q, want %s/cache", repo, reg.Host)

@@ -15,32 +15,26 @@ type Registry struct {
 	Repo     string // host[:port]/path
 	Keychain authn.Keychain
 	Client   *Client
-	Log      engine.Reporter // masks identity tokens; may be nil
 }
 
-var (
-	_ engine.Registry    = (*Registry)(nil)
-	_ engine.LabelReader = (*Registry)(nil)
-)
+var _ engine.Registry = (*Registry)(nil)
 
 // New returns the provider for c.Registry, which Config.Validate checked.
 func New(c *engine.Config, log engine.Reporter) *Registry {
-	return &Registry{Repo: engine.StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log), Log: log}
+	return &Registry{Repo: engine.StripScheme(strings.TrimSpace(c.Registry)), Keychain: Keychain(c.Getenv), Client: NewClient(log)}
 }
 
 // Repository is the configured repository.
 func (r *Registry) Repository(context.Context) (string, error) { return r.Repo, nil }
 
-// Remote is true.
-func (r *Registry) Remote() bool { return true }
+// Can is everything: any registry reads labels and tags by manifest.
+func (r *Registry) Can() engine.Capabilities {
+	return engine.Capabilities{Remote: true, Labels: true, Tag: true}
+}
 
 // Auth finds the credential from the environment or the Docker config.
 func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
-	auth, err := Credentials(ctx, r.Keychain, r.Repo)
-	if err == nil && auth.IdentityToken != "" && r.Log != nil {
-		r.Log.Mask(auth.IdentityToken)
-	}
-	return auth, err
+	return Credentials(ctx, r.Keychain, r.Repo)
 }
 
 // Lookup asks the registry for tag. A refused credential names the fixes.

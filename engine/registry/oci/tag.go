@@ -32,8 +32,6 @@ func (c *Client) Tag(ctx context.Context, repo, tag, newTag string, auth engine.
 	return nil
 }
 
-var _ engine.Tagger = (*Registry)(nil)
-
 // Tag gives the image tag the tag newTag too, in the registry.
 func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth) error {
 	return r.Client.Tag(ctx, r.Repo, tag, newTag, auth)
