@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Plan is a validated Config, parsed once: the cache key and the build
@@ -161,4 +163,28 @@ func DefaultPlatform() string {
 		p += "/v7"
 	}
 	return p
+}
+
+// CheckoutProblems lists the dockerfile, context and cache-on entries that
+// lead outside the checkout, each naming its option and the fix.
+func (c *Config) CheckoutProblems() []error {
+	var errs []error
+	if c.DockerfileInline == "" {
+		if err := key.InCheckout(c.WorkDir, c.dockerfileOption()); err != nil {
+			errs = append(errs, fmt.Errorf("dockerfile %q %v: give a path inside %s, or use dockerfile-inline",
+				c.dockerfileOption(), err, c.workDirName()))
+		}
+	}
+	if c.Context != "" {
+		if err := key.InCheckout(c.WorkDir, c.Context); err != nil {
+			errs = append(errs, fmt.Errorf("context %q %v: give a directory inside %s", c.Context, err, c.workDirName()))
+		}
+	}
+	for _, pattern := range c.CacheOn {
+		glob, _, _ := strings.Cut(strings.TrimSpace(pattern), "#")
+		if err := key.InCheckout(c.WorkDir, glob); err != nil {
+			errs = append(errs, fmt.Errorf("cache-on %q %v: hash only files inside %s", pattern, err, c.workDirName()))
+		}
+	}
+	return errs
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Labels written on every image the cache builds.
@@ -91,7 +91,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		log.Mask(v)
 	}
 	log.Phase(PhaseKey, "")
-	key, err := computeKey(ctx, &s.plan, func() (string, error) {
+	k, err := computeKey(ctx, &s.plan, func() (string, error) {
 		platform, err := e.Docker.Platform(ctx)
 		if err != nil {
 			return "", fmt.Errorf("asking the Docker daemon for its platform: %w", err)
@@ -102,20 +102,20 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	for _, in := range PublishedInputs(key.Inputs) {
+	for _, in := range key.PublishedInputs(k.Inputs) {
 		d := ShortDigest(in.Digest)
 		if d == "" {
 			d = "(value not shown)"
 		}
 		log.Infof("  %-40s %s", EscapeControl(in.Name), d)
 	}
-	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
+	log.Infof("key %s (%d inputs)", k.Tag, len(k.Inputs))
 
 	repo, err := e.Registry.Repository(ctx)
 	if err != nil {
 		return fmt.Errorf("naming the repository: %w", err)
 	}
-	s.Result = Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
+	s.Result = Result{Image: repo, Tag: k.Tag, Ref: repo + ":" + k.Tag, Key: k}
 	// The provider completes the name (an ECR account's host): check it
 	// as Validate checked the options, before the daemon sees it.
 	return ValidateReference(s.Ref)
@@ -274,8 +274,8 @@ func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
 	}
 	if labels, ok := e.previousLabels(ctx, previous, latestStored, s.auth); ok {
 		s.Previous = previous
-		s.Changed = changedInputs(labels, s.Key)
-		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, EscapeControl))
+		s.Changed = key.Changed(labels[LabelInputs], labels[LabelKey], s.Key)
+		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, key.DescribeChanges(s.Changed, 20, EscapeControl))
 	} else {
 		e.Reporter.Infof("cache miss: no image for key %s", s.Tag)
 	}
@@ -296,7 +296,7 @@ func (e *Engine) prepare(ctx context.Context, s *state) error {
 func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	log, p := e.Reporter, &s.plan
 	log.Phase(PhaseBuild, s.Ref)
-	inputs, err := json.Marshal(PublishedInputs(s.Key.Inputs))
+	inputs, err := json.Marshal(key.PublishedInputs(s.Key.Inputs))
 	if err != nil {
 		return fmt.Errorf("recording the key's inputs: %w", err)
 	}
@@ -493,43 +493,6 @@ func localDigest(img Image, repo string) string {
 		return d[0]
 	}
 	return img.ID
-}
-
-// changedInputs compares the inputs recorded on a previous image (its
-// labels) with now's key, sorted by input name. Build args are compared by
-// name: their values are never recorded. When no recorded input differs
-// but the recorded key does, and there are build args, their values
-// changed: that is said by elimination.
-func changedInputs(labels map[string]string, now Key) []Change {
-	var before []Input
-	if json.Unmarshal([]byte(labels[LabelInputs]), &before) != nil {
-		return nil
-	}
-	old := map[string]string{}
-	for _, in := range PublishedInputs(before) {
-		old[in.Name] = in.Digest
-	}
-	var changed []Change
-	buildArgs := false
-	for _, in := range PublishedInputs(now.Inputs) {
-		buildArgs = buildArgs || strings.HasPrefix(in.Name, BuildArgInput)
-		d, ok := old[in.Name]
-		switch {
-		case !ok:
-			changed = append(changed, Change{Added, in.Name})
-		case d != in.Digest:
-			changed = append(changed, Change{Modified, in.Name})
-		}
-		delete(old, in.Name)
-	}
-	for name := range old {
-		changed = append(changed, Change{Removed, name})
-	}
-	if len(changed) == 0 && buildArgs && labels[LabelKey] != "" && labels[LabelKey] != now.Tag {
-		changed = append(changed, Change{Unrecorded, BuildArgValues})
-	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i].Input < changed[j].Input })
-	return changed
 }
 
 // ShortDigest is a digest's algorithm and first 12 hex digits.

@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"os"
@@ -14,7 +14,7 @@ import (
 // once per run, outside the timed loop; set BENCH_MONOREPO to the directory
 // of a tree made by `go run ./bench/genrepo DIR` to reuse it.
 //
-//	go test ./engine/ -run '^$' -bench KeyMonorepo -benchmem
+//	go test ./engine/key/ -run '^$' -bench KeyMonorepo -benchmem
 func BenchmarkKeyMonorepo(b *testing.B) {
 	dir := os.Getenv("BENCH_MONOREPO")
 	if dir == "" {
@@ -23,13 +23,13 @@ func BenchmarkKeyMonorepo(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	c := NewConfig()
-	c.WorkDir = dir
+	c := Spec{}
+	c.Dir = dir
 	c.Dockerfile = "Dockerfile"
 	c.Platform = "linux/amd64"
 	c.CacheOn = monorepo.CacheOn
 
-	want, err := ComputeKey(b.Context(), &c) // also warms the page cache
+	want, err := Compute(b.Context(), c, nil) // also warms the page cache
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func BenchmarkKeyMonorepo(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		k, err := ComputeKey(b.Context(), &c)
+		k, err := Compute(b.Context(), c, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"context"
@@ -84,8 +84,8 @@ func FuzzCacheOnGlob(f *testing.F) {
 		if strings.Contains(glob, "#") {
 			t.Skip("selectors have FuzzSelector")
 		}
-		c := NewConfig()
-		c.WorkDir = checkout
+		c := Spec{}
+		c.Dir = checkout
 		c.DockerfileInline = "FROM scratch\n"
 		c.Platform = "linux/amd64"
 		c.CacheOn = []string{glob}
@@ -93,12 +93,12 @@ func FuzzCacheOnGlob(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		start := time.Now()
-		k, err := ComputeKey(ctx, &c)
+		k, err := Compute(ctx, c, nil)
 		if d := time.Since(start); d > 6*time.Second || errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("cache-on %q took %v: %v", glob, d, err)
 		}
 		if err != nil {
-			if !IsConfigError(err) {
+			if !isConfigError(err) {
 				t.Fatalf("cache-on %q: %v is not a ConfigError", glob, err)
 			}
 			return
