@@ -99,6 +99,11 @@ func (c *Config) Plan() (*Plan, error) {
 		if strings.TrimSpace(pattern) == "" {
 			add("cache-on has an empty entry: remove it or give a file or glob")
 		}
+		if glob, selector, ok := strings.Cut(strings.TrimSpace(pattern), "#"); ok {
+			if err := key.CheckSelector(selector); err != nil {
+				add("cache-on %q: %v", glob, err)
+			}
+		}
 	}
 	switch {
 	case c.Platform != "" && !validPlatform(c.Platform):

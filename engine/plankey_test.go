@@ -188,3 +188,30 @@ func TestCheckoutProblems(t *testing.T) {
 		t.Errorf("CheckoutProblems with only the dockerfile outside = %v, want one problem", errs)
 	}
 }
+
+// TestPlanRefusesImpureSelectors: a selector that reads the clock, the
+// time zone or the environment is refused when the plan is made, before
+// any file is read, with the list of refused builtins.
+func TestPlanRefusesImpureSelectors(t *testing.T) {
+	t.Parallel()
+	for sel, want := range map[string]string{
+		"now":                      "now (reads the clock)",
+		".t | localtime":           "localtime (reads the time zone)",
+		`.t | strflocaltime("%H")`: "strflocaltime (reads the time zone)",
+		"$ENV.HOME":                "$ENV (reads the environment)",
+	} {
+		c := NewConfig()
+		c.WorkDir = t.TempDir() // no file: the plan refuses first
+		c.CacheOn = []string{"package.json#" + sel}
+		_, err := c.Plan()
+		if !IsConfigError(err) || !strings.Contains(err.Error(), `cache-on "package.json": selector`) ||
+			!strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "may not use $ENV, debug, env, input") {
+			t.Errorf("cache-on package.json#%s: %v, want a ConfigError naming %q and the list", sel, err, want)
+		}
+	}
+	c := NewConfig()
+	c.CacheOn = []string{"package.json#.t | gmtime | mktime"}
+	if _, err := c.Plan(); err != nil {
+		t.Errorf("gmtime and mktime are pure: %v", err)
+	}
+}

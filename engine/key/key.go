@@ -12,9 +12,11 @@ import (
 	"path"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -71,10 +73,52 @@ func configf(format string, args ...any) error {
 	return &ConfigError{Err: fmt.Errorf(format, args...)}
 }
 
+// maxQuoted bounds the bytes of a value that an error quotes.
+const maxQuoted = 64
+
+// preview quotes s for an error: whole if short, else its first bytes and
+// its length, so that no message grows with the input.
+func preview(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+}
+
+// maxMessage bounds the bytes of another's error message that an error
+// repeats.
+const maxMessage = 256
+
+// clip cuts msg, an error message that may quote a value (a jq error()),
+// to a prefix and its length.
+func clip(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", msg[:cut], len(msg))
+}
+
 // Compute computes the cache key of s. When s gives no platform, it asks
 // platform, once the files are read (so that a problem with them is found
-// without a daemon). Problems of the configuration are *ConfigError.
+// without a daemon). Problems of the configuration are *ConfigError; when
+// ctx ends, the error says which step it stopped.
 func Compute(ctx context.Context, s Spec, platform func() (string, error)) (Key, error) {
+	k, err := s.compute(ctx, platform)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return Key{}, fmt.Errorf("computing the key: %w", err)
+	}
+	return k, err
+}
+
+func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key, error) {
 	if err := ctx.Err(); err != nil {
 		return Key{}, err
 	}
@@ -134,7 +178,7 @@ func (s *Spec) dockerfileContent(ctx context.Context) ([]byte, error) {
 	name := s.dockerfileName()
 	rel, err := checkoutRel(s.Dir, name)
 	if err != nil {
-		return nil, configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
 	}
 	ck, err := openCheckout(s.Dir)
 	if err != nil {
@@ -148,15 +192,15 @@ func (s *Spec) dockerfileContent(ctx context.Context) ([]byte, error) {
 	case err == nil:
 		return b, nil
 	case ctx.Err() != nil:
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("reading dockerfile %s: %w", preview(name), ctx.Err())
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, configf("dockerfile %q does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", name, dirName(s.Dir))
+		return nil, configf("dockerfile %s does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", preview(name), dirName(s.Dir))
 	case errors.As(err, &outside):
-		return nil, configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
 	case errors.As(err, &irregular):
-		return nil, configf("dockerfile %q %v: set dockerfile to the path of your Dockerfile, relative to %s", name, err, dirName(s.Dir))
+		return nil, configf("dockerfile %s %v: set dockerfile to the path of your Dockerfile, relative to %s", preview(name), err, dirName(s.Dir))
 	}
-	return nil, configf("dockerfile %q: %v", name, err)
+	return nil, configf("dockerfile %s: %v", preview(name), err)
 }
 
 func (s *Spec) dockerfileName() string {
@@ -215,11 +259,11 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 		var outside *outsideError
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("listing the files of cache-on %s: %w", preview(pattern), ctx.Err())
 		case errors.As(err, &outside):
-			return nil, configf("cache-on %q %v: %s", pattern, err, fixOutside)
+			return nil, configf("cache-on %s %v: %s", preview(pattern), err, fixOutside)
 		case err != nil:
-			return nil, configf("cache-on %q: %v", pattern, err)
+			return nil, configf("cache-on %s: %v", preview(pattern), err)
 		case len(matches[i]) == 0 && !s.AllowEmptyCacheOn:
 			return nil, errMatchesNothing(pattern, dir)
 		}
@@ -259,7 +303,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 const fixOutside = "cache-on hashes files inside the checkout only: point the link inside it, or narrow the pattern"
 
 func errMatchesNothing(pattern, dir string) error {
-	return configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, dir)
+	return configf("cache-on %s matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", preview(pattern), dir)
 }
 
 // A hashJob is a matched file, or a JSON selection in it, and its digest.
@@ -294,7 +338,15 @@ func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 		})
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		for _, j := range jobs {
+			if errors.Is(j.err, err) {
+				return j.err
+			}
+		}
+		return fmt.Errorf("hashing the cache-on files: %w", err)
+	}
+	return nil
 }
 
 // matchFiles returns the files under dir that glob matches (see

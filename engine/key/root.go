@@ -256,6 +256,9 @@ func (ck *checkout) fileDigest(ctx context.Context, rel string, buf []byte) (str
 	defer f.Close()
 	h := sha256.New()
 	if err := readChunks(ctx, f, buf, func(p []byte) { h.Write(p) }); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("reading cache-on file %s: %w", rel, err)
+		}
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil

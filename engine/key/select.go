@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"runtime/metrics"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/itchyny/gojq"
@@ -34,46 +37,139 @@ var (
 	errSelectorHeap    = errors.New("selector heap")
 )
 
+// refused are the jq builtins whose result depends on more than the
+// selected file, and why: a key must be decided by the files alone.
+var refused = map[string]string{
+	"now":               "reads the clock",
+	"localtime":         "reads the time zone",
+	"strflocaltime":     "reads the time zone",
+	"env":               "reads the environment",
+	"$ENV":              "reads the environment",
+	"input":             "reads other input",
+	"inputs":            "reads other input",
+	"input_filename":    "reads other input",
+	"input_line_number": "reads other input",
+	"debug":             "writes to the log",
+	"stderr":            "writes to the log",
+}
+
+// CheckSelector parses the jq selector of a cache-on entry, and refuses
+// the builtins that read the clock, the time zone, the environment or
+// other input (see refused).
+func CheckSelector(selector string) error {
+	_, err := parseSelector(selector)
+	return err
+}
+
+func parseSelector(selector string) (*gojq.Query, error) {
+	q, err := gojq.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("selector %s: %s", preview(selector), clip(err.Error()))
+	}
+	var uses []string
+	walkFuncs(reflect.ValueOf(q), func(name string) {
+		if _, ok := refused[name]; ok && !slices.Contains(uses, name) {
+			uses = append(uses, name)
+		}
+	})
+	if len(uses) == 0 {
+		return q, nil
+	}
+	var why []string
+	for _, name := range uses {
+		why = append(why, name+" ("+refused[name]+")")
+	}
+	all := slices.Sorted(maps.Keys(refused))
+	return nil, fmt.Errorf("selector %s uses %s: a key is decided by the files alone, so the selector may not use %s",
+		preview(selector), strings.Join(why, ", "), strings.Join(all, ", "))
+}
+
+// walkFuncs calls fn with the name of each function and variable that the
+// parsed query v (a gojq AST node, as a reflect.Value) refers to.
+func walkFuncs(v reflect.Value, fn func(string)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkFuncs(v.Elem(), fn)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkFuncs(v.Index(i), fn)
+		}
+	case reflect.Struct:
+		if f, ok := v.Interface().(gojq.Func); ok {
+			fn(f.Name)
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				walkFuncs(v.Field(i), fn)
+			}
+		}
+	}
+}
+
 // jsonDigest hashes the canonical JSON of what the jq selector picks in
 // the JSON file rel of the checkout.
 func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (string, error) {
 	b, err := ck.readRegular(ctx, rel, maxJSONInput)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("reading cache-on file %s: %w", rel, err)
+		}
 		return "", err
 	}
-	return selectDigest(ctx, b, selector)
+	d, err := selectDigest(ctx, b, selector)
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("cache-on file %s: %w", rel, err)
+	}
+	return d, err
 }
 
 // selectDigest runs the jq selector on the JSON doc, with no environment
 // ($ENV and env are empty), and hashes each value it yields as canonical
 // JSON, length-prefixed. The values may total max(minSelectionBound,
-// 2×len(doc)) bytes, and the selector may run selectorTimeout and grow the
-// heap by selectorHeap.
+// 2×len(doc)) bytes; parsing doc and running the selector may take
+// selectorTimeout and grow the heap by selectorHeap.
 func selectDigest(ctx context.Context, doc []byte, selector string) (string, error) {
 	return selectDigestWithin(ctx, doc, selector, selectorHeap)
 }
 
 // selectDigestWithin is selectDigest with a heap bound of heap bytes.
 func selectDigestWithin(ctx context.Context, doc []byte, selector string, heap uint64) (string, error) {
-	q, err := gojq.Parse(selector)
+	q, err := parseSelector(selector)
 	if err != nil {
-		return "", fmt.Errorf("selector %q: %v", selector, err)
+		return "", err
 	}
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
-		return "", fmt.Errorf("selector %q: %v", selector, err)
-	}
-	var v any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return "", fmt.Errorf("is not JSON: %v", err)
+		return "", fmt.Errorf("selector %s: %s", preview(selector), clip(err.Error()))
 	}
 	run, cancel := context.WithTimeoutCause(ctx, selectorTimeout, errSelectorTimeout)
 	defer cancel()
 	run, stop := watchHeap(run, heap)
 	defer stop()
+	bounded := func(what string, err error) error {
+		switch cause := context.Cause(run); {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		case errors.Is(cause, errSelectorTimeout):
+			return fmt.Errorf("%s ran longer than %v: select from a smaller file, or select less", what, selectorTimeout)
+		case errors.Is(cause, errSelectorHeap):
+			return fmt.Errorf("%s needs more than %s of memory: select from a smaller file, or select less", what, mib(int64(heap)))
+		}
+		return err
+	}
+
+	v, err := decodeJSON(doc, run.Err)
+	if err != nil {
+		if isSyntax(err) {
+			return "", fmt.Errorf("is not JSON: %w", err)
+		}
+		return "", bounded("parsing the JSON", err)
+	}
 	bound := max(minSelectionBound, 2*len(doc))
 	h := sha256.New()
-	var enc canonical
+	enc := canonical{check: run.Err}
 	var frame []byte
 	total := 0
 	iter := code.RunWithContext(run, v)
@@ -83,21 +179,15 @@ func selectDigestWithin(ctx context.Context, doc []byte, selector string, heap u
 			break
 		}
 		if err, ok := v.(error); ok {
-			switch cause := context.Cause(run); {
-			case ctx.Err() != nil:
-			case errors.Is(cause, errSelectorTimeout):
-				return "", fmt.Errorf("selector %q ran longer than %v: select less", selector, selectorTimeout)
-			case errors.Is(cause, errSelectorHeap):
-				return "", fmt.Errorf("selector %q needs more than %s of memory: select less", selector, mib(int64(heap)))
-			}
-			return "", fmt.Errorf("selector %q: %w", selector, err)
+			what := "selector " + preview(selector)
+			return "", bounded(what, fmt.Errorf("%s: %s", what, clip(err.Error())))
 		}
 		enc.reset(bound - total)
 		if err := enc.value(v); err != nil {
 			if errors.Is(err, errTooBig) {
-				return "", fmt.Errorf("selector %q selects more than %s of JSON: select less", selector, mib(int64(bound)))
+				return "", fmt.Errorf("selector %s selects more than %s of JSON: select less", preview(selector), mib(int64(bound)))
 			}
-			return "", err
+			return "", bounded("selector "+preview(selector), err)
 		}
 		frame = strconv.AppendInt(frame[:0], int64(len(enc.buf)), 10)
 		frame = append(frame, ':')
@@ -147,10 +237,13 @@ func watchHeap(ctx context.Context, limit uint64) (watched context.Context, stop
 var errTooBig = errors.New("too big")
 
 // canonical writes a value from gojq as json.Marshal does (object keys
-// sorted, no spaces, HTML characters escaped), but stops at a bound.
+// sorted, no spaces, HTML characters escaped), but stops at a bound, and
+// at check's error (called every 1024 values).
 type canonical struct {
 	buf   []byte
 	limit int
+	check func() error
+	count int
 }
 
 func (c *canonical) reset(limit int) {
@@ -158,10 +251,18 @@ func (c *canonical) reset(limit int) {
 }
 
 func (c *canonical) value(v any) error {
+	if c.count++; c.count%1024 == 0 && c.check != nil {
+		if err := c.check(); err != nil {
+			return err
+		}
+	}
 	switch v := v.(type) {
 	case map[string]any:
-		if v == nil {
+		switch {
+		case v == nil:
 			return c.raw([]byte("null"))
+		case len(v) == 0:
+			return c.raw([]byte("{}"))
 		}
 		keys := make([]string, 0, len(v))
 		for k := range v {
