@@ -1,6 +1,9 @@
 package key
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,4 +50,38 @@ func BenchmarkKeyMonorepo(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(monorepo.PackageJSONs+1), "files/op")
+}
+
+// BenchmarkDecodeJSON compares the key's JSON parser with json.Unmarshal
+// on a lock-file-like document of about 1 MiB.
+//
+//	go test ./engine/key/ -run '^$' -bench DecodeJSON -benchmem
+func BenchmarkDecodeJSON(b *testing.B) {
+	var doc bytes.Buffer
+	doc.WriteString(`{"name":"root","lockfileVersion":3,"packages":{`)
+	for i := 0; doc.Len() < 1<<20; i++ {
+		if i > 0 {
+			doc.WriteByte(',')
+		}
+		fmt.Fprintf(&doc, `"node_modules/p%d":{"version":"%d.%d.%d","resolved":"https://registry.npmjs.org/p%d/-/p%d-1.0.0.tgz","integrity":"sha512-%064x","dev":%v,"dependencies":{"a":"^1.0.0","b":"~2.%d"}}`,
+			i, i%7, i%13, i%100, i, i, i, i%2 == 0, i%9)
+	}
+	doc.WriteString("}}")
+	b.Run("decodeJSON", func(b *testing.B) {
+		b.SetBytes(int64(doc.Len()))
+		for b.Loop() {
+			if _, err := decodeJSON(doc.Bytes(), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(doc.Len()))
+		for b.Loop() {
+			var v any
+			if err := json.Unmarshal(doc.Bytes(), &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

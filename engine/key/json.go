@@ -108,10 +108,7 @@ func (d *decoder) value(depth int) (any, error) {
 	case c == '-' || '0' <= c && c <= '9':
 		return d.number()
 	}
-	for _, lit := range []struct {
-		s string
-		v any
-	}{{"true", true}, {"false", false}, {"null", nil}} {
+	for _, lit := range literals {
 		if len(d.doc)-d.i >= len(lit.s) && string(d.doc[d.i:d.i+len(lit.s)]) == lit.s {
 			d.i += len(lit.s)
 			return lit.v, nil
@@ -119,6 +116,11 @@ func (d *decoder) value(depth int) (any, error) {
 	}
 	return nil, d.unexpected("looking for the beginning of a value")
 }
+
+var literals = []struct {
+	s string
+	v any
+}{{"true", true}, {"false", false}, {"null", nil}}
 
 func (d *decoder) object(depth int) (any, error) {
 	d.i++ // {
