@@ -239,19 +239,27 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 	defer ck.Close()
 	t := newTree(ctx, ck)
 	ids := map[string]int{}
+	sels := map[string]*selector{} // each selector compiled once
 	var jobs []hashJob
 	matches := make([][]int, len(s.CacheOn)) // the jobs of each pattern
 	for i, pattern := range s.CacheOn {
 		pattern = strings.TrimSpace(pattern)
-		glob, selector, _ := strings.Cut(pattern, "#")
+		glob, text, _ := strings.Cut(pattern, "#")
+		sel := sels[text]
+		if text != "" && sel == nil {
+			if sel, err = compileSelector(text); err != nil {
+				return nil, configf("cache-on %s: %v", preview(pattern), err)
+			}
+			sels[text] = sel
+		}
 		exact := !strings.ContainsAny(glob, "*?[{")
 		err := t.match(glob, func(p string) {
-			id := p + "#" + selector
+			id := p + "#" + text
 			k, ok := ids[id]
 			if !ok {
 				k = len(jobs)
 				ids[id] = k
-				jobs = append(jobs, hashJob{path: p, selector: selector})
+				jobs = append(jobs, hashJob{path: p, selector: text, sel: sel})
 			}
 			jobs[k].exact = jobs[k].exact || exact
 			matches[i] = append(matches[i], k)
@@ -311,6 +319,7 @@ func errMatchesNothing(pattern, dir string) error {
 // regular file and only wildcards matched it.
 type hashJob struct {
 	path, selector string
+	sel            *selector // selector, compiled
 	exact, skip    bool
 	digest         string
 	err            error
@@ -330,7 +339,7 @@ func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 				if j.selector == "" {
 					j.digest, j.err = ck.fileDigest(ctx, j.path, buf)
 				} else {
-					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.selector)
+					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.sel)
 				}
 				var irregular *notRegularError
 				j.skip = !j.exact && errors.As(j.err, &irregular)

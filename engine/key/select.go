@@ -110,7 +110,7 @@ func walkFuncs(v reflect.Value, fn func(string)) {
 
 // jsonDigest hashes the canonical JSON of what the jq selector picks in
 // the JSON file rel of the checkout.
-func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (string, error) {
+func (ck *checkout) jsonDigest(ctx context.Context, rel string, sel *selector) (string, error) {
 	b, err := ck.readRegular(ctx, rel, maxJSONInput)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -118,32 +118,55 @@ func (ck *checkout) jsonDigest(ctx context.Context, rel, selector string) (strin
 		}
 		return "", err
 	}
-	d, err := selectDigest(ctx, b, selector)
+	d, err := sel.digest(ctx, b, selectorHeap)
 	if err != nil && ctx.Err() != nil {
 		return "", fmt.Errorf("cache-on file %s: %w", rel, err)
 	}
 	return d, err
 }
 
-// selectDigest runs the jq selector on the JSON doc, with no environment
-// ($ENV and env are empty), and hashes each value it yields as canonical
-// JSON, length-prefixed. The values may total max(minSelectionBound,
-// 2×len(doc)) bytes; parsing doc and running the selector may take
-// selectorTimeout and grow the heap by selectorHeap.
-func selectDigest(ctx context.Context, doc []byte, selector string) (string, error) {
-	return selectDigestWithin(ctx, doc, selector, selectorHeap)
+// A selector is a cache-on JSON selector, compiled.
+type selector struct {
+	text string
+	code *gojq.Code
 }
 
-// selectDigestWithin is selectDigest with a heap bound of heap bytes.
-func selectDigestWithin(ctx context.Context, doc []byte, selector string, heap uint64) (string, error) {
-	q, err := parseSelector(selector)
+// compileSelector compiles the jq selector text (see CheckSelector), with
+// no environment: $ENV and env are empty, should they get through.
+func compileSelector(text string) (*selector, error) {
+	q, err := parseSelector(text)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
-		return "", fmt.Errorf("selector %s: %s", preview(selector), clip(err.Error()))
+		return nil, fmt.Errorf("selector %s: %s", preview(text), clip(err.Error()))
 	}
+	return &selector{text, code}, nil
+}
+
+// selectDigest compiles the jq selector and hashes what it selects in the
+// JSON doc (see selector.digest).
+func selectDigest(ctx context.Context, doc []byte, text string) (string, error) {
+	return selectDigestWithin(ctx, doc, text, selectorHeap)
+}
+
+// selectDigestWithin is selectDigest with a heap bound of heap bytes.
+func selectDigestWithin(ctx context.Context, doc []byte, text string, heap uint64) (string, error) {
+	sel, err := compileSelector(text)
+	if err != nil {
+		return "", err
+	}
+	return sel.digest(ctx, doc, heap)
+}
+
+// digest runs the selector on the JSON doc and hashes each value it
+// yields as canonical JSON, length-prefixed. The values may total
+// max(minSelectionBound, 2×len(doc)) bytes; parsing doc, running the
+// selector and writing the values may take selectorTimeout and grow the
+// heap by heap bytes.
+func (sel *selector) digest(ctx context.Context, doc []byte, heap uint64) (string, error) {
+	selector, code := sel.text, sel.code
 	run, cancel := context.WithTimeoutCause(ctx, selectorTimeout, errSelectorTimeout)
 	defer cancel()
 	run, stop := watchHeap(run, heap)
