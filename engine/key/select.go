@@ -25,9 +25,10 @@ const (
 	// minSelectionBound is what the selected values may total, as
 	// canonical JSON, at least: twice the file's size if that is more.
 	minSelectionBound = 8 << 20
-	// selectorTimeout bounds the time a selector runs.
+	// selectorTimeout bounds the time a selector takes: parsing its file,
+	// running, writing what it selects.
 	selectorTimeout = 10 * time.Second
-	// selectorHeap bounds the heap a selector may grow while it runs (see
+	// selectorHeap bounds the heap a selector may grow meanwhile (see
 	// watchHeap).
 	selectorHeap = 1 << 30
 )
