@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/fake"
 )
 
@@ -83,7 +84,7 @@ func (r *rig) latestNow() map[string]string {
 
 // putLatest stores an image as latest, started at started and recording
 // inputs, where the provider keeps latest.
-func (r *rig) putLatest(key string, inputs []engine.Input, started time.Time) {
+func (r *rig) putLatest(key string, inputs []key.Input, started time.Time) {
 	b, _ := json.Marshal(inputs)
 	labels := map[string]string{
 		engine.LabelKey:          key,
@@ -154,7 +155,7 @@ func TestRunEachProvider(t *testing.T) {
 					t.Fatalf("Run: %v\n%s", err, r.log.Log())
 				}
 				canRead := p.name != "cannot read labels"
-				if named := len(res.Changed) == 1 && res.Changed[0] == (engine.Change{Kind: engine.Modified, Input: "dockerfile"}); named != canRead {
+				if named := len(res.Changed) == 1 && res.Changed[0] == (key.Change{Kind: key.Modified, Input: "dockerfile"}); named != canRead {
 					t.Errorf("changed %v, want the dockerfile named: %v\n%s", res.Changed, canRead, r.log.Log())
 				}
 				if canRead && !strings.Contains(r.log.Log(), "changed since "+r.reg.Repo+":latest: dockerfile") {
@@ -169,8 +170,8 @@ func TestRunEachProvider(t *testing.T) {
 }
 
 // slicesWith is inputs with name's digest replaced.
-func slicesWith(inputs []engine.Input, name, digest string) []engine.Input {
-	out := append([]engine.Input(nil), inputs...)
+func slicesWith(inputs []key.Input, name, digest string) []key.Input {
+	out := append([]key.Input(nil), inputs...)
 	for i := range out {
 		if out[i].Name == name {
 			out[i].Digest = digest

@@ -109,6 +109,38 @@ func (c *Config) getenv(name string) string {
 	return c.Getenv(name)
 }
 
+func (c *Config) dockerfileOption() string {
+	if c.Dockerfile == "" {
+		return "Dockerfile"
+	}
+	return c.Dockerfile
+}
+
+// DockerfilePath is the Dockerfile's path on disk (unused with dockerfile-inline).
+func (c *Config) DockerfilePath() string {
+	return c.Path(c.dockerfileOption())
+}
+
+// ContextDir is the build context: context, else the Dockerfile's directory,
+// else the working directory for dockerfile-inline.
+func (c *Config) ContextDir() string {
+	switch {
+	case c.Context != "":
+		return c.Path(c.Context)
+	case c.DockerfileInline != "":
+		return c.Path(".")
+	default:
+		return filepath.Dir(c.DockerfilePath())
+	}
+}
+
+func (c *Config) workDirName() string {
+	if c.WorkDir == "" {
+		return "the current directory"
+	}
+	return c.WorkDir
+}
+
 // Path resolves p against WorkDir.
 func (c *Config) Path(p string) string {
 	if filepath.IsAbs(p) || c.WorkDir == "" {

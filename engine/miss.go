@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // miss says what changed since the previous image, builds the key's image
@@ -52,8 +54,8 @@ func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
 		return latestStored
 	}
 	s.Previous = s.latest()
-	s.Changed = changedInputs(labels, s.Key)
-	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, DescribeChanges(s.Changed, 20, EscapeControl))
+	s.Changed = key.Changed(labels[LabelInputs], labels[LabelKey], s.Key)
+	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, key.DescribeChanges(s.Changed, 20, EscapeControl))
 	return latestStored
 }
 
@@ -71,7 +73,7 @@ func (e *Engine) prepare(ctx context.Context, s *state) error {
 func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	log, p := e.Reporter, &s.plan
 	log.Phase(PhaseBuild, s.Ref)
-	inputs, err := json.Marshal(PublishedInputs(s.Key.Inputs))
+	inputs, err := json.Marshal(key.PublishedInputs(s.Key.Inputs))
 	if err != nil {
 		return fmt.Errorf("recording the key's inputs: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 func TestSetText(t *testing.T) {
@@ -117,7 +119,7 @@ func TestEnvName(t *testing.T) {
 
 func TestResultOutputs(t *testing.T) {
 	t.Parallel()
-	r := Result{Image: "h/r", Tag: "k", Ref: "h/r:k", CacheHit: true, Digest: "sha256:d", Key: Key{Tag: "k"}}
+	r := Result{Image: "h/r", Tag: "k", Ref: "h/r:k", CacheHit: true, Digest: "sha256:d", Key: key.Key{Tag: "k"}}
 	exports := r.Exports("")
 	if exports[0] != (Output{DefaultImageVar, "h/r:k"}) || exports[3] != (Output{ExportCacheHit, "true"}) || len(exports) != 5 {
 		t.Errorf("Exports = %v", exports)
@@ -145,7 +147,7 @@ func TestResultOutputs(t *testing.T) {
 	if ce := (&ConfigError{Err: inner}); !errors.Is(ce, inner) {
 		t.Error("ConfigError does not unwrap")
 	}
-	d := digest([]byte("d"))
+	d := "sha256:" + strings.Repeat("d", 64)
 	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"h.io/r@" + d}}, "h.io/r") != d || ShortDigest("sha256:ab") != "sha256:ab" {
 		t.Error("localDigest or ShortDigest")
 	}
@@ -153,5 +155,49 @@ func TestResultOutputs(t *testing.T) {
 	if localDigest(Image{ID: "sha256:id", RepoDigests: []string{"org/r@" + d}}, "docker.io/org/r") != d ||
 		localDigest(Image{ID: "sha256:id", RepoDigests: []string{"other/r@" + d}}, "docker.io/org/r") != "sha256:id" {
 		t.Error("localDigest does not compare normalized names")
+	}
+}
+
+func TestLookupOption(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		ok      bool
+		suggest string
+	}{
+		{"cache-on", true, ""},
+		{"allow-empty-cache-on", true, ""},
+		{"cache_on", false, "cache-on"},
+		{"cach-on", false, "cache-on"},
+		{"Cache-On", false, "cache-on"},
+		{"dockerfil", false, "dockerfile"},
+		{"max_age_days", false, "max-age-days"},
+		{"completely-unrelated-thing", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := LookupOption(tt.name)
+			if tt.ok {
+				if err != nil || o.Name != tt.name {
+					t.Errorf("LookupOption(%q) = %q, %v", tt.name, o.Name, err)
+				}
+				return
+			}
+			if err == nil || !IsConfigError(err) {
+				t.Fatalf("LookupOption(%q) error = %v, want a ConfigError", tt.name, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, `unknown option "`+tt.name+`"`) || !strings.Contains(msg, "valid options are:") {
+				t.Errorf("error %q does not name the option and list the valid ones", msg)
+			}
+			if tt.suggest == "" {
+				if strings.Contains(msg, "did you mean") {
+					t.Errorf("error %q suggests an option", msg)
+				}
+			} else if !strings.Contains(msg, `did you mean "`+tt.suggest+`"?`) {
+				t.Errorf("error %q does not suggest %q", msg, tt.suggest)
+			}
+		})
 	}
 }

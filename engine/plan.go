@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Plan is a validated Config, parsed once: the cache key and the build
@@ -97,6 +99,11 @@ func (c *Config) Plan() (*Plan, error) {
 		if strings.TrimSpace(pattern) == "" {
 			add("cache-on has an empty entry: remove it or give a file or glob")
 		}
+		if glob, selector, ok := strings.Cut(strings.TrimSpace(pattern), "#"); ok {
+			if err := key.CheckSelector(selector); err != nil {
+				add("cache-on %q: %v", glob, err)
+			}
+		}
 	}
 	switch {
 	case c.Platform != "" && !validPlatform(c.Platform):
@@ -161,4 +168,28 @@ func DefaultPlatform() string {
 		p += "/v7"
 	}
 	return p
+}
+
+// CheckoutProblems lists the dockerfile, context and cache-on entries that
+// lead outside the checkout, each naming its option and the fix.
+func (c *Config) CheckoutProblems() []error {
+	var errs []error
+	if c.DockerfileInline == "" {
+		if err := key.InCheckout(c.WorkDir, c.dockerfileOption()); err != nil {
+			errs = append(errs, fmt.Errorf("dockerfile %q %v: give a path inside %s, or use dockerfile-inline",
+				c.dockerfileOption(), err, c.workDirName()))
+		}
+	}
+	if c.Context != "" {
+		if err := key.InCheckout(c.WorkDir, c.Context); err != nil {
+			errs = append(errs, fmt.Errorf("context %q %v: give a directory inside %s", c.Context, err, c.workDirName()))
+		}
+	}
+	for _, pattern := range c.CacheOn {
+		glob, _, _ := strings.Cut(strings.TrimSpace(pattern), "#")
+		if err := key.InCheckout(c.WorkDir, glob); err != nil {
+			errs = append(errs, fmt.Errorf("cache-on %q %v: hash only files inside %s", pattern, err, c.workDirName()))
+		}
+	}
+	return errs
 }

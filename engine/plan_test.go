@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,8 +48,10 @@ func TestPlan(t *testing.T) {
 	if p.ContextDir != wd || p.Dockerfile != "" || p.Platform != "" {
 		t.Errorf("context %s (want %s), dockerfile %q, platform %q", p.ContextDir, wd, p.Dockerfile, p.Platform)
 	}
-	if k, err := ComputeKey(context.Background(), &rel); err != nil || k.Inputs[2] != (Input{"platform", digest([]byte(DefaultPlatform()))}) {
-		t.Errorf("ComputeKey without a platform: %v, %v; want this machine's %s", k.Inputs, err, DefaultPlatform())
+	here := rel
+	here.Platform = DefaultPlatform()
+	if k, err := ComputeKey(context.Background(), &rel); err != nil || k.Tag != mustKey(t, &here).Tag {
+		t.Errorf("ComputeKey without a platform: %v, %v; want the key of this machine's %s", k.Inputs, err, DefaultPlatform())
 	}
 }
 
@@ -366,5 +369,63 @@ func wantValidate(t *testing.T, err error, want string) {
 		t.Errorf("Validate() = %v", err)
 	case want != "" && (!IsConfigError(err) || !strings.Contains(err.Error(), want)):
 		t.Errorf("Validate() = %v\nwant a ConfigError containing %q", err, want)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	c := NewConfig()
+	c.Dockerfile = "Dockerfile"
+	c.DockerfileInline = "FROM scratch"
+	c.MaxAgeDays = 0
+	c.ExportEnvVariable = "1BAD"
+	c.RegistryProvider = "ecrr"
+	c.BuildArgs = []string{"1X=2"}
+	c.CacheOn = []string{"yarn.lock", "  "}
+	c.Platform = "linux"
+	c.AdditionalBuildArgs = "--pull"
+
+	err := c.Validate()
+	if !IsConfigError(err) {
+		t.Fatalf("Validate() = %v, want a ConfigError", err)
+	}
+	var ce *ConfigError
+	errors.As(err, &ce)
+	joined, ok := ce.Err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("ConfigError wraps %T, want errors.Join's", ce.Err)
+	}
+	wants := []string{
+		"dockerfile and dockerfile-inline are both set",
+		"max-age-days is 0",
+		`export-env-variable "1BAD"`,
+		`registry-provider "ecrr" is not known`,
+		`(did you mean "ecr"?)`,
+		`build-args entry 1 does not start with a valid NAME`,
+		`additional-build-args: "--pull" is not supported`,
+		"cache-on has an empty entry",
+		`platform "linux" is not os/arch`,
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() error lacks %q:\n%v", w, err)
+		}
+	}
+	if got := len(joined.Unwrap()); got != 8 {
+		t.Errorf("Validate() joined %d errors, want 8:\n%v", got, err)
+	}
+
+	ok1 := NewConfig()
+	ok1.CacheOn = []string{"yarn.lock"}
+	ok1.BuildArgs = []string{"A", "B=1"}
+	ok1.Platform = "linux/arm64/v8"
+	ok1.AdditionalBuildArgs = "--network host"
+	if err := ok1.Validate(); err != nil {
+		t.Errorf("valid config: Validate() = %v", err)
+	}
+	gcr := NewConfig()
+	gcr.RegistryProvider = ProviderGCR
+	if err := gcr.Validate(); err == nil || !strings.Contains(err.Error(), "gcp-project is required") {
+		t.Errorf("gcr without gcp-project: Validate() = %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Engine runs the cache for one plan.
@@ -148,25 +150,25 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 	}
 	log.Phase(PhaseKey, "")
 	platform, stop := e.platform(ctx, s.plan.Platform)
-	key, err := computeKey(ctx, &s.plan, platform)
+	k, err := computeKey(ctx, &s.plan, platform)
 	stop()
 	if err != nil {
 		return err
 	}
-	for _, in := range PublishedInputs(key.Inputs) {
+	for _, in := range key.PublishedInputs(k.Inputs) {
 		d := ShortDigest(in.Digest)
 		if d == "" {
 			d = "(value not shown)"
 		}
 		log.Infof("  %-40s %s", EscapeControl(in.Name), d)
 	}
-	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
+	log.Infof("key %s (%d inputs)", k.Tag, len(k.Inputs))
 
 	repo, err := e.Registry.Repository(ctx)
 	if err != nil {
 		return fmt.Errorf("naming the repository: %w", err)
 	}
-	s.Result = Result{Image: repo, Tag: key.Tag, Ref: repo + ":" + key.Tag, Key: key}
+	s.Result = Result{Image: repo, Tag: k.Tag, Ref: repo + ":" + k.Tag, Key: k}
 	// The provider completes the name (an ECR account's host): check it
 	// as Validate checked the options, before the daemon sees it.
 	return ValidateReference(s.Ref)

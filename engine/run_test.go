@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/fake"
 )
 
@@ -26,8 +27,8 @@ type rig struct {
 	reg  *fake.Registry
 	dock *fake.Docker
 	log  *fake.Reporter
-	key  engine.Key // the key the run computes
-	ref  string     // repo:key
+	key  key.Key // the key the run computes
+	ref  string  // repo:key
 }
 
 // newRig makes a checkout holding a Dockerfile and a configuration for
@@ -78,7 +79,7 @@ func (r *rig) run(t *testing.T) (engine.Result, error) {
 
 // store puts an image in the registry under tag, built started ago and
 // recording inputs.
-func (r *rig) store(tag string, inputs []engine.Input, took time.Duration) {
+func (r *rig) store(tag string, inputs []key.Input, took time.Duration) {
 	b, _ := json.Marshal(inputs)
 	r.reg.Tags[tag] = fake.Manifest{Digest: stored(tag), Labels: map[string]string{
 		engine.LabelKey:          tag,
@@ -91,7 +92,7 @@ func (r *rig) store(tag string, inputs []engine.Input, took time.Duration) {
 func stored(tag string) string { return fake.Digest("stored-" + tag) }
 
 // local puts an image on the daemon under ref, without a key label.
-func (r *rig) local(ref string, inputs []engine.Input) {
+func (r *rig) local(ref string, inputs []key.Input) {
 	b, _ := json.Marshal(inputs)
 	r.dock.Images[ref] = engine.Image{ID: "sha256:local", RepoDigests: []string{"other/repo@" + fake.Digest("elsewhere")},
 		Labels: map[string]string{engine.LabelInputs: string(b)}, Created: time.Now()}
@@ -111,7 +112,7 @@ func (r *rig) localKey(label string, repoDigests ...string) {
 
 func TestRunBranches(t *testing.T) {
 	t.Parallel()
-	older := []engine.Input{{Name: "dockerfile", Digest: "sha256:old"}, {Name: "file gone.txt", Digest: "sha256:x"}}
+	older := []key.Input{{Name: "dockerfile", Digest: "sha256:old"}, {Name: "file gone.txt", Digest: "sha256:x"}}
 	tests := []struct {
 		name   string
 		set    func(*engine.Config)
@@ -550,7 +551,7 @@ func TestRunPreviousUnreadable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Previous != repo+":latest" || len(res.Changed) != 0 || !strings.Contains(r.log.Log(), engine.NoRecordedChange) {
+		if res.Previous != repo+":latest" || len(res.Changed) != 0 || !strings.Contains(r.log.Log(), key.NoRecordedChange) {
 			t.Errorf("previous %q, changed %v:\n%s", res.Previous, res.Changed, r.log.Log())
 		}
 	})
@@ -697,7 +698,7 @@ func noBuildArgDigest(t *testing.T, r *rig) {
 	t.Helper()
 	var published []string
 	for _, in := range r.key.Inputs {
-		if strings.HasPrefix(in.Name, engine.BuildArgInput) {
+		if strings.HasPrefix(in.Name, key.BuildArgInput) {
 			published = append(published, in.Digest, engine.ShortDigest(in.Digest))
 		}
 	}
@@ -723,12 +724,12 @@ func noBuildArgDigest(t *testing.T, r *rig) {
 func TestRunBuildArgChangeByElimination(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, nil)
-	r.store("latest", engine.PublishedInputs(r.key.Inputs), 0)
+	r.store("latest", key.PublishedInputs(r.key.Inputs), 0)
 	res, err := r.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []engine.Change{{Kind: engine.Unrecorded, Input: engine.BuildArgValues}}
+	want := []key.Change{{Kind: key.Unrecorded, Input: key.BuildArgValues}}
 	if !slices.Equal(res.Changed, want) || !strings.Contains(r.log.Log(), "changed since "+repo+":latest: build-arg values (not recorded)") {
 		t.Errorf("changed %v:\n%s", res.Changed, r.log.Log())
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // refusedExportVars are the names export-env-variable may not take: the
@@ -122,7 +123,7 @@ func (c *Config) imageName() (name, options string) {
 // references parse as the Docker daemon and registries will parse them.
 func (c *Config) referenceProblem() error {
 	name, options := c.imageName()
-	for _, ref := range []string{name, name + ":latest", name + ":" + strings.Repeat("0", KeyLength)} {
+	for _, ref := range []string{name, name + ":latest", name + ":" + strings.Repeat("0", key.Length)} {
 		named, err := reference.ParseNormalizedNamed(ref)
 		switch {
 		case err != nil:

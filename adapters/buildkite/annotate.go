@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
@@ -101,7 +102,7 @@ func Annotation(r engine.Result) (style, body string) {
 
 	fmt.Fprintf(&b, "\n<details>\n<summary>Cache key <code>%s</code> from %d inputs</summary>\n\n", frontend.MarkdownText(r.Key.Tag), len(r.Key.Inputs))
 	b.WriteString("| Input | Digest |\n| --- | --- |\n")
-	for i, in := range engine.PublishedInputs(r.Key.Inputs) {
+	for i, in := range key.PublishedInputs(r.Key.Inputs) {
 		if i == MaxAnnotatedInputs {
 			fmt.Fprintf(&b, "| and %d more | |\n", len(r.Key.Inputs)-MaxAnnotatedInputs)
 			break
@@ -121,8 +122,8 @@ func digestCell(d string) string {
 }
 
 // changes renders what changed since the previous image.
-func changes(list []engine.Change) string {
-	return engine.DescribeChanges(list, 20, frontend.MarkdownText)
+func changes(list []key.Change) string {
+	return key.DescribeChanges(list, 20, frontend.MarkdownText)
 }
 
 func round(d time.Duration) time.Duration {

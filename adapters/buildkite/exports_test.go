@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 func TestExports(t *testing.T) {
@@ -118,7 +119,7 @@ func TestAnnotationHit(t *testing.T) {
 	r := engine.Result{
 		Image: "reg/cache", Tag: "0123abcd", Ref: "reg/cache:0123abcd", CacheHit: true, Digest: "sha256:feed",
 		Elapsed: 1234 * time.Millisecond, Saved: 42 * time.Second,
-		Key: engine.Key{Tag: "0123abcd", Inputs: []engine.Input{
+		Key: key.Key{Tag: "0123abcd", Inputs: []key.Input{
 			{Name: "dockerfile", Digest: "sha256:" + strings.Repeat("a", 64)},
 			{Name: "cache-on a|b_*c*.json", Digest: "sha256:" + strings.Repeat("b", 64)},
 		}},
@@ -139,14 +140,14 @@ func TestAnnotationHit(t *testing.T) {
 
 func TestAnnotationMiss(t *testing.T) {
 	t.Parallel()
-	var inputs []engine.Input
+	var inputs []key.Input
 	for i := range 60 {
-		inputs = append(inputs, engine.Input{Name: fmt.Sprintf("cache-on f%02d", i), Digest: "sha256:00"})
+		inputs = append(inputs, key.Input{Name: fmt.Sprintf("cache-on f%02d", i), Digest: "sha256:00"})
 	}
 	r := engine.Result{
 		Ref: "reg/cache:k", Pushed: true, Elapsed: 40 * time.Second, Previous: "reg/cache:latest",
-		Changed: []engine.Change{{Kind: engine.Modified, Input: "dockerfile"}, {Kind: engine.Added, Input: "cache-on new.json"}, {Kind: engine.Removed, Input: "cache-on old.json"}},
-		Key:     engine.Key{Tag: "k", Inputs: inputs},
+		Changed: []key.Change{{Kind: key.Modified, Input: "dockerfile"}, {Kind: key.Added, Input: "cache-on new.json"}, {Kind: key.Removed, Input: "cache-on old.json"}},
+		Key:     key.Key{Tag: "k", Inputs: inputs},
 	}
 	style, body := Annotation(r)
 	if style != "info" {
@@ -186,8 +187,8 @@ func TestAnnotationUntrusted(t *testing.T) {
 	argDigest := "sha256:" + strings.Repeat("c", 64)
 	r := engine.Result{
 		Ref: "reg/cache:k`\r\n#### forged", Previous: "reg/cache:latest\r", Digest: "sha256:d",
-		Changed: []engine.Change{{Kind: engine.Modified, Input: "file a\r\n#### forged"}},
-		Key: engine.Key{Tag: "k", Inputs: []engine.Input{
+		Changed: []key.Change{{Kind: key.Modified, Input: "file a\r\n#### forged"}},
+		Key: key.Key{Tag: "k", Inputs: []key.Input{
 			{Name: "build-arg PIN", Digest: argDigest},
 			{Name: "file x\r\n#### forged\u2028", Digest: "sha256:00"},
 		}},

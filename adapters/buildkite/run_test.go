@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
@@ -50,7 +51,7 @@ func TestEmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:0123",
-		Key: engine.Key{Tag: "abc", Inputs: []engine.Input{{Name: "dockerfile", Digest: "sha256:00"}}}}
+		Key: key.Key{Tag: "abc", Inputs: []key.Input{{Name: "dockerfile", Digest: "sha256:00"}}}}
 
 	for _, tt := range []struct {
 		name, jobID, path string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 func load(t *testing.T, args []string, vars map[string]string) (engine.Config, Settings, error) {
@@ -84,7 +85,7 @@ func TestLoadErrorsNameTheOption(t *testing.T) {
 
 func TestWrite(t *testing.T) {
 	t.Parallel()
-	r := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:00", Key: engine.Key{Tag: "abc"}}
+	r := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:00", Key: key.Key{Tag: "abc"}}
 	var buf bytes.Buffer
 	if err := Write(&buf, "dotenv", r); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
@@ -25,18 +26,18 @@ func Run(ctx context.Context, args []string, env frontend.Env) error {
 // as JSON. It needs no daemon.
 func Key(ctx context.Context, args []string, env frontend.Env) error {
 	cfg, settings, err := Load(args, env)
-	key, err := frontend.Key(ctx, cfg, err)
+	k, err := frontend.Key(ctx, cfg, err)
 	if err != nil {
 		return err
 	}
 	// Build args are shown by name only, as everywhere: their digests
 	// would give guessable values away.
-	key.Inputs = engine.PublishedInputs(key.Inputs)
+	k.Inputs = key.PublishedInputs(k.Inputs)
 	if settings.Output == "json" {
-		return writeJSON(env.Stdout, key)
+		return writeJSON(env.Stdout, k)
 	}
-	fmt.Fprintln(env.Stdout, key.Tag)
-	for _, in := range key.Inputs {
+	fmt.Fprintln(env.Stdout, k.Tag)
+	for _, in := range k.Inputs {
 		d := in.Digest
 		if d == "" {
 			d = "-"

@@ -13,6 +13,7 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildkit"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/docker"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
@@ -82,10 +83,10 @@ func Run(ctx context.Context, fe FrontEnd) error {
 
 // Key validates a loaded configuration and computes its key, without a
 // daemon or a registry. loadErr is Load's error.
-func Key(ctx context.Context, cfg engine.Config, loadErr error) (engine.Key, error) {
+func Key(ctx context.Context, cfg engine.Config, loadErr error) (key.Key, error) {
 	if loadErr != nil {
 		_, err := planOf(&cfg, loadErr)
-		return engine.Key{}, err
+		return key.Key{}, err
 	}
 	return engine.ComputeKey(ctx, &cfg) // validates cfg
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
@@ -84,9 +85,9 @@ func TestRunNoDaemon(t *testing.T) {
 func TestKey(t *testing.T) {
 	t.Parallel()
 	fe, _ := newFake(t, nil, nil)
-	key, err := Key(context.Background(), fe.cfg, nil)
-	if err != nil || len(key.Tag) != engine.KeyLength || len(key.Inputs) == 0 {
-		t.Errorf("Key = %+v, %v", key, err)
+	k, err := Key(context.Background(), fe.cfg, nil)
+	if err != nil || len(k.Tag) != key.Length || len(k.Inputs) == 0 {
+		t.Errorf("Key = %+v, %v", k, err)
 	}
 	if _, err := Key(context.Background(), fe.cfg, errors.New("the environment cannot be read")); err == nil || engine.IsConfigError(err) {
 		t.Errorf("a runtime error from Load: %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Emit writes a successful run's outputs to GITHUB_OUTPUT, its variables
@@ -71,11 +72,11 @@ func Summary(r engine.Result) string {
 	}
 	fmt.Fprintf(&b, "| Time | %s |\n", took)
 	if r.Previous != "" {
-		changed := engine.DescribeChanges(r.Changed, maxSummaryChange, frontend.MarkdownText)
+		changed := key.DescribeChanges(r.Changed, maxSummaryChange, frontend.MarkdownText)
 		fmt.Fprintf(&b, "| Changed since %s | %s |\n", frontend.MarkdownCode(r.Previous), changed)
 	}
 
-	inputs := engine.PublishedInputs(r.Key.Inputs)
+	inputs := key.PublishedInputs(r.Key.Inputs)
 	fmt.Fprintf(&b, "\n<details><summary>Key %s: %d inputs</summary>\n\n", frontend.MarkdownText(r.Key.Tag), len(inputs))
 	b.WriteString("| Input | Digest |\n|---|---|\n")
 	for _, in := range inputs[:min(len(inputs), maxSummaryInputs)] {

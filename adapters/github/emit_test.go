@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
@@ -104,7 +105,7 @@ func testResult() engine.Result {
 		Ref:      "127.0.0.1:5000/cache:0123456789abcdef0123456789abcdef01234567",
 		CacheHit: true,
 		Digest:   "sha256:" + strings.Repeat("ab", 32),
-		Key: engine.Key{Tag: "0123456789abcdef0123456789abcdef01234567", Inputs: []engine.Input{
+		Key: key.Key{Tag: "0123456789abcdef0123456789abcdef01234567", Inputs: []key.Input{
 			{Name: "dockerfile", Digest: "sha256:" + strings.Repeat("01", 32)},
 			{Name: "file a|b_c.json", Digest: "sha256:" + strings.Repeat("02", 32)},
 		}},
@@ -233,7 +234,7 @@ func TestSummary(t *testing.T) {
 	}
 
 	r.CacheHit, r.Pulled, r.Pushed, r.Built, r.Saved = false, false, true, true, 0
-	r.Previous, r.Changed = "127.0.0.1:5000/cache:latest", []engine.Change{{Kind: engine.Modified, Input: "dockerfile"}, {Kind: engine.Added, Input: "file new"}}
+	r.Previous, r.Changed = "127.0.0.1:5000/cache:latest", []key.Change{{Kind: key.Modified, Input: "dockerfile"}, {Kind: key.Added, Input: "file new"}}
 	s = Summary(r)
 	for _, want := range []string{
 		"cache miss: built and pushed",
@@ -253,8 +254,8 @@ func TestSummaryIsBounded(t *testing.T) {
 	r.Key.Inputs = nil
 	long := strings.Repeat("|dir/", 300)
 	for i := range 20000 {
-		r.Key.Inputs = append(r.Key.Inputs, engine.Input{Name: fmt.Sprintf("file %s%d", long, i), Digest: "sha256:" + strings.Repeat("0", 64)})
-		r.Changed = append(r.Changed, engine.Change{Kind: engine.Modified, Input: fmt.Sprintf("file %s%d", long, i)})
+		r.Key.Inputs = append(r.Key.Inputs, key.Input{Name: fmt.Sprintf("file %s%d", long, i), Digest: "sha256:" + strings.Repeat("0", 64)})
+		r.Changed = append(r.Changed, key.Change{Kind: key.Modified, Input: fmt.Sprintf("file %s%d", long, i)})
 	}
 	r.Previous = "x:latest"
 	s := Summary(r)
@@ -362,8 +363,8 @@ func TestSummaryUntrusted(t *testing.T) {
 	argDigest := "sha256:" + strings.Repeat("c", 64)
 	r := engine.Result{
 		Ref: "reg/cache:k`\r\n### forged", Previous: "reg/cache:latest", Digest: "sha256:d",
-		Changed: []engine.Change{{Kind: engine.Modified, Input: "file a\r\n### forged"}},
-		Key: engine.Key{Tag: "k", Inputs: []engine.Input{
+		Changed: []key.Change{{Kind: key.Modified, Input: "file a\r\n### forged"}},
+		Key: key.Key{Tag: "k", Inputs: []key.Input{
 			{Name: "build-arg PIN", Digest: argDigest},
 			{Name: "file x\r\n### forged\u2028", Digest: "sha256:00"},
 		}},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/bench/monorepo"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 type list []string
@@ -48,17 +49,17 @@ func main() {
 	c.CacheOn = cacheOn
 	c.Getenv = os.Getenv
 
-	var key engine.Key
+	var k key.Key
 	start := time.Now()
 	for i := 0; i < *n; i++ {
 		var err error
-		if key, err = engine.ComputeKey(context.Background(), &c); err != nil {
+		if k, err = engine.ComputeKey(context.Background(), &c); err != nil {
 			fmt.Fprintln(os.Stderr, "keytime:", err)
 			os.Exit(1)
 		}
 	}
 	if *verbose {
-		fmt.Fprintf(os.Stderr, "%d inputs, %v per key\n", len(key.Inputs), time.Since(start)/time.Duration(*n))
+		fmt.Fprintf(os.Stderr, "%d inputs, %v per key\n", len(k.Inputs), time.Since(start)/time.Duration(*n))
 	}
-	fmt.Println(key.Tag)
+	fmt.Println(k.Tag)
 }

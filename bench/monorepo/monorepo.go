@@ -1,6 +1,6 @@
 // Package monorepo generates the synthetic JavaScript monorepo that the
 // cache-key benchmarks hash: bench/key.sh (through bench/genrepo) and
-// engine's BenchmarkKeyMonorepo build the same tree from the same seed.
+// engine/key's BenchmarkKeyMonorepo build the same tree from the same seed.
 //
 // The tree has TotalFiles regular files:
 //

@@ -20,6 +20,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -318,7 +319,7 @@ func TestGitHubAction(t *testing.T) {
 	out := fc.parsed(t, "GITHUB_OUTPUT")
 	tag := out["tag"]
 	ref := repo + ":" + tag
-	if len(tag) != engine.KeyLength || out["image"] != repo || out["image-ref"] != ref || out["key"] != tag ||
+	if len(tag) != key.Length || out["image"] != repo || out["image-ref"] != ref || out["key"] != tag ||
 		out["cache-hit"] != "false" || !strings.HasPrefix(out["digest"], "sha256:") {
 		t.Errorf("outputs after a miss: %q", out)
 	}

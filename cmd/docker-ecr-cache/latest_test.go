@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/docker"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/fake"
@@ -170,7 +171,7 @@ func TestRemoteProvidersLatestAndChanges(t *testing.T) {
 			// A fresh daemon: nothing of the repository on it.
 			removeRepoImages(t, second.Image)
 			third, log, _ := run(checkout("three"))
-			want := engine.Change{Kind: engine.Modified, Input: "file input.txt"}
+			want := key.Change{Kind: key.Modified, Input: "file input.txt"}
 			if third.Previous != second.Image+":latest" || !slices.Contains(third.Changed, want) {
 				t.Errorf("previous %q, changed %v; want %v since latest\n%s", third.Previous, third.Changed, want, log.Log())
 			}

@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"cmp"
@@ -10,22 +10,23 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
 
-// KeyScheme is the first input of every key: a change of scheme never
+// Scheme is the first input of every key: a change of scheme never
 // collides with tags made by another.
-const KeyScheme = "docker-ecr-cache/key/v1"
+const Scheme = "docker-ecr-cache/key/v1"
 
-// KeyLength is the number of hex digits of the key used as the image tag.
-const KeyLength = 40
+// Length is the number of hex digits of the key used as the image tag.
+const Length = 40
 
 // Input is one thing that went into the key, with the digest of its value.
 type Input struct {
@@ -39,36 +40,98 @@ type Key struct {
 	Inputs []Input `json:"inputs"`
 }
 
-// ComputeKey validates c and computes its cache key. It needs no daemon
-// and no registry: with no platform given it hashes this machine's
-// (DefaultPlatform), where a run asks the daemon. Give platform to make
-// the two agree when DOCKER_HOST is a machine of another kind.
-func ComputeKey(ctx context.Context, c *Config) (Key, error) {
-	p, err := c.Plan()
-	if err != nil {
-		return Key{}, err
-	}
-	return computeKey(ctx, p, func() (string, error) { return DefaultPlatform(), nil })
+// Spec is what the key hashes, as the plan gives it.
+type Spec struct {
+	// Dir is the checkout: the Dockerfile and cache-on are read inside it.
+	// Empty is the current directory.
+	Dir string
+	// Dockerfile is the dockerfile option, relative to Dir or absolute;
+	// empty is "Dockerfile". Unused with DockerfileInline.
+	Dockerfile       string
+	DockerfileInline string
+	Target           string
+	// Platform is os/arch[/variant]; empty: Compute asks for it.
+	Platform string
+	// BuildArgs are NAME=value, in order.
+	BuildArgs []string
+	// Flags are the other build flags, in canonical form.
+	Flags string
+	// CacheOn are the cache-on entries: a path or glob, each with an
+	// optional #jq-selector for JSON files.
+	CacheOn           []string
+	AllowEmptyCacheOn bool
 }
 
-// computeKey computes the cache key of p. When p gives no platform, it
-// asks platform, once the files are read (so that a problem with them is
-// found without a daemon), and records the answer in p.
-func computeKey(ctx context.Context, p *Plan, platform func() (string, error)) (Key, error) {
-	c := &p.Config
+// ConfigError is a problem with the spec or the checkout that the user
+// fixes in the configuration.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configf(format string, args ...any) error {
+	return &ConfigError{Err: fmt.Errorf(format, args...)}
+}
+
+// maxQuoted bounds the bytes of a value that an error quotes.
+const maxQuoted = 64
+
+// preview quotes s for an error: whole if short, else its first bytes and
+// its length, so that no message grows with the input.
+func preview(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+}
+
+// maxMessage bounds the bytes of another's error message that an error
+// repeats.
+const maxMessage = 256
+
+// clip cuts msg, an error message that may quote a value (a jq error()),
+// to a prefix and its length.
+func clip(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", msg[:cut], len(msg))
+}
+
+// Compute computes the cache key of s. When s gives no platform, it asks
+// platform, once the files are read (so that a problem with them is found
+// without a daemon). Problems of the configuration are *ConfigError; when
+// ctx ends, the error says which step it stopped.
+func Compute(ctx context.Context, s Spec, platform func() (string, error)) (Key, error) {
+	k, err := s.compute(ctx, platform)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return Key{}, fmt.Errorf("computing the key: %w", err)
+	}
+	return k, err
+}
+
+func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key, error) {
 	if err := ctx.Err(); err != nil {
 		return Key{}, err
 	}
-	dockerfile, err := c.DockerfileContent(ctx)
+	dockerfile, err := s.dockerfileContent(ctx)
 	if err != nil {
 		return Key{}, err
 	}
-	files, err := c.cacheOnInputs(ctx)
+	files, err := s.cacheOnInputs(ctx)
 	if err != nil {
 		return Key{}, err
 	}
-	if p.Platform == "" {
-		if p.Platform, err = platform(); err != nil {
+	if s.Platform == "" {
+		if s.Platform, err = platform(); err != nil {
 			return Key{}, err
 		}
 	}
@@ -78,22 +141,22 @@ func computeKey(ctx context.Context, p *Plan, platform func() (string, error)) (
 		inputs = append(inputs, Input{Name: name, Digest: digest(value)})
 	}
 	add("dockerfile", dockerfile)
-	add("target", []byte(c.Target))
-	add("platform", []byte(p.Platform))
-	for _, a := range p.BuildArgs {
+	add("target", []byte(s.Target))
+	add("platform", []byte(s.Platform))
+	for _, a := range s.BuildArgs {
 		name, _, _ := strings.Cut(a, "=")
-		add("build-arg "+name, []byte(a))
+		add(BuildArgInput+name, []byte(a))
 	}
-	add("additional-build-args", []byte(p.Flags.canonical()))
+	add("additional-build-args", []byte(s.Flags))
 	inputs = append(inputs, files...)
 
 	h := sha256.New()
-	frame(h, KeyScheme)
+	frame(h, Scheme)
 	for _, in := range inputs {
 		frame(h, in.Name)
 		frame(h, in.Digest)
 	}
-	return Key{Tag: hex.EncodeToString(h.Sum(nil))[:KeyLength], Inputs: inputs}, nil
+	return Key{Tag: hex.EncodeToString(h.Sum(nil))[:Length], Inputs: inputs}, nil
 }
 
 // frame writes s length-prefixed, so that no two input lists hash alike.
@@ -106,18 +169,18 @@ func digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// DockerfileContent is the Dockerfile's bytes: dockerfile-inline, or the
+// dockerfileContent is the Dockerfile's bytes: DockerfileInline, or the
 // file, read through the checkout (see openRegular).
-func (c *Config) DockerfileContent(ctx context.Context) ([]byte, error) {
-	if c.DockerfileInline != "" {
-		return []byte(c.DockerfileInline), nil
+func (s *Spec) dockerfileContent(ctx context.Context) ([]byte, error) {
+	if s.DockerfileInline != "" {
+		return []byte(s.DockerfileInline), nil
 	}
-	name := c.dockerfileOption()
-	rel, err := checkoutRel(c.WorkDir, name)
+	name := s.dockerfileName()
+	rel, err := checkoutRel(s.Dir, name)
 	if err != nil {
-		return nil, Configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
 	}
-	ck, err := openCheckout(c.WorkDir)
+	ck, err := openCheckout(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading dockerfile: %w", err)
 	}
@@ -129,47 +192,30 @@ func (c *Config) DockerfileContent(ctx context.Context) ([]byte, error) {
 	case err == nil:
 		return b, nil
 	case ctx.Err() != nil:
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("reading dockerfile %s: %w", preview(name), ctx.Err())
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, Configf("dockerfile %q does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", name, c.workDirName())
+		return nil, configf("dockerfile %s does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", preview(name), dirName(s.Dir))
 	case errors.As(err, &outside):
-		return nil, Configf("dockerfile %q %v: give a path inside it, or use dockerfile-inline", name, err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
 	case errors.As(err, &irregular):
-		return nil, Configf("dockerfile %q %v: set dockerfile to the path of your Dockerfile, relative to %s", name, err, c.workDirName())
+		return nil, configf("dockerfile %s %v: set dockerfile to the path of your Dockerfile, relative to %s", preview(name), err, dirName(s.Dir))
 	}
-	return nil, Configf("dockerfile %q: %v", name, err)
+	return nil, configf("dockerfile %s: %v", preview(name), err)
 }
 
-func (c *Config) dockerfileOption() string {
-	if c.Dockerfile == "" {
+func (s *Spec) dockerfileName() string {
+	if s.Dockerfile == "" {
 		return "Dockerfile"
 	}
-	return c.Dockerfile
+	return s.Dockerfile
 }
 
-// DockerfilePath is the Dockerfile's path on disk (unused with dockerfile-inline).
-func (c *Config) DockerfilePath() string {
-	return c.Path(c.dockerfileOption())
-}
-
-// ContextDir is the build context: context, else the Dockerfile's directory,
-// else the working directory for dockerfile-inline.
-func (c *Config) ContextDir() string {
-	switch {
-	case c.Context != "":
-		return c.Path(c.Context)
-	case c.DockerfileInline != "":
-		return c.Path(".")
-	default:
-		return filepath.Dir(c.DockerfilePath())
-	}
-}
-
-func (c *Config) workDirName() string {
-	if c.WorkDir == "" {
+// dirName names the checkout dir for messages.
+func dirName(dir string) string {
+	if dir == "" {
 		return "the current directory"
 	}
-	return c.WorkDir
+	return dir
 }
 
 // cacheOnInputs expands the cache-on patterns into one input per file (or
@@ -178,11 +224,11 @@ func (c *Config) workDirName() string {
 // an error naming the link. Only regular files are hashed: a wildcard
 // leaves out what is not one (a FIFO, a device, a socket, a link to a
 // directory), and a pattern naming one exactly is an error.
-func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
-	if len(c.CacheOn) == 0 {
+func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
+	if len(s.CacheOn) == 0 {
 		return nil, nil
 	}
-	dir := c.WorkDir
+	dir := s.Dir
 	if dir == "" {
 		dir = "."
 	}
@@ -193,19 +239,27 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 	defer ck.Close()
 	t := newTree(ctx, ck)
 	ids := map[string]int{}
+	sels := map[string]*selector{} // each selector compiled once
 	var jobs []hashJob
-	matches := make([][]int, len(c.CacheOn)) // the jobs of each pattern
-	for i, pattern := range c.CacheOn {
+	matches := make([][]int, len(s.CacheOn)) // the jobs of each pattern
+	for i, pattern := range s.CacheOn {
 		pattern = strings.TrimSpace(pattern)
-		glob, selector, _ := strings.Cut(pattern, "#")
+		glob, text, _ := strings.Cut(pattern, "#")
+		sel := sels[text]
+		if text != "" && sel == nil {
+			if sel, err = compileSelector(text); err != nil {
+				return nil, configf("cache-on %s: %v", preview(pattern), err)
+			}
+			sels[text] = sel
+		}
 		exact := !strings.ContainsAny(glob, "*?[{")
 		err := t.match(glob, func(p string) {
-			id := p + "#" + selector
+			id := p + "#" + text
 			k, ok := ids[id]
 			if !ok {
 				k = len(jobs)
 				ids[id] = k
-				jobs = append(jobs, hashJob{path: p, selector: selector})
+				jobs = append(jobs, hashJob{path: p, selector: text, sel: sel})
 			}
 			jobs[k].exact = jobs[k].exact || exact
 			matches[i] = append(matches[i], k)
@@ -213,20 +267,20 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 		var outside *outsideError
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("listing the files of cache-on %s: %w", preview(pattern), ctx.Err())
 		case errors.As(err, &outside):
-			return nil, Configf("cache-on %q %v: %s", pattern, err, fixOutside)
+			return nil, configf("cache-on %s %v: %s", preview(pattern), err, fixOutside)
 		case err != nil:
-			return nil, Configf("cache-on %q: %v", pattern, err)
-		case len(matches[i]) == 0 && !c.AllowEmptyCacheOn:
+			return nil, configf("cache-on %s: %v", preview(pattern), err)
+		case len(matches[i]) == 0 && !s.AllowEmptyCacheOn:
 			return nil, errMatchesNothing(pattern, dir)
 		}
 	}
 	if err := hashAll(ctx, ck, jobs); err != nil {
 		return nil, err
 	}
-	for i, pattern := range c.CacheOn {
-		if len(matches[i]) > 0 && !c.AllowEmptyCacheOn && !slices.ContainsFunc(matches[i], func(k int) bool { return !jobs[k].skip }) {
+	for i, pattern := range s.CacheOn {
+		if len(matches[i]) > 0 && !s.AllowEmptyCacheOn && !slices.ContainsFunc(matches[i], func(k int) bool { return !jobs[k].skip }) {
 			return nil, errMatchesNothing(strings.TrimSpace(pattern), dir)
 		}
 	}
@@ -240,11 +294,11 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 		switch {
 		case j.skip:
 		case errors.As(j.err, &outside):
-			return nil, Configf("cache-on %s %v: %s", j.path, j.err, fixOutside)
+			return nil, configf("cache-on %s %v: %s", j.path, j.err, fixOutside)
 		case errors.As(j.err, &irregular):
-			return nil, Configf("cache-on %s %v: cache-on hashes regular files only: remove it from cache-on", j.path, j.err)
+			return nil, configf("cache-on %s %v: cache-on hashes regular files only: remove it from cache-on", j.path, j.err)
 		case j.err != nil:
-			return nil, Configf("cache-on %s: %v", j.path, j.err)
+			return nil, configf("cache-on %s: %v", j.path, j.err)
 		case j.selector == "":
 			inputs = append(inputs, Input{Name: "file " + j.path, Digest: j.digest})
 		default:
@@ -257,7 +311,7 @@ func (c *Config) cacheOnInputs(ctx context.Context) ([]Input, error) {
 const fixOutside = "cache-on hashes files inside the checkout only: point the link inside it, or narrow the pattern"
 
 func errMatchesNothing(pattern, dir string) error {
-	return Configf("cache-on %q matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", pattern, dir)
+	return configf("cache-on %s matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", preview(pattern), dir)
 }
 
 // A hashJob is a matched file, or a JSON selection in it, and its digest.
@@ -265,6 +319,7 @@ func errMatchesNothing(pattern, dir string) error {
 // regular file and only wildcards matched it.
 type hashJob struct {
 	path, selector string
+	sel            *selector // selector, compiled
 	exact, skip    bool
 	digest         string
 	err            error
@@ -284,7 +339,7 @@ func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 				if j.selector == "" {
 					j.digest, j.err = ck.fileDigest(ctx, j.path, buf)
 				} else {
-					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.selector)
+					j.digest, j.err = ck.jsonDigest(ctx, j.path, j.sel)
 				}
 				var irregular *notRegularError
 				j.skip = !j.exact && errors.As(j.err, &irregular)
@@ -292,7 +347,15 @@ func hashAll(ctx context.Context, ck *checkout, jobs []hashJob) error {
 		})
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		for _, j := range jobs {
+			if errors.Is(j.err, err) {
+				return j.err
+			}
+		}
+		return fmt.Errorf("hashing the cache-on files: %w", err)
+	}
+	return nil
 }
 
 // matchFiles returns the files under dir that glob matches (see

@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,8 +85,8 @@ func FuzzCacheOnGlob(f *testing.F) {
 		if strings.Contains(glob, "#") {
 			t.Skip("selectors have FuzzSelector")
 		}
-		c := NewConfig()
-		c.WorkDir = checkout
+		c := Spec{}
+		c.Dir = checkout
 		c.DockerfileInline = "FROM scratch\n"
 		c.Platform = "linux/amd64"
 		c.CacheOn = []string{glob}
@@ -93,12 +94,12 @@ func FuzzCacheOnGlob(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		start := time.Now()
-		k, err := ComputeKey(ctx, &c)
+		k, err := Compute(ctx, c, nil)
 		if d := time.Since(start); d > 6*time.Second || errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("cache-on %q took %v: %v", glob, d, err)
 		}
 		if err != nil {
-			if !IsConfigError(err) {
+			if !isConfigError(err) {
 				t.Fatalf("cache-on %q: %v is not a ConfigError", glob, err)
 			}
 			return
@@ -130,7 +131,8 @@ func FuzzCacheOnGlob(f *testing.F) {
 
 // FuzzSelector: whatever the selector and the JSON, selectDigest does not
 // panic and stops within its deadline; the values it hashes are written as
-// json.Marshal writes them, so keys stay what they were.
+// json.Marshal writes them, so keys stay what they were (FuzzDecodeJSON
+// compares the values with json.Unmarshal's).
 func FuzzSelector(f *testing.F) {
 	for _, seed := range [][2]string{
 		{".deps", `{"deps":{"x":"1.0","y":"2.0"},"version":"1.2.3"}`},
@@ -163,9 +165,9 @@ func FuzzSelector(f *testing.F) {
 		if err != nil {
 			t.Fatalf("selector %q hashed but does not parse: %v", selector, err)
 		}
-		var v any
-		if err := json.Unmarshal([]byte(doc), &v); err != nil {
-			t.Fatalf("document %q hashed but is not JSON: %v", doc, err)
+		v, err := decodeJSON([]byte(doc), nil)
+		if err != nil {
+			t.Fatalf("document %q hashed but does not parse: %v", doc, err)
 		}
 		iter := q.RunWithContext(ctx, v)
 		var enc canonical
@@ -184,4 +186,58 @@ func FuzzSelector(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeJSON: decodeJSON accepts what json.Unmarshal accepts, but
+// invalid UTF-8, lone surrogates and integers past a float64's range, and
+// gives the same values, but integers past 2^53, which it keeps exact.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":[1,2.5,-0,1e400,"x\u00e9\ud83d\ude00"],"b":{"c":null,"d":true}}`,
+		`100000000000000000001`, `1` + strings.Repeat("0", 400), "\"\xff\"", `"\ud800"`, `[01]`, `{"a":1,"a":2}`, ` [ ] `, `{}x`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got, err := decodeJSON(doc, nil)
+		var want any
+		werr := json.Unmarshal(doc, &want)
+		switch {
+		case err == nil && werr == nil:
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) && !hasExactInteger(got) {
+				t.Fatalf("%q: %s, json.Unmarshal %s", doc, g, w)
+			}
+		case err == nil:
+			if !hasExactInteger(got) {
+				t.Fatalf("%q: json.Unmarshal fails (%v), decodeJSON gives %v", doc, werr, got)
+			}
+		case werr == nil:
+			msg := err.Error()
+			if !strings.Contains(msg, "UTF-8") && !strings.Contains(msg, "surrogate") {
+				t.Fatalf("%q: %v, where json.Unmarshal succeeds", doc, err)
+			}
+		}
+	})
+}
+
+// hasExactInteger reports whether v holds an integer that json.Unmarshal
+// would round: past 2^53.
+func hasExactInteger(v any) bool {
+	switch v := v.(type) {
+	case int:
+		return v > 1<<53 || v < -(1<<53)
+	case json.Number:
+		return true
+	case []any:
+		return slices.ContainsFunc(v, hasExactInteger)
+	case map[string]any:
+		for _, e := range v {
+			if hasExactInteger(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

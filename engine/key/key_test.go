@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"bytes"
@@ -42,18 +42,14 @@ func writeFile(t *testing.T, dir, name, content string) {
 	}
 }
 
-func mapEnv(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
-func mustKey(t *testing.T, c *Config) Key {
+func mustKey(t *testing.T, s Spec) Key {
 	t.Helper()
-	k, err := ComputeKey(t.Context(), c)
+	k, err := Compute(t.Context(), s, nil)
 	if err != nil {
-		t.Fatalf("ComputeKey: %v", err)
+		t.Fatalf("Compute: %v", err)
 	}
-	if len(k.Tag) != KeyLength {
-		t.Fatalf("key %q has %d characters, want %d", k.Tag, len(k.Tag), KeyLength)
+	if len(k.Tag) != Length {
+		t.Fatalf("key %q has %d characters, want %d", k.Tag, len(k.Tag), Length)
 	}
 	return k
 }
@@ -73,27 +69,32 @@ func keyTree() map[string]string {
 	}
 }
 
-func keyConfig(dir string, env map[string]string) Config {
-	c := NewConfig()
-	c.WorkDir = dir
-	c.Target = "build"
-	c.Platform = "linux/amd64"
-	c.BuildArgs = []string{"A=1", "BARE"}
-	c.AdditionalBuildArgs = "--network host"
-	c.CacheOn = []string{"yarn.lock", "**/package.json", "config.json#.deps"}
-	c.Getenv = mapEnv(env)
-	return c
+// keySpec is the spec most key tests start from: the plan of a config
+// with build-args A=1 and BARE (from the environment), and
+// additional-build-args --network host.
+func keySpec(dir string) Spec {
+	return Spec{
+		Dir:       dir,
+		Target:    "build",
+		Platform:  "linux/amd64",
+		BuildArgs: []string{"A=1", "BARE=from-env"},
+		Flags:     "--network=host",
+		CacheOn:   []string{"yarn.lock", "**/package.json", "config.json#.deps"},
+	}
 }
 
-func defaultEnv() map[string]string { return map[string]string{"BARE": "from-env"} }
+func isConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
 
 // TestComputeKeyGolden pins the key of a fixed checkout. Any change to the
 // key's inputs, digests, order or framing changes every cached tag: bump
-// KeyScheme if that is wanted, and update this value.
+// Scheme if that is wanted, and update this value.
 func TestComputeKeyGolden(t *testing.T) {
 	t.Parallel()
-	c := keyConfig(writeTree(t, keyTree()), defaultEnv())
-	k := mustKey(t, &c)
+	c := keySpec(writeTree(t, keyTree()))
+	k := mustKey(t, c)
 	const want = "4ebbb6e5b095a81ffa5c14d58cc106162a194568"
 	if k.Tag != want {
 		t.Errorf("key = %s, want %s", k.Tag, want)
@@ -127,8 +128,8 @@ func TestComputeKeyGolden(t *testing.T) {
 
 func TestComputeKeySameInputsSameKey(t *testing.T) {
 	t.Parallel()
-	base := keyConfig(writeTree(t, keyTree()), defaultEnv())
-	want := mustKey(t, &base)
+	base := keySpec(writeTree(t, keyTree()))
+	want := mustKey(t, base)
 
 	tests := []struct {
 		name    string
@@ -144,9 +145,9 @@ func TestComputeKeySameInputsSameKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			// A fresh checkout elsewhere: the key must not depend on where it is.
-			c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+			c := keySpec(writeTree(t, keyTree()))
 			c.CacheOn = tt.cacheOn
-			got := mustKey(t, &c)
+			got := mustKey(t, c)
 			if got.Tag != want.Tag {
 				t.Errorf("key = %s, want %s", got.Tag, want.Tag)
 			}
@@ -159,98 +160,68 @@ func TestComputeKeySameInputsSameKey(t *testing.T) {
 
 func TestComputeKeyInputChanges(t *testing.T) {
 	t.Parallel()
-	base := keyConfig(writeTree(t, keyTree()), defaultEnv())
-	baseKey := mustKey(t, &base)
+	baseKey := mustKey(t, keySpec(writeTree(t, keyTree())))
 
 	tests := []struct {
 		name    string
-		change  func(t *testing.T, c *Config, env map[string]string, dir string)
+		change  func(t *testing.T, s *Spec, dir string)
 		changes bool
 	}{
-		{"dockerfile content", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"dockerfile content", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "Dockerfile", "FROM node:24\nCOPY . .\n")
 		}, true},
-		{"dockerfile-inline instead of the same-named file", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.DockerfileInline = "FROM node:24\n"
+		{"dockerfile-inline instead of the same-named file", func(t *testing.T, s *Spec, dir string) {
+			s.DockerfileInline = "FROM node:24\n"
 		}, true},
-		{"target", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Target = "test" }, true},
-		{"no target", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Target = "" }, true},
-		{"platform", func(t *testing.T, c *Config, env map[string]string, dir string) { c.Platform = "linux/arm64" }, true},
-		{"platform from additional-build-args", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.Platform = ""
-			c.AdditionalBuildArgs = "--network host --platform linux/arm64/v8"
+		{"target", func(t *testing.T, s *Spec, dir string) { s.Target = "test" }, true},
+		{"no target", func(t *testing.T, s *Spec, dir string) { s.Target = "" }, true},
+		{"platform", func(t *testing.T, s *Spec, dir string) { s.Platform = "linux/arm64" }, true},
+		{"build-arg value", func(t *testing.T, s *Spec, dir string) {
+			s.BuildArgs = []string{"A=2", "BARE=from-env"}
 		}, true},
-		{"build-arg value", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.BuildArgs = []string{"A=2", "BARE"}
+		{"build-arg added", func(t *testing.T, s *Spec, dir string) {
+			s.BuildArgs = []string{"A=1", "BARE=from-env", "C=3"}
 		}, true},
-		{"build-arg added", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.BuildArgs = []string{"A=1", "BARE", "C=3"}
-		}, true},
-		{"bare build-arg from Getenv", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			env["BARE"] = "other"
-		}, true},
-		{"bare build-arg unset", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			delete(env, "BARE")
-		}, true},
-		{"unrelated environment variable", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			env["UNRELATED"] = "x"
-		}, false},
-		{"additional-build-args network", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.AdditionalBuildArgs = "--network none"
-		}, true},
-		{"additional-build-args label", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.AdditionalBuildArgs = "--network host --label team=web"
-		}, true},
-		{"additional-build-args build-arg", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.AdditionalBuildArgs = "--network host --build-arg EXTRA=1"
-		}, true},
-		{"additional-build-args respelled", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.AdditionalBuildArgs = "  --network=host "
-		}, false},
-		{"cache-on file content", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"flags", func(t *testing.T, s *Spec, dir string) { s.Flags = "--network=none" }, true},
+		{"cache-on file content", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "yarn.lock", "left-pad@^1.3.0:\n  version \"1.3.1\"\n")
 		}, true},
-		{"nested file matched by **", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"nested file matched by **", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "tools/deep/x/y/package.json", `{"name":"deeper"}`)
 		}, true},
-		{"new file matching a glob", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"new file matching a glob", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "packages/c/package.json", `{"name":"c"}`)
 		}, true},
-		{"file moved", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"file moved", func(t *testing.T, s *Spec, dir string) {
 			if err := os.Rename(filepath.Join(dir, "packages", "a"), filepath.Join(dir, "packages", "a2")); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
-		{"selected JSON value", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"selected JSON value", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "config.json", `{"deps":{"x":"1.1","y":"2.0"},"version":"1.2.3","scripts":{"test":"jest"}}`)
 		}, true},
-		{"JSON outside the selected path", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"JSON outside the selected path", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "config.json", `{"deps":{"x":"1.0","y":"2.0"},"version":"9.9.9","scripts":{"test":"vitest"},"new":1}`)
 		}, false},
-		{"JSON reformatted", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"JSON reformatted", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "config.json", "{\n  \"version\": \"1.2.3\",\n  \"deps\": {\"y\": \"2.0\", \"x\": \"1.0\"},\n  \"scripts\": {\"test\": \"jest\"}\n}\n")
 		}, false},
-		{"file in a dot-directory", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"file in a dot-directory", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, ".git/package.json", `{"changed":true}`)
 			writeFile(t, dir, "packages/a/.cache/package.json", `{"new":true}`)
 		}, false},
-		{"file matching no glob", func(t *testing.T, c *Config, env map[string]string, dir string) {
+		{"file matching no glob", func(t *testing.T, s *Spec, dir string) {
 			writeFile(t, dir, "packages/b/src/index.ts", "export const b = 3;\n")
 			writeFile(t, dir, "packages/b/package.json.bak", "{}")
-		}, false},
-		{"secrets", func(t *testing.T, c *Config, env map[string]string, dir string) {
-			c.Secrets = []string{"NPM_TOKEN"}
-			env["NPM_TOKEN"] = "s3cret"
 		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := writeTree(t, keyTree())
-			env := defaultEnv()
-			c := keyConfig(dir, env)
-			tt.change(t, &c, env, dir)
-			got := mustKey(t, &c)
+			s := keySpec(dir)
+			tt.change(t, &s, dir)
+			got := mustKey(t, s)
 			if changed := got.Tag != baseKey.Tag; changed != tt.changes {
 				t.Errorf("key changed = %v, want %v (key %s)", changed, tt.changes, got.Tag)
 			}
@@ -263,39 +234,39 @@ func TestComputeKeyFraming(t *testing.T) {
 	// Each pair's inputs concatenate to the same bytes.
 	tests := []struct {
 		name string
-		a, b func(t *testing.T, c *Config, dir string)
+		a, b func(t *testing.T, c *Spec, dir string)
 	}{
 		{"dockerfile and target",
-			func(t *testing.T, c *Config, dir string) { c.DockerfileInline, c.Target = "FROM a\n", "x" },
-			func(t *testing.T, c *Config, dir string) { c.DockerfileInline, c.Target = "FROM a\nx", "" }},
+			func(t *testing.T, c *Spec, dir string) { c.DockerfileInline, c.Target = "FROM a\n", "x" },
+			func(t *testing.T, c *Spec, dir string) { c.DockerfileInline, c.Target = "FROM a\nx", "" }},
 		{"target and platform",
-			func(t *testing.T, c *Config, dir string) { c.Target, c.Platform = "ab", "c/d" },
-			func(t *testing.T, c *Config, dir string) { c.Target, c.Platform = "a", "bc/d" }},
+			func(t *testing.T, c *Spec, dir string) { c.Target, c.Platform = "ab", "c/d" },
+			func(t *testing.T, c *Spec, dir string) { c.Target, c.Platform = "a", "bc/d" }},
 		{"build-args",
-			func(t *testing.T, c *Config, dir string) { c.BuildArgs = []string{"A=1", "B=2"} },
-			func(t *testing.T, c *Config, dir string) { c.BuildArgs = []string{"A=1B=2"} }},
+			func(t *testing.T, c *Spec, dir string) { c.BuildArgs = []string{"A=1", "B=2"} },
+			func(t *testing.T, c *Spec, dir string) { c.BuildArgs = []string{"A=1B=2"} }},
 		{"file name and content",
-			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "ab", "c"); c.CacheOn = []string{"ab"} },
-			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "a", "bc"); c.CacheOn = []string{"a"} }},
+			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "ab", "c"); c.CacheOn = []string{"ab"} },
+			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "a", "bc"); c.CacheOn = []string{"a"} }},
 		{"two files and one",
-			func(t *testing.T, c *Config, dir string) {
+			func(t *testing.T, c *Spec, dir string) {
 				writeFile(t, dir, "f1", "x")
 				writeFile(t, dir, "f2", "y")
 				c.CacheOn = []string{"f*"}
 			},
-			func(t *testing.T, c *Config, dir string) { writeFile(t, dir, "f1", "xy"); c.CacheOn = []string{"f*"} }},
+			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "f1", "xy"); c.CacheOn = []string{"f*"} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			key := func(set func(*testing.T, *Config, string)) string {
+			key := func(set func(*testing.T, *Spec, string)) string {
 				dir := t.TempDir()
-				c := NewConfig()
-				c.WorkDir = dir
+				c := Spec{}
+				c.Dir = dir
 				c.DockerfileInline = "FROM scratch\n"
 				c.Platform = "linux/amd64"
 				set(t, &c, dir)
-				return mustKey(t, &c).Tag
+				return mustKey(t, c).Tag
 			}
 			if a, b := key(tt.a), key(tt.b); a == b {
 				t.Errorf("both configs give key %s", a)
@@ -474,8 +445,8 @@ func TestMatchFilesSameAsGlobWalk(t *testing.T) {
 
 // referenceCacheOnInputs is the first version of cacheOnInputs, on
 // referenceMatchFiles, hashing one file after the other.
-func referenceCacheOnInputs(c *Config) ([]Input, error) {
-	root := c.WorkDir
+func referenceCacheOnInputs(c *Spec) ([]Input, error) {
+	root := c.Dir
 	type job struct{ path, selector string }
 	seen := map[string]bool{}
 	var jobs []job
@@ -587,8 +558,8 @@ func TestCacheOnInputsSameAsReference(t *testing.T) {
 	for _, cacheOn := range tests {
 		t.Run(strings.Join(cacheOn, ","), func(t *testing.T) {
 			t.Parallel()
-			c := NewConfig()
-			c.WorkDir = dir
+			c := Spec{}
+			c.Dir = dir
 			c.CacheOn = cacheOn
 			want, err := referenceCacheOnInputs(&c)
 			if err != nil {
@@ -624,15 +595,15 @@ func TestCacheOnMatchingNothing(t *testing.T) {
 			files := keyTree()
 			files[".git/HEAD"] = "ref: refs/heads/main\n"
 			dir := writeTree(t, files)
-			c := keyConfig(dir, defaultEnv())
-			want := mustKey(t, &c)
+			c := keySpec(dir)
+			want := mustKey(t, c)
 
 			c.CacheOn = append(c.CacheOn, tt.pattern)
-			_, err := ComputeKey(t.Context(), &c)
+			_, err := Compute(t.Context(), c, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !IsConfigError(err) {
+			if !isConfigError(err) {
 				t.Errorf("error %v is not a ConfigError", err)
 			}
 			if !strings.Contains(err.Error(), tt.pattern) || !strings.Contains(err.Error(), "allow-empty-cache-on") {
@@ -640,7 +611,7 @@ func TestCacheOnMatchingNothing(t *testing.T) {
 			}
 
 			c.AllowEmptyCacheOn = true
-			if got := mustKey(t, &c); got.Tag != want.Tag {
+			if got := mustKey(t, c); got.Tag != want.Tag {
 				t.Errorf("with allow-empty-cache-on, key = %s, want %s as without the pattern", got.Tag, want.Tag)
 			}
 		})
@@ -660,10 +631,10 @@ func TestCacheOnErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+			c := keySpec(writeTree(t, keyTree()))
 			c.CacheOn = append(c.CacheOn, tt.pattern)
-			_, err := ComputeKey(t.Context(), &c)
-			if err == nil || !IsConfigError(err) || !strings.Contains(err.Error(), tt.want) {
+			_, err := Compute(t.Context(), c, nil)
+			if err == nil || !isConfigError(err) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want a ConfigError containing %q", err, tt.want)
 			}
 		})
@@ -683,202 +654,16 @@ func TestMissingDockerfile(t *testing.T) {
 			t.Parallel()
 			files := keyTree()
 			delete(files, "Dockerfile")
-			c := keyConfig(writeTree(t, files), defaultEnv())
+			c := keySpec(writeTree(t, files))
 			c.Dockerfile = tt.dockerfile
-			_, err := ComputeKey(t.Context(), &c)
-			if err == nil || !IsConfigError(err) {
+			_, err := Compute(t.Context(), c, nil)
+			if err == nil || !isConfigError(err) {
 				t.Fatalf("error = %v, want a ConfigError", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "dockerfile-inline") {
 				t.Errorf("error %q does not contain %q and dockerfile-inline", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestValidateReportsEveryProblem(t *testing.T) {
-	t.Parallel()
-	c := NewConfig()
-	c.Dockerfile = "Dockerfile"
-	c.DockerfileInline = "FROM scratch"
-	c.MaxAgeDays = 0
-	c.ExportEnvVariable = "1BAD"
-	c.RegistryProvider = "ecrr"
-	c.BuildArgs = []string{"1X=2"}
-	c.CacheOn = []string{"yarn.lock", "  "}
-	c.Platform = "linux"
-	c.AdditionalBuildArgs = "--pull"
-
-	err := c.Validate()
-	if !IsConfigError(err) {
-		t.Fatalf("Validate() = %v, want a ConfigError", err)
-	}
-	var ce *ConfigError
-	errors.As(err, &ce)
-	joined, ok := ce.Err.(interface{ Unwrap() []error })
-	if !ok {
-		t.Fatalf("ConfigError wraps %T, want errors.Join's", ce.Err)
-	}
-	wants := []string{
-		"dockerfile and dockerfile-inline are both set",
-		"max-age-days is 0",
-		`export-env-variable "1BAD"`,
-		`registry-provider "ecrr" is not known`,
-		`(did you mean "ecr"?)`,
-		`build-args entry 1 does not start with a valid NAME`,
-		`additional-build-args: "--pull" is not supported`,
-		"cache-on has an empty entry",
-		`platform "linux" is not os/arch`,
-	}
-	for _, w := range wants {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("Validate() error lacks %q:\n%v", w, err)
-		}
-	}
-	if got := len(joined.Unwrap()); got != 8 {
-		t.Errorf("Validate() joined %d errors, want 8:\n%v", got, err)
-	}
-
-	ok1 := NewConfig()
-	ok1.CacheOn = []string{"yarn.lock"}
-	ok1.BuildArgs = []string{"A", "B=1"}
-	ok1.Platform = "linux/arm64/v8"
-	ok1.AdditionalBuildArgs = "--network host"
-	if err := ok1.Validate(); err != nil {
-		t.Errorf("valid config: Validate() = %v", err)
-	}
-	gcr := NewConfig()
-	gcr.RegistryProvider = ProviderGCR
-	if err := gcr.Validate(); err == nil || !strings.Contains(err.Error(), "gcp-project is required") {
-		t.Errorf("gcr without gcp-project: Validate() = %v", err)
-	}
-}
-
-func TestLookupOption(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		ok      bool
-		suggest string
-	}{
-		{"cache-on", true, ""},
-		{"allow-empty-cache-on", true, ""},
-		{"cache_on", false, "cache-on"},
-		{"cach-on", false, "cache-on"},
-		{"Cache-On", false, "cache-on"},
-		{"dockerfil", false, "dockerfile"},
-		{"max_age_days", false, "max-age-days"},
-		{"completely-unrelated-thing", false, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			o, err := LookupOption(tt.name)
-			if tt.ok {
-				if err != nil || o.Name != tt.name {
-					t.Errorf("LookupOption(%q) = %q, %v", tt.name, o.Name, err)
-				}
-				return
-			}
-			if err == nil || !IsConfigError(err) {
-				t.Fatalf("LookupOption(%q) error = %v, want a ConfigError", tt.name, err)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, `unknown option "`+tt.name+`"`) || !strings.Contains(msg, "valid options are:") {
-				t.Errorf("error %q does not name the option and list the valid ones", msg)
-			}
-			if tt.suggest == "" {
-				if strings.Contains(msg, "did you mean") {
-					t.Errorf("error %q suggests an option", msg)
-				}
-			} else if !strings.Contains(msg, `did you mean "`+tt.suggest+`"?`) {
-				t.Errorf("error %q does not suggest %q", msg, tt.suggest)
-			}
-		})
-	}
-}
-
-func TestParseBuildFlags(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		want BuildFlags
-	}{
-		{"", BuildFlags{}},
-		{"   ", BuildFlags{}},
-		{"--ssh default", BuildFlags{SSH: []string{"default"}}},
-		{"--ssh=default", BuildFlags{SSH: []string{"default"}}},
-		{"--ssh= default", BuildFlags{SSH: []string{"default"}}},
-		{"--ssh default=/tmp/agent.sock --ssh github", BuildFlags{SSH: []string{"default=/tmp/agent.sock", "github"}}},
-		{"--network host --no-cache", BuildFlags{Network: "host", NoCache: true}},
-		{"--no-cache=false --network=none", BuildFlags{Network: "none"}},
-		{"--no-cache=true", BuildFlags{NoCache: true}},
-		{`--label "org.opencontainers.image.title=My App" --label 'team=web platform' --label=x`,
-			BuildFlags{Labels: map[string]string{"org.opencontainers.image.title": "My App", "team": "web platform", "x": ""}}},
-		{`--build-arg "GREETING=hello world" --build-arg NAME --build-arg=Q=a\ b`,
-			BuildFlags{BuildArgs: []string{"GREETING=hello world", "NAME", "Q=a b"}}},
-		{`--build-arg "QUOTE=say \"hi\""`, BuildFlags{BuildArgs: []string{`QUOTE=say "hi"`}}},
-		{"--platform linux/arm64 --add-host db:10.0.0.1 --add-host=cache:10.0.0.2",
-			BuildFlags{Platform: "linux/arm64", AddHosts: []string{"db:10.0.0.1", "cache:10.0.0.2"}}},
-		{"\t--network\thost\n--no-cache\n", BuildFlags{Network: "host", NoCache: true}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			t.Parallel()
-			got, err := ParseBuildFlags(tt.in)
-			if err != nil {
-				t.Fatalf("ParseBuildFlags(%q): %v", tt.in, err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ParseBuildFlags(%q) = %+v, want %+v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseBuildFlagsErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in    string
-		wants []string
-	}{
-		{"--pull", append([]string{`"--pull" is not supported`}, SupportedBuildFlags...)},
-		{"--network host --squash", append([]string{`"--squash" is not supported`}, SupportedBuildFlags...)},
-		{"host", []string{"word 1 is not a --flag"}},
-		{"--network", []string{"--network needs a value"}},
-		{"--ssh= --no-cache", []string{"--ssh needs a value"}},
-		{"--no-cache=yes", []string{"--no-cache takes no value"}},
-		{`--label "team=web`, []string{"the double quote at character 9 is not closed"}},
-		{`--label 'team=web`, []string{"the single quote at character 9 is not closed"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			t.Parallel()
-			_, err := ParseBuildFlags(tt.in)
-			if err == nil || !IsConfigError(err) {
-				t.Fatalf("ParseBuildFlags(%q) error = %v, want a ConfigError", tt.in, err)
-			}
-			if !strings.HasPrefix(err.Error(), "additional-build-args: ") {
-				t.Errorf("error %q does not name additional-build-args", err)
-			}
-			for _, w := range tt.wants {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-		})
-	}
-}
-
-func TestBuildFlagsCanonical(t *testing.T) {
-	t.Parallel()
-	a, _ := ParseBuildFlags("--label b=2 --label a=1 --network host --ssh default=/x.sock")
-	b, _ := ParseBuildFlags("--ssh=default=/y.sock --network=host --label a=1 --label b=2")
-	if a.canonical() != b.canonical() {
-		t.Errorf("canonical differs: %q vs %q", a.canonical(), b.canonical())
-	}
-	if want := "--ssh=default --network=host --label=a=1 --label=b=2"; a.canonical() != want {
-		t.Errorf("canonical = %q, want %q", a.canonical(), want)
 	}
 }
 

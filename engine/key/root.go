@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"context"
@@ -122,30 +122,6 @@ func InCheckout(workdir, p string) error {
 		}
 	}
 	return nil
-}
-
-// CheckoutProblems lists the dockerfile, context and cache-on entries that
-// lead outside the checkout, each naming its option and the fix.
-func (c *Config) CheckoutProblems() []error {
-	var errs []error
-	if c.DockerfileInline == "" {
-		if err := InCheckout(c.WorkDir, c.dockerfileOption()); err != nil {
-			errs = append(errs, fmt.Errorf("dockerfile %q %v: give a path inside %s, or use dockerfile-inline",
-				c.dockerfileOption(), err, c.workDirName()))
-		}
-	}
-	if c.Context != "" {
-		if err := InCheckout(c.WorkDir, c.Context); err != nil {
-			errs = append(errs, fmt.Errorf("context %q %v: give a directory inside %s", c.Context, err, c.workDirName()))
-		}
-	}
-	for _, pattern := range c.CacheOn {
-		glob, _, _ := strings.Cut(strings.TrimSpace(pattern), "#")
-		if err := InCheckout(c.WorkDir, glob); err != nil {
-			errs = append(errs, fmt.Errorf("cache-on %q %v: hash only files inside %s", pattern, err, c.workDirName()))
-		}
-	}
-	return errs
 }
 
 // outsideError is a symlink on the way to a path that leads out of the
@@ -280,6 +256,9 @@ func (ck *checkout) fileDigest(ctx context.Context, rel string, buf []byte) (str
 	defer f.Close()
 	h := sha256.New()
 	if err := readChunks(ctx, f, buf, func(p []byte) { h.Write(p) }); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("reading cache-on file %s: %w", rel, err)
+		}
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil

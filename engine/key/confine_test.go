@@ -1,4 +1,4 @@
-package engine
+package key
 
 import (
 	"context"
@@ -35,9 +35,9 @@ func symlink(t *testing.T, target, name string) {
 	}
 }
 
-// keyWithin is ComputeKey, failing the test if it takes longer than d
+// keyWithin is Compute, failing the test if it takes longer than d
 // (the computation is left running).
-func keyWithin(t *testing.T, ctx context.Context, c *Config, d time.Duration) (Key, error) {
+func keyWithin(t *testing.T, ctx context.Context, s Spec, d time.Duration) (Key, error) {
 	t.Helper()
 	type result struct {
 		k   Key
@@ -45,14 +45,14 @@ func keyWithin(t *testing.T, ctx context.Context, c *Config, d time.Duration) (K
 	}
 	done := make(chan result, 1)
 	go func() {
-		k, err := ComputeKey(ctx, c)
+		k, err := Compute(ctx, s, nil)
 		done <- result{k, err}
 	}()
 	select {
 	case r := <-done:
 		return r.k, r.err
 	case <-time.After(d):
-		t.Fatalf("ComputeKey with cache-on %q still running after %v", c.CacheOn, d)
+		t.Fatalf("Compute with cache-on %q still running after %v", s.CacheOn, d)
 		return Key{}, nil
 	}
 }
@@ -86,13 +86,13 @@ func TestCacheOnSymlinksOutside(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
 			t.Parallel()
-			c := keyConfig(checkout, defaultEnv())
+			c := keySpec(checkout)
 			c.CacheOn = []string{tt.pattern}
-			k, err := keyWithin(t, t.Context(), &c, 20*time.Second)
+			k, err := keyWithin(t, t.Context(), c, 20*time.Second)
 			if err == nil {
 				t.Fatalf("no error; inputs %v", k.Inputs)
 			}
-			if !IsConfigError(err) {
+			if !isConfigError(err) {
 				t.Errorf("error %v is not a ConfigError", err)
 			}
 			for _, want := range []string{"cache-on", tt.entry, "outside the checkout"} {
@@ -106,9 +106,9 @@ func TestCacheOnSymlinksOutside(t *testing.T) {
 	// The issue's case: sub/root -> / must not hash /etc/hostname.
 	if _, err := os.Stat("/etc/hostname"); err == nil {
 		symlink(t, "/", filepath.Join(checkout, "slash/root"))
-		c := keyConfig(checkout, defaultEnv())
+		c := keySpec(checkout)
 		c.CacheOn = []string{"slash/root/etc/host*"}
-		if k, err := keyWithin(t, t.Context(), &c, 20*time.Second); err == nil || !strings.Contains(err.Error(), "slash/root") {
+		if k, err := keyWithin(t, t.Context(), c, 20*time.Second); err == nil || !strings.Contains(err.Error(), "slash/root") {
 			t.Errorf("cache-on slash/root/etc/host*: error %v, inputs %v; want an error naming slash/root", err, k.Inputs)
 		}
 	}
@@ -122,9 +122,9 @@ func TestCacheOnSymlinksInside(t *testing.T) {
 	symlink(t, "packages/a/package.json", filepath.Join(checkout, "inside.json"))
 	symlink(t, "..", filepath.Join(checkout, "sub/up"))
 	symlink(t, "../packages", filepath.Join(checkout, "sub/pkgs"))
-	c := keyConfig(checkout, defaultEnv())
+	c := keySpec(checkout)
 	c.CacheOn = []string{"inside.json", "sub/up/yarn.lock", "sub/pkgs/*/package.json", "inside.json#.name"}
-	k := mustKey(t, &c)
+	k := mustKey(t, c)
 	want := map[string]string{
 		"file inside.json":             digest([]byte(keyTree()["packages/a/package.json"])),
 		"file sub/up/yarn.lock":        digest([]byte(keyTree()["yarn.lock"])),
@@ -164,9 +164,9 @@ func mkfifo(t *testing.T, name string) {
 func TestCacheOnIrregularFiles(t *testing.T) {
 	t.Parallel()
 	checkout, _ := checkoutWithOutside(t)
-	c := keyConfig(checkout, defaultEnv())
+	c := keySpec(checkout)
 	c.CacheOn = []string{"**"}
-	before := mustKey(t, &c)
+	before := mustKey(t, c)
 
 	mkfifo(t, filepath.Join(checkout, "pipe/fifo.json"))
 	symlink(t, "pipe/fifo.json", filepath.Join(checkout, "fifo-link.json"))
@@ -176,9 +176,9 @@ func TestCacheOnIrregularFiles(t *testing.T) {
 	t.Run("wildcards skip them", func(t *testing.T) {
 		t.Parallel()
 		for _, pattern := range []string{"**", "{pipe/*,yarn.lock}", "*"} {
-			c := keyConfig(checkout, defaultEnv())
+			c := keySpec(checkout)
 			c.CacheOn = []string{"**", pattern}
-			k, err := keyWithin(t, t.Context(), &c, 20*time.Second)
+			k, err := keyWithin(t, t.Context(), c, 20*time.Second)
 			if err != nil {
 				t.Fatalf("cache-on **, %s: %v", pattern, err)
 			}
@@ -189,9 +189,9 @@ func TestCacheOnIrregularFiles(t *testing.T) {
 	})
 	t.Run("a glob matching only them matches nothing", func(t *testing.T) {
 		t.Parallel()
-		c := keyConfig(checkout, defaultEnv())
+		c := keySpec(checkout)
 		c.CacheOn = []string{"pipe/*.json"}
-		_, err := keyWithin(t, t.Context(), &c, 20*time.Second)
+		_, err := keyWithin(t, t.Context(), c, 20*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "matches no file") {
 			t.Errorf("error = %v, want matches no file", err)
 		}
@@ -203,10 +203,10 @@ func TestCacheOnIrregularFiles(t *testing.T) {
 	for _, pattern := range named {
 		t.Run(pattern, func(t *testing.T) {
 			t.Parallel()
-			c := keyConfig(checkout, defaultEnv())
+			c := keySpec(checkout)
 			c.CacheOn = []string{pattern}
-			_, err := keyWithin(t, t.Context(), &c, 20*time.Second)
-			if err == nil || !IsConfigError(err) {
+			_, err := keyWithin(t, t.Context(), c, 20*time.Second)
+			if err == nil || !isConfigError(err) {
 				t.Fatalf("error = %v, want a ConfigError", err)
 			}
 			entry, _, _ := strings.Cut(pattern, "#")
@@ -241,10 +241,10 @@ func TestDockerfileInCheckout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.dockerfile, func(t *testing.T) {
 			t.Parallel()
-			c := keyConfig(checkout, defaultEnv())
+			c := keySpec(checkout)
 			c.Dockerfile = tt.dockerfile
-			_, err := keyWithin(t, t.Context(), &c, 20*time.Second)
-			if err == nil || !IsConfigError(err) {
+			_, err := keyWithin(t, t.Context(), c, 20*time.Second)
+			if err == nil || !isConfigError(err) {
 				t.Fatalf("error = %v, want a ConfigError", err)
 			}
 			for _, want := range []string{"dockerfile", tt.want} {
@@ -255,10 +255,10 @@ func TestDockerfileInCheckout(t *testing.T) {
 		})
 	}
 	for _, dockerfile := range []string{"in/Dockerfile", filepath.Join(checkout, "Dockerfile")} {
-		c := keyConfig(checkout, defaultEnv())
-		want := mustKey(t, &c)
+		c := keySpec(checkout)
+		want := mustKey(t, c)
 		c.Dockerfile = dockerfile
-		if got := mustKey(t, &c); got.Tag != want.Tag {
+		if got := mustKey(t, c); got.Tag != want.Tag {
 			t.Errorf("dockerfile %s: key %s, want %s as for Dockerfile", dockerfile, got.Tag, want.Tag)
 		}
 	}
@@ -295,23 +295,6 @@ func TestInCheckout(t *testing.T) {
 		}
 	}
 
-	c := keyConfig(checkout, defaultEnv())
-	if errs := c.CheckoutProblems(); len(errs) != 0 {
-		t.Errorf("CheckoutProblems of the default paths = %v", errs)
-	}
-	c.Dockerfile = "../../../../etc/passwd"
-	c.Context = "sub/root"
-	errs := errors.Join(c.CheckoutProblems()...)
-	for _, want := range []string{`dockerfile "../../../../etc/passwd"`, `context "sub/root"`, "outside the checkout", "inside " + checkout} {
-		if errs == nil || !strings.Contains(errs.Error(), want) {
-			t.Errorf("CheckoutProblems = %v, want %q", errs, want)
-		}
-	}
-	// A Dockerfile outside gives an outside context too: one problem.
-	c.Context = ""
-	if errs := c.CheckoutProblems(); len(errs) != 1 {
-		t.Errorf("CheckoutProblems with only the dockerfile outside = %v, want one problem", errs)
-	}
 }
 
 // TestComputeKeyCancelled: the key stops when its context is cancelled,
@@ -334,19 +317,19 @@ func TestComputeKeyCancelled(t *testing.T) {
 	f.Close()
 
 	for _, cacheOn := range [][]string{{"**/*.txt", "**/package.json"}, {"huge.bin"}, {"**"}} {
-		c := keyConfig(checkout, defaultEnv())
+		c := keySpec(checkout)
 		c.CacheOn = cacheOn
 
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if _, err := keyWithin(t, ctx, &c, 10*time.Second); !errors.Is(err, context.Canceled) {
+		if _, err := keyWithin(t, ctx, c, 10*time.Second); !errors.Is(err, context.Canceled) {
 			t.Errorf("cache-on %q, cancelled before: error %v, want context.Canceled", cacheOn, err)
 		}
 
 		ctx, cancel = context.WithCancel(t.Context())
 		time.AfterFunc(5*time.Millisecond, cancel)
 		start := time.Now()
-		k, err := keyWithin(t, ctx, &c, 20*time.Second)
+		k, err := keyWithin(t, ctx, c, 20*time.Second)
 		if err == nil && time.Since(start) > time.Second {
 			t.Errorf("cache-on %q: finished after %v despite the cancel at 5ms: inputs %d", cacheOn, time.Since(start), len(k.Inputs))
 		}
