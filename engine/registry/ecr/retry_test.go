@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // TestMain shortens the waits between retries, so that fault tests take
