@@ -89,7 +89,7 @@ func Do(ctx context.Context, p Policy, log Logf, what string, op func() error) e
 		if reason == "" || ctx.Err() != nil {
 			return err
 		}
-		wait, try, stop := b.next(err)
+		wait, try, stop := b.next(err, reason)
 		if stop != nil {
 			return stop
 		}
@@ -112,7 +112,7 @@ func Do(ctx context.Context, p Policy, log Logf, what string, op func() error) e
 
 // next counts a failed try and returns the wait before the next one and
 // that try's number in the step, or the error to give up with.
-func (b *budget) next(err error) (wait time.Duration, try int, stop error) {
+func (b *budget) next(err error, reason string) (wait time.Duration, try int, stop error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
@@ -120,10 +120,9 @@ func (b *budget) next(err error) (wait time.Duration, try int, stop error) {
 		b.first = now
 	}
 	b.tries++
-	reason := Reason(err)
 	if after := retryAfter(err); after > 0 {
 		if after > b.p.Max || now.Sub(b.first)+after > b.p.Deadline {
-			return 0, 0, &TooLongError{Err: err, Reason: reason, After: after, Max: b.p.Max, Deadline: b.p.Deadline}
+			return 0, 0, &TooLongError{Err: err, After: after, Max: b.p.Max, Deadline: b.p.Deadline}
 		}
 		wait = after
 	}
@@ -138,14 +137,13 @@ func (b *budget) next(err error) (wait time.Duration, try int, stop error) {
 // rather than wait past the deadline, the step fails at once.
 type TooLongError struct {
 	Err           error
-	Reason        string
 	After         time.Duration // what the server asked
 	Max, Deadline time.Duration // the policy's bounds
 }
 
 func (e *TooLongError) Error() string {
-	return fmt.Sprintf("%v (%s: the server asks to wait %s before another try (Retry-After), more than the retry policy allows "+
-		"(%s a wait, %s in all): not retried)", e.Err, e.Reason, e.After.Round(time.Second), e.Max, e.Deadline)
+	return fmt.Sprintf("%v: the server asks to wait %s before another try (Retry-After), more than the retry policy allows "+
+		"(%s a wait, %s in all), so it was not retried", e.Err, e.After.Round(time.Second), e.Max, e.Deadline)
 }
 
 func (e *TooLongError) Unwrap() error { return e.Err }

@@ -74,7 +74,7 @@ func TestDo(t *testing.T) {
 				t.Errorf("%d calls, %d retries logged (%q); want %d, %d", calls, len(log.lines), log.lines, tt.calls, tt.logs)
 			}
 			for i, l := range log.lines {
-				want := fmt.Sprintf("pushing r:t: the registry answered a server error (5xx) (received unexpected HTTP status: 503 Service Unavailable); retrying in ")
+				want := "pushing r:t: the registry answered a server error (5xx) (received unexpected HTTP status: 503 Service Unavailable); retrying in "
 				if !strings.HasPrefix(l, want) || !strings.HasSuffix(l, fmt.Sprintf("(try %d of 3)", i+2)) {
 					t.Errorf("retry logged as %q", l)
 				}
