@@ -14,6 +14,7 @@ lint:
 
 bench:
 	bench/key.sh
+	bench/startup.sh
 	bench/hit.sh
 	bench/action-start.sh
 

@@ -5,28 +5,36 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
-// The registries' own rules for the names users write.
+// The registries' own rules for the names users write, compiled on first
+// use (see lazyRegexp).
 var (
 	// A registry host[:port], an IPv6 address in brackets included.
-	hostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$`)
+	hostPort = lazyRegexp(`^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$`)
 
 	// ECR repository names, account IDs and region names.
-	ecrRepoName  = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
-	awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
-	awsRegion    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`)
+	ecrRepoName  = lazyRegexp(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+	awsAccountID = lazyRegexp(`^[0-9]{12}$`)
+	awsRegion    = lazyRegexp(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`)
 
 	// A Google Cloud project ID: 6 to 30 lower-case letters, digits and
 	// hyphens, starting with a letter, not ending with a hyphen.
-	gcpProjectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	gcpProjectID = lazyRegexp(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 	// The domain of a domain-scoped project, example.com:my-project.
-	gcpProjectDomain = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$`)
+	gcpProjectDomain = lazyRegexp(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$`)
 	// An Artifact Registry repository ID.
-	garRepositoryID = regexp.MustCompile(`^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	garRepositoryID = lazyRegexp(`^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	// One path component of an image name, as the distribution spec has it.
-	imagePathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	imagePathComponent = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 )
+
+// lazyRegexp compiles expr on first use: a process start should not pay
+// for the expressions of options it is not given.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // StripScheme drops a leading https:// or http:// and a trailing slash
 // from a registry host or repository as users write it.
@@ -84,7 +92,7 @@ func (c *Config) registryProblems() []error {
 func (c *Config) ecrProblems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if name := c.RepositoryName(); len(name) < 2 || len(name) > 256 || !ecrRepoName.MatchString(name) {
+	if name := c.RepositoryName(); len(name) < 2 || len(name) > 256 || !ecrRepoName().MatchString(name) {
 		rules := "ECR names are 2 to 256 characters: lower-case letters and digits, separated by single . _ or -, with / between path parts (for example build-cache/my-org/my-pipeline)"
 		if c.ECRName != "" {
 			add("ecr-name %q is not a valid ECR repository name: %s", name, rules)
@@ -92,13 +100,13 @@ func (c *Config) ecrProblems() []error {
 			add("the default repository name %q is not a valid ECR repository name: set ecr-name; %s", name, rules)
 		}
 	}
-	if a := strings.TrimSpace(c.ECRAccountID); a != "" && !awsAccountID.MatchString(a) {
+	if a := strings.TrimSpace(c.ECRAccountID); a != "" && !awsAccountID().MatchString(a) {
 		add("ecr-account-id %q is not an AWS account ID: write the 12 digits of the account that owns the registry, for example 123456789012", c.ECRAccountID)
 	}
-	if r := strings.TrimSpace(c.Region); r != "" && !awsRegion.MatchString(r) {
+	if r := strings.TrimSpace(c.Region); r != "" && !awsRegion().MatchString(r) {
 		add("region %q is not an AWS region name: write for example eu-west-1", c.Region)
 	}
-	if h := StripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort.MatchString(h) {
+	if h := StripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort().MatchString(h) {
 		add("registry-hostname %q is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com", c.RegistryHostname)
 	}
 	keys := make([]string, 0, len(c.ECRTags))
@@ -133,7 +141,7 @@ func (c *Config) googleProblems() []error {
 		if !scoped {
 			domain, id = "", c.GCPProject
 		}
-		if !gcpProjectID.MatchString(id) || scoped && !gcpProjectDomain.MatchString(domain) {
+		if !gcpProjectID().MatchString(id) || scoped && !gcpProjectDomain().MatchString(domain) {
 			add("gcp-project %q is not a Google Cloud project ID: %s", c.GCPProject, projectRules)
 		}
 	}
@@ -142,7 +150,7 @@ func (c *Config) googleProblems() []error {
 	case host == "" && provider == ProviderGAR:
 		add("registry-hostname is required with registry-provider: %s: set it to the host of the repository's location, "+
 			"LOCATION-docker.pkg.dev, for example europe-west1-docker.pkg.dev", provider)
-	case host != "" && !hostPort.MatchString(host):
+	case host != "" && !hostPort().MatchString(host):
 		example := "gcr.io, eu.gcr.io or europe-west1-docker.pkg.dev"
 		if provider == ProviderGAR {
 			example = "europe-west1-docker.pkg.dev"
@@ -157,14 +165,14 @@ func (c *Config) googleProblems() []error {
 	}
 	parts := strings.Split(name, "/")
 	switch {
-	case slices.ContainsFunc(parts, func(p string) bool { return !imagePathComponent.MatchString(p) }):
+	case slices.ContainsFunc(parts, func(p string) bool { return !imagePathComponent().MatchString(p) }):
 		add("%s is not a valid image name: use lower-case letters and digits, separated by single . _ or -, "+
 			"with / between path parts (for example build-cache/my-pipeline)", what)
 	case provider != ProviderGAR:
 	case len(parts) < 2:
 		add("%s has no repository part: with registry-provider: artifact-registry, its first path part is "+
 			"the Artifact Registry repository, for example build-cache/my-pipeline for the repository build-cache", what)
-	case !garRepositoryID.MatchString(parts[0]):
+	case !garRepositoryID().MatchString(parts[0]):
 		add("%s: its first path part %q names the Artifact Registry repository, and repository IDs are "+
 			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", what, parts[0])
 	}

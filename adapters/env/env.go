@@ -29,8 +29,8 @@ type Settings struct {
 
 // notOptions are DOCKER_ECR_CACHE_* variables with other meanings.
 var notOptions = map[string]bool{
-	"REGISTRY_USERNAME": true, "REGISTRY_PASSWORD": true, "REQUIRE_DOCKER": true,
-	"BINARY": true, "DOCKERD_DIR": true, "OUTPUT": true, "OUTPUT_FILE": true,
+	"REGISTRY_USERNAME": true, "REGISTRY_PASSWORD": true,
+	"BINARY": true, "OUTPUT": true, "OUTPUT_FILE": true,
 }
 
 // Load reads options from the environment, then from args: flags win.

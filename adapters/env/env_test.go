@@ -67,6 +67,8 @@ func TestLoadErrorsNameTheOption(t *testing.T) {
 		{"missing value", []string{"--dockerfile"}, nil, []string{"--dockerfile needs a value"}},
 		{"bad output", []string{"--output", "yaml"}, nil, []string{`output "yaml"`}},
 		{"two at once", []string{"--nope", "--output", "xml"}, nil, []string{`"nope"`, `output "xml"`}},
+		// the test bed's variables are the test helpers' business (testenv.WithoutBed), not the command's
+		{"test bed variable", nil, map[string]string{"DOCKER_ECR_CACHE_REQUIRE_DOCKER": "1"}, []string{"DOCKER_ECR_CACHE_REQUIRE_DOCKER", "unknown option"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -119,7 +119,7 @@ func TestFaultPersistentFailsCleanly(t *testing.T) {
 	start := time.Now()
 	r := j.run(t)
 	took := time.Since(start)
-	if r.Code != 1 || !strings.Contains(r.Stderr, "503 Service Unavailable (the registry answered a server error (5xx): gave up after 5 tries)") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "503 Service Unavailable (the registry answered a server error (5xx): gave up after 5 tries in ") {
 		t.Fatalf("exit %d, want 1 naming the 503:\n%s", r.Code, r.Stderr)
 	}
 	if took > 60*time.Second {

@@ -33,7 +33,7 @@ func BenchmarkHitLocal(b *testing.B) {
 				if tt.registry != "" {
 					cmd.Args = append(cmd.Args, "--registry", tt.registry)
 				}
-				cmd.Dir = dir
+				cmd.Dir, cmd.Env = dir, testenv.WithoutBed(os.Environ())
 				out, err := cmd.Output()
 				if err != nil {
 					b.Fatalf("%v: %s", err, out)

@@ -24,7 +24,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 var _ engine.Docker = (*Client)(nil)

@@ -15,48 +15,23 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/faultproxy"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
-// TestTransient classifies the daemon's messages as seen through a fault
-// proxy in front of a distribution registry.
-func TestTransient(t *testing.T) {
+// TestStallIsNotRetried: a stalled pull or push is stopped, not tried again.
+func TestStallIsNotRetried(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ msg, want string }{
-		{"received unexpected HTTP status: 503 Service Unavailable", "the registry answered a server error (5xx)"},
-		{"Error response from daemon: received unexpected HTTP status: 502 Bad Gateway", "the registry answered a server error (5xx)"},
-		{"received unexpected HTTP status: 500 Internal Server Error", "the registry answered a server error (5xx)"},
-		{"toomanyrequests: You have reached your pull rate limit", "the registry is rate-limiting (429)"},
-		{"unavailable: fault injected: 429 Too Many Requests", "the registry is rate-limiting (429)"},
-		{`Put "http://127.0.0.1:1/v2/x/manifests/t": read tcp 127.0.0.1:2->127.0.0.1:1: read: connection reset by peer`, "connection reset"},
-		{"Error response from daemon: unexpected EOF", "connection closed early (EOF)"},
-		{`Get "https://r/v2/": net/http: TLS handshake timeout`, "timeout"},
-		{`Get "https://r/v2/": dial tcp 10.0.0.1:443: i/o timeout`, "timeout"},
-		// never retried
-		{"unavailable: fault injected: 401 Unauthorized", ""},
-		{"unauthorized: authentication required", ""},
-		{"denied: requested access to the resource is denied", ""},
-		{"manifest unknown: manifest unknown", ""},
-		{"Error response from daemon: manifest for r/x:t not found: manifest unknown", ""},
-		{"Error response from daemon: No such image: r/x:t", ""},
-		{"Cannot connect to the Docker daemon at unix:///var/run/docker.sock", ""},
-		{"layer 5034 of 6 is broken", ""},
-	}
-	for _, tt := range tests {
-		if got := transient(errors.New(tt.msg)); got != tt.want {
-			t.Errorf("transient(%q) = %q, want %q", tt.msg, got, tt.want)
-		}
-	}
-	for _, err := range []error{nil, context.Canceled, fmt.Errorf("x: %w", context.DeadlineExceeded), &StallError{Phase: "push", Ref: "r", Limit: time.Second}} {
-		if got := transient(err); got != "" {
-			t.Errorf("transient(%v) = %q, want none", err, got)
-		}
+	_, w := watch(t.Context(), time.Nanosecond, "push", "r:t")
+	time.Sleep(10 * time.Millisecond)
+	err := w.stop(errors.New("context canceled while reading"))
+	var stall *StallError
+	if !errors.As(err, &stall) || retry.Reason(err) != "" {
+		t.Errorf("stop = %v, reason %q; want a stall, not retried", err, retry.Reason(err))
 	}
 }
 
-// retryLog records the retries a client reports.
 type retryLog struct {
 	mu    sync.Mutex
 	lines []string
@@ -197,7 +172,7 @@ func TestPersistentFaultGivesUp(t *testing.T) {
 		tries int
 		want  string
 	}{
-		{"503", faultproxy.Status(http.StatusServiceUnavailable), 3, "503 Service Unavailable (the registry answered a server error (5xx): gave up after 3 tries)"},
+		{"503", faultproxy.Status(http.StatusServiceUnavailable), 3, "503 Service Unavailable (the registry answered a server error (5xx): gave up after 3 tries in "},
 		{"401", faultproxy.Status(http.StatusUnauthorized), 1, "401 Unauthorized"},
 		{"403", faultproxy.Status(http.StatusForbidden), 1, "403 Forbidden"},
 	}

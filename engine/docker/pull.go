@@ -6,6 +6,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // Pull pulls ref with auth, writing plain progress lines. A transient
@@ -19,7 +20,7 @@ func (c *Client) Pull(ctx context.Context, ref string, auth engine.Auth) error {
 	if err != nil {
 		return err
 	}
-	return c.retry(ctx, "pulling "+ref, func() error { // the caller names ref
+	return retry.Do(ctx, c.Retry, c.Log, "pulling "+ref, func() error { // the caller names ref
 		ctx, w := watch(ctx, c.StallPullPush, "pull", ref)
 		return w.stop(c.pull(ctx, w, ref, enc))
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // Push pushes ref with auth and returns the manifest digest the registry
@@ -25,7 +26,7 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return "", err
 	}
 	var digest string
-	err = c.retry(ctx, "pushing "+ref, func() error {
+	err = retry.Do(ctx, c.Retry, c.Log, "pushing "+ref, func() error {
 		ctx, w := watch(ctx, c.StallPullPush, "push", ref)
 		var err error
 		digest, err = c.push(ctx, w, ref, enc)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // StallError is a pull, push or build whose stream showed no progress for
@@ -84,7 +86,7 @@ func (w *watchdog) end() {
 func (w *watchdog) stop(err error) error {
 	w.end()
 	if err != nil && w.fired.Load() {
-		return &StallError{Phase: w.phase, Ref: w.ref, Limit: w.limit}
+		return retry.Permanent(&StallError{Phase: w.phase, Ref: w.ref, Limit: w.limit}) // not retried
 	}
 	return err
 }

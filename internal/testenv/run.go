@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,13 +17,14 @@ type Result struct {
 }
 
 // RunCommand runs the built command with args in dir, with exactly env as
-// its environment, and parses its stdout as dotenv outputs. A non-zero
-// exit is returned in Code; a command that cannot run fails the test.
+// its environment less the test bed's own variables (BedEnv), and parses
+// its stdout as dotenv outputs. A non-zero exit is returned in Code; a
+// command that cannot run fails the test.
 func RunCommand(tb testing.TB, dir string, env []string, args ...string) Result {
 	tb.Helper()
 	cmd := exec.Command(Binary(tb), args...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{}, env...) // never nil: nil would inherit the test's environment
+	cmd.Env = WithoutBed(env) // never nil: nil would inherit the test's environment
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -40,4 +42,21 @@ func RunCommand(tb testing.TB, dir string, env []string, args ...string) Result 
 		}
 	}
 	return r
+}
+
+// BedEnv are the test bed's variables. They share the command's prefix
+// DOCKER_ECR_CACHE_ but are none of its options, and the command knows
+// nothing of them: the generic front end would refuse them as unknown.
+var BedEnv = []string{RequireDockerEnv, "DOCKER_ECR_CACHE_DOCKERD_DIR"}
+
+// WithoutBed is env without BedEnv's variables, never nil.
+func WithoutBed(env []string) []string {
+	out := []string{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(BedEnv, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

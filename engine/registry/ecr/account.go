@@ -25,7 +25,7 @@ func (r *Registry) accountLocked(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("finding the AWS account of the registry (set ecr-account-id to skip this): %w", explain("sts:GetCallerIdentity", err))
 	}
 	account := aws.ToString(out.Account)
-	if !accountID.MatchString(account) {
+	if !accountID().MatchString(account) {
 		return "", fmt.Errorf("STS GetCallerIdentity returned account %q, not 12 digits: set ecr-account-id", account)
 	}
 	r.account = account

@@ -6,19 +6,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // FallbackRegion is the original plugin's region when none is set.
 const FallbackRegion = "eu-west-1"
 
-// callTimeout bounds each API request; the SDK retries failed ones
+// callTimeout bounds each API request; retryCalls retries failed ones
 // (throttling, 5xx, network) by retry.Default.
 const callTimeout = time.Minute
 
@@ -32,8 +33,8 @@ func loadAWS(ctx context.Context, optRegion string, log engine.Reporter) (aws.Co
 	opts := []func(*config.LoadOptions) error{
 		config.WithLogger(sdkLogger(log)),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(callTimeout)),
-		config.WithRetryer(func() aws.Retryer { return retry.Default.AWS(log.Warnf) }),
-		config.WithAPIOptions([]func(*middleware.Stack) error{retry.Default.AWSDeadline}),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		config.WithAPIOptions([]func(*middleware.Stack) error{retryCalls(log)}),
 	}
 	if optRegion != "" {
 		opts = append(opts, config.WithRegion(optRegion))
@@ -47,6 +48,26 @@ func loadAWS(ctx context.Context, optRegion string, log engine.Reporter) (aws.Co
 		log.Warnf("no AWS region is set (region option, AWS_REGION, AWS_DEFAULT_REGION or the profile's region): using %s, as the original plugin did", FallbackRegion)
 	}
 	return cfg, nil
+}
+
+// retryCalls retries each API call by retry.Default, logging each retry
+// as a warning: the whole operation runs again from its serialisation on,
+// so each try is signed anew. The SDK's own retryer is off, so that there
+// is one loop and one deadline; a call made inside another (the STS call
+// that fetches the credential) shares the outer call's budget.
+func retryCalls(log engine.Reporter) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("docker-ecr-cache/retry",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (out middleware.InitializeOutput, md middleware.Metadata, err error) {
+				ctx = retry.Phase(ctx, retry.Default)
+				what := awsmiddleware.GetServiceID(ctx) + " " + awsmiddleware.GetOperationName(ctx)
+				err = retry.Do(ctx, retry.Default, log.Warnf, what, func() error {
+					out, md, err = next.HandleInitialize(ctx, in)
+					return err
+				})
+				return out, md, err
+			}), middleware.After)
+	}
 }
 
 // sdkLogger sends the SDK's warnings to the reporter instead of stderr.

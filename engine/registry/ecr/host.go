@@ -37,7 +37,7 @@ func (r *Registry) registryHost(ctx context.Context) (string, error) {
 		r.log.Infof("ECR registry %s (registry-hostname), region %s", r.host, r.aws.Region)
 		return r.host, nil
 	}
-	if !region.MatchString(r.aws.Region) {
+	if !region().MatchString(r.aws.Region) {
 		return "", fmt.Errorf("AWS region %q (from AWS_REGION, AWS_DEFAULT_REGION or the profile) is not a region name: set the region option, for example eu-west-1", r.aws.Region)
 	}
 	account, err := r.accountLocked(ctx)

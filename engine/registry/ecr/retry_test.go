@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // TestMain shortens the waits between retries, so that fault tests take
@@ -31,8 +31,8 @@ func TestTransientAPIFailuresAreRetriedAndLogged(t *testing.T) {
 			if n := s.Count("GetAuthorizationToken"); n != 3 {
 				t.Errorf("%d GetAuthorizationToken calls, want 3", n)
 			}
-			if w := log.warnings(); strings.Count(w, "retrying") != 2 || !strings.Contains(w, code) {
-				t.Errorf("warnings %q, want two retries naming %s", w, code)
+			if w := log.warnings(); strings.Count(w, "retrying") != 2 || !strings.Contains(w, code) || !strings.Contains(w, "ECR GetAuthorizationToken: ") {
+				t.Errorf("warnings %q, want two retries of ECR GetAuthorizationToken naming %s", w, code)
 			}
 		})
 	}

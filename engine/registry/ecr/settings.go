@@ -3,14 +3,16 @@ package ecr
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
-// ECR's rules for account IDs and region names, for what AWS answers.
+// ECR's rules for account IDs and region names, for what AWS answers,
+// compiled on first use: a process start should not pay for them.
 var (
-	accountID = regexp.MustCompile(`^[0-9]{12}$`)
-	region    = regexp.MustCompile(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`)
+	accountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+	region    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(?:-[a-z0-9]+)+-[0-9]+$`) })
 )
 
 // settings are the options the provider uses, checked before any call.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // TokenUser is the Docker user name that goes with an OAuth2 access token.

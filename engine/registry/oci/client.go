@@ -19,12 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // Client reads manifests and image configs. Its transport retries by Retry
 // and logs each retry with Log; go-containerregistry's own retries are
 // turned off, so that tries are not multiplied and Retry-After is honoured.
+// Each of Lookup and Labels is one step, whose requests share one budget
+// of tries and one deadline (retry.Phase).
 type Client struct {
 	Retry     retry.Policy
 	Transport http.RoundTripper // nil: a transport with bounded waits
@@ -147,6 +149,7 @@ func (c *Client) Lookup(ctx context.Context, repo, tag string, auth engine.Auth)
 	if err != nil {
 		return "", err
 	}
+	ctx = retry.Phase(ctx, c.Retry)
 	desc, err := remote.Head(ref, c.options(ctx, auth)...)
 	if err != nil {
 		return "", fmt.Errorf("looking up %s: %w", ref, c.explain(ctx, ref, auth, err))
@@ -161,6 +164,7 @@ func (c *Client) Labels(ctx context.Context, repo, tag string, auth engine.Auth)
 	if err != nil {
 		return nil, err
 	}
+	ctx = retry.Phase(ctx, c.Retry)
 	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 	img, err := remote.Image(ref, append(c.options(ctx, auth), remote.WithPlatform(platform))...)
 	if err != nil {

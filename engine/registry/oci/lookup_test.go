@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
-	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/retry"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ecrtest"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )

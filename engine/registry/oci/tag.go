@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // Tag gives the image repo:tag the tag newTag too, in the registry: one
@@ -22,6 +23,7 @@ func (c *Client) Tag(ctx context.Context, repo, tag, newTag string, auth engine.
 	if err != nil {
 		return err
 	}
+	ctx = retry.Phase(ctx, c.Retry)
 	desc, err := remote.Get(src, c.options(ctx, auth)...)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", src, c.explain(ctx, src, auth, err))
