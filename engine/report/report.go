@@ -17,8 +17,8 @@ import (
 )
 
 // Style is a CI's log dialect. Each method writes whole lines to w. The
-// text it is given is already masked and escaped: subjects and warnings
-// are one line, an error's message may have several, each guarded.
+// text it is given is already masked, escaped and guarded: subjects and
+// warnings are one line, an error's message may have several.
 type Style interface {
 	// Group opens a collapsible section for a phase of the run.
 	Group(w io.Writer, p engine.Phase, subject string)
@@ -72,7 +72,7 @@ func (r *Reporter) Phase(p engine.Phase, subject string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.endGroup()
-	r.style.Group(r.w, p, r.oneLine(subject))
+	r.style.Group(r.w, p, r.style.Guard(r.oneLine(subject)))
 	r.open = true
 }
 
@@ -107,7 +107,7 @@ func (r *Reporter) Warnf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flush()
-	r.style.Warning(r.w, r.oneLine(fmt.Sprintf(format, args...)))
+	r.style.Warning(r.w, r.style.Guard(r.oneLine(fmt.Sprintf(format, args...))))
 }
 
 // Error closes the open group and shows err as the CI shows a failure,
