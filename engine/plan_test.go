@@ -187,6 +187,27 @@ func TestPlanProblems(t *testing.T) {
 		{"registry-hostname with credentials", func(c *Config) { c.RegistryHostname = "bob:S3cret@123456789012.dkr.ecr.eu-west-1.amazonaws.com" },
 			`registry-hostname "***@123456789012.dkr.ecr.eu-west-1.amazonaws.com" holds a user name or password: write only the host`},
 
+		// Ports and IPv6 literals are checked when the plan is made.
+		{"registry port too large", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:99999/x" },
+			`registry "127.0.0.1:99999/x": port 99999 is not a port number: use 1 to 65535`},
+		{"registry port 0", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:0/x" },
+			`registry "127.0.0.1:0/x": port 0 is not a port number: use 1 to 65535`},
+		{"registry port 65535", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:65535/x" }, ""},
+		{"registry IPv6", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "[::1]:5000/x" },
+			`registry "[::1]:5000/x" names an IPv6 address, which the Docker daemon does not take in an image name: use a host name, for example localhost:5000, or an IPv4 address`},
+		{"registry-hostname port", func(c *Config) { c.RegistryHostname = "123456789012.dkr.ecr.eu-west-1.amazonaws.com:70000" },
+			`registry-hostname "123456789012.dkr.ecr.eu-west-1.amazonaws.com:70000": port 70000 is not a port number`},
+		{"registry-hostname IPv6", func(c *Config) {
+			c.RegistryProvider, c.GCPProject, c.RegistryHostname = ProviderGCR, "my-project", "[::1]:5000"
+		},
+			`registry-hostname "[::1]:5000" names an IPv6 address`},
+		{"buildkit-host with credentials", func(c *Config) { c.BuildKitHost = "tcp://u:password@buildkitd:1234" },
+			`buildkit-host "tcp://***@buildkitd:1234" holds a user name or password: the BuildKit host takes TLS client certificates (buildkit-tls-cert, buildkit-tls-key), not a password in its address`},
+		{"buildkit-host port", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:99999" },
+			`buildkit-host "tcp://buildkitd:99999": port 99999 is not a port number: use 1 to 65535`},
+		{"buildkit-host port 0", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:0" }, `port 0 is not a port number`},
+		{"buildkit-host IPv6", func(c *Config) { c.BuildKitHost = "tcp://[::1]:1234" }, ""},
+
 		// export-env-variable takes a name a consumer of an image reference
 		// reads, and none that the loader, the shell, the tools or the CI read.
 		{"export default", func(c *Config) { c.ExportEnvVariable = DefaultImageVar }, ""},
@@ -249,6 +270,10 @@ func TestPlanRegistryPasswordNotEchoed(t *testing.T) {
 		func(c *Config) {
 			c.RegistryProvider, c.GCPProject, c.RegistryHostname = ProviderGAR, "my-project", "bob:S3cret@x y"
 		},
+		func(c *Config) { c.BuildKitHost = "tcp://u:S3cret@buildkitd:1234" },
+		func(c *Config) { c.BuildKitHost = "tcp://u:S3cret@buildkitd" },
+		func(c *Config) { c.BuildKitHost = "docker-container://u:S3cret@" },
+		func(c *Config) { c.BuildKitHost, c.BuildKitTLSCA = "tcp://u:S3cret@b:99999", "missing.pem" },
 	} {
 		c := NewConfig()
 		c.WorkDir = t.TempDir()
