@@ -16,6 +16,7 @@ type Phase int
 const (
 	PhaseKey     Phase = iota + 1 // computing the cache key
 	PhaseLookup                   // asking the registry for the key's tag
+	PhaseWait                     // waiting for another run's build of the key
 	PhasePull                     // pulling a hit
 	PhasePrepare                  // readying the repository before a build
 	PhaseBuild                    // building a miss
@@ -25,6 +26,7 @@ const (
 var phaseTitles = map[Phase]string{
 	PhaseKey:     "Computing cache key",
 	PhaseLookup:  "Looking up",
+	PhaseWait:    "Waiting for another run's build",
 	PhasePull:    "Pulling",
 	PhasePrepare: "Preparing repository",
 	PhaseBuild:   "Building",

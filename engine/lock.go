@@ -16,6 +16,7 @@ import (
 func (e *Engine) lock(ctx context.Context, s *state) (release func(), err error) {
 	log, r := e.Reporter, &s.plan.Reliability
 	release, waited, err := buildlock.Acquire(ctx, r.LockDir, s.Ref, r.LockTimeout, func() {
+		log.Phase(PhaseWait, "")
 		log.Infof("another run on this machine is building %s: waiting up to %s for it (lock-timeout)", s.Ref, r.LockTimeout)
 	})
 	switch {

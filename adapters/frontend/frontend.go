@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildkit"
@@ -70,7 +71,7 @@ func Run(ctx context.Context, fe FrontEnd) error {
 	}
 	res, err := runEngine(ctx, plan, log)
 	if err != nil {
-		return Fail(log, err)
+		return Fail(log, stopped(ctx, log.Current(), err))
 	}
 	log.EndGroup()
 	log.Infof("%s", engine.Summary(res))
@@ -87,8 +88,21 @@ func Key(ctx context.Context, cfg engine.Config, loadErr error) (engine.Key, err
 		_, err := planOf(&cfg, loadErr)
 		return engine.Key{}, err
 	}
-	return engine.ComputeKey(ctx, &cfg) // validates cfg
+	key, err := engine.ComputeKey(ctx, &cfg) // validates cfg
+	return key, stopped(ctx, engine.PhaseKey, err)
+}
 
+// stopped names the phase a run stopped in when err came of ctx's end (a
+// signal): a bare "context canceled" does not say what was stopped.
+func stopped(ctx context.Context, p engine.Phase, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	what := "starting"
+	if p != 0 {
+		what = strings.ToLower(p.String())
+	}
+	return fmt.Errorf("stopped while %s: %w", what, err)
 }
 
 // planOf validates cfg into a plan. With a configuration error from Load,

@@ -57,6 +57,7 @@ type Reporter struct {
 	partial []byte   // progress whose line has not ended
 	midLine bool     // part of the current progress line was written
 	open    bool
+	phase   engine.Phase // the last phase started
 }
 
 var _ engine.Reporter = (*Reporter)(nil)
@@ -73,7 +74,15 @@ func (r *Reporter) Phase(p engine.Phase, subject string) {
 	defer r.mu.Unlock()
 	r.endGroup()
 	r.style.Group(r.w, p, r.style.Guard(r.oneLine(subject)))
-	r.open = true
+	r.open, r.phase = true, p
+}
+
+// Current is the phase the run is in: the last one started, or 0 before
+// the first.
+func (r *Reporter) Current() engine.Phase {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.phase
 }
 
 // EndGroup ends the progress's last line, if unfinished, and closes the
