@@ -11,17 +11,10 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
-// runnerCommand reports whether the runner would read line as a workflow
-// command: its text after white space starts with :: (ActionCommand's
-// TryParseV2), or it holds ##[ anywhere (the legacy TryParse, which falls
-// back to IndexOf).
-func runnerCommand(line string) bool {
-	return strings.HasPrefix(strings.TrimSpace(line), "::") || strings.Contains(line, "##[")
-}
-
 // TestStyleGuardMidLine: build output, file names and the "changed since"
 // line carry ##[ after other text, where the runner's legacy parser still
-// finds it; and bidi controls in them reach the log escaped.
+// finds it (ActionCommand.TryParse falls back to IndexOf); and bidi
+// controls in them reach the log escaped.
 func TestStyleGuardMidLine(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
