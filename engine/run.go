@@ -107,7 +107,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		if d == "" {
 			d = "(value not shown)"
 		}
-		log.Infof("  %-40s %s", EscapeControl(in.Name), d)
+		log.Infof("  %-40s %s", in.Name, d)
 	}
 	log.Infof("key %s (%d inputs)", key.Tag, len(key.Inputs))
 
@@ -275,7 +275,7 @@ func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
 	if labels, ok := e.previousLabels(ctx, previous, latestStored, s.auth); ok {
 		s.Previous = previous
 		s.Changed = changedInputs(labels, s.Key)
-		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, EscapeControl))
+		e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, previous, DescribeChanges(s.Changed, 20, func(name string) string { return name }))
 	} else {
 		e.Reporter.Infof("cache miss: no image for key %s", s.Tag)
 	}

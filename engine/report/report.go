@@ -101,14 +101,13 @@ func (r *Reporter) endGroup() {
 	}
 }
 
-// Infof writes lines of progress.
+// Infof writes a line of progress: a line break in it is escaped, so
+// that untrusted text (a file name) is given as it is, and escaped once.
 func (r *Reporter) Infof(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flush()
-	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
-		r.writeLine(line)
-	}
+	r.writeLine(fmt.Sprintf(format, args...))
 }
 
 // Warnf writes a warning that the CI shows as one, on one line.
