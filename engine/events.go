@@ -168,5 +168,6 @@ func needsEscape(s string) bool {
 // backslash): control characters, line and paragraph separators, and
 // the invisible formatting characters.
 func isControl(r rune) bool {
-	return r < 0x20 && r != '\t' || r >= 0x7f && r <= 0x9f || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)
+	return r < 0x20 && r != '\t' || r >= 0x7f && r <= 0x9f ||
+		r >= 0xad && (r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)) // U+00AD is the first Cf
 }
