@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildkit"
@@ -60,10 +61,23 @@ func Fail(log *report.Reporter, err error) error {
 	return &Reported{Err: err}
 }
 
+// running is the reporter of the run in progress, for Stopping.
+var running atomic.Pointer[report.Reporter]
+
+// Stopping says what a signal stops: "while <phase>" for the run in
+// progress, or "" before its first phase. It never waits.
+func Stopping() string {
+	if r := running.Load(); r != nil && r.Current() != 0 {
+		return "while " + strings.ToLower(r.Current().String())
+	}
+	return ""
+}
+
 // Run loads the front end's configuration, runs the engine and emits the
 // result. A failure is shown once, in the front end's style.
 func Run(ctx context.Context, fe FrontEnd) error {
 	log := fe.Reporter()
+	running.Store(log)
 	cfg, err := fe.Load()
 	plan, err := planOf(&cfg, err)
 	if err != nil {

@@ -239,7 +239,7 @@ func TestSignalStuckPhase(t *testing.T) {
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			p.waitFor(t, `SIGTERM|terminated: stopping`, 5*time.Second)
+			p.waitFor(t, `(SIGTERM|terminated): stopping while looking up`, 5*time.Second)
 			if tt.second {
 				time.Sleep(500 * time.Millisecond)
 				select {
@@ -255,6 +255,9 @@ func TestSignalStuckPhase(t *testing.T) {
 			code, took := p.exit(t, sent, 10*time.Second)
 			if code != 143 || took > tt.within {
 				t.Errorf("exit %d after %v; want 143 within %v:\n%s", code, took, tt.within, p.log())
+			}
+			if !regexp.MustCompile(`(?m)exiting now, stopped while looking up$`).MatchString(p.log()) {
+				t.Errorf("the exit does not name the phase it stopped:\n%s", p.log())
 			}
 			t.Logf("exit %d %v after the last signal:\n%s", code, took.Round(time.Millisecond), p.log())
 		})

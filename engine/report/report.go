@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -57,7 +58,7 @@ type Reporter struct {
 	partial []byte   // progress whose line has not ended
 	midLine bool     // part of the current progress line was written
 	open    bool
-	phase   engine.Phase // the last phase started
+	phase   atomic.Int32 // the last phase started
 }
 
 var _ engine.Reporter = (*Reporter)(nil)
@@ -74,16 +75,14 @@ func (r *Reporter) Phase(p engine.Phase, subject string) {
 	defer r.mu.Unlock()
 	r.endGroup()
 	r.style.Group(r.w, p, r.style.Guard(r.oneLine(subject)))
-	r.open, r.phase = true, p
+	r.open = true
+	r.phase.Store(int32(p))
 }
 
 // Current is the phase the run is in: the last one started, or 0 before
-// the first.
-func (r *Reporter) Current() engine.Phase {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.phase
-}
+// the first. It never waits, so a signal handler may call it while the
+// reporter is stuck writing.
+func (r *Reporter) Current() engine.Phase { return engine.Phase(r.phase.Load()) }
 
 // EndGroup ends the progress's last line, if unfinished, and closes the
 // open section, if any.
