@@ -203,6 +203,8 @@ func TestPlanProblems(t *testing.T) {
 			`registry-hostname "[::1]:5000" names an IPv6 address`},
 		{"buildkit-host with credentials", func(c *Config) { c.BuildKitHost = "tcp://u:password@buildkitd:1234" },
 			`buildkit-host "tcp://***@buildkitd:1234" holds a user name or password: the BuildKit host takes TLS client certificates (buildkit-tls-cert, buildkit-tls-key), not a password in its address`},
+		{"buildkit-host with credentials, no port", func(c *Config) { c.BuildKitHost = "tcp://u:password@host" },
+			`buildkit-host "tcp://***@host" holds a user name or password`},
 		{"buildkit-host port", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:99999" },
 			`buildkit-host "tcp://buildkitd:99999": port 99999 is not a port number: use 1 to 65535`},
 		{"buildkit-host port 0", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:0" }, `port 0 is not a port number`},
