@@ -88,14 +88,15 @@ func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkRealm refuses a bearer challenge whose token realm is not https,
-// unless the registry and the realm are both plain HTTP on loopback; and,
-// as go-containerregistry does, a realm at a loopback, private or
-// link-local IP address other than the registry's own host and port (a
-// loopback realm is then named localhost):
+// unless the registry and the realm are both plain HTTP on loopback:
 // go-containerregistry sends the basic credential to the realm to get a
 // token, so an http:// realm would carry the password in clear, and an
-// https registry naming one is either misconfigured or tampered with. The
-// refusal is an error, not a fall-back to anonymous access.
+// https registry naming one is either misconfigured or tampered with. It
+// also refuses, as go-containerregistry does but with a message that says
+// what to do, a realm at a loopback, private or link-local IP address
+// other than the registry's own host and port (a loopback token service
+// on another port is named localhost). The refusal is an error, not a
+// fall-back to anonymous access.
 func checkRealm(registry *url.URL, challenges []string) error {
 	for _, c := range challenges {
 		scheme, params, _ := strings.Cut(strings.TrimSpace(c), " ")
