@@ -34,12 +34,19 @@ func (h BuildKitHost) Check() error {
 		}
 		return errors.Join(errs...)
 	}
+	if hasUserinfo(h.Addr) {
+		// Checked first and alone: no other message may echo the password.
+		return fmt.Errorf("buildkit-host %q holds a user name or password: the BuildKit host takes TLS client certificates "+
+			"(buildkit-tls-cert, buildkit-tls-key), not a password in its address: remove the part before @", redactUserinfo(h.Addr))
+	}
 	u, err := url.Parse(h.Addr)
 	switch {
 	case err != nil || !slices.Contains(BuildKitSchemes, u.Scheme):
 		add("buildkit-host %q is not a BuildKit address: write tcp://host:port, unix:///path, docker-container://name or kube-pod://name", h.Addr)
 	case u.Scheme == "tcp" && u.Port() == "":
 		add("buildkit-host %q has no port: write tcp://%s:1234", h.Addr, u.Hostname())
+	case u.Scheme == "tcp" && portProblem(u.Port()) != "":
+		add("buildkit-host %q: %s", h.Addr, portProblem(u.Port()))
 	case u.Scheme == "unix" && u.Path == "":
 		add("buildkit-host %q has no socket path: write unix:///run/buildkit/buildkitd.sock", h.Addr)
 	case (u.Scheme == "docker-container" || u.Scheme == "kube-pod") && u.Host == "":

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,6 +16,7 @@ type Phase int
 const (
 	PhaseKey     Phase = iota + 1 // computing the cache key
 	PhaseLookup                   // asking the registry for the key's tag
+	PhaseWait                     // waiting for another run's build of the key
 	PhasePull                     // pulling a hit
 	PhasePrepare                  // readying the repository before a build
 	PhaseBuild                    // building a miss
@@ -24,6 +26,7 @@ const (
 var phaseTitles = map[Phase]string{
 	PhaseKey:     "Computing cache key",
 	PhaseLookup:  "Looking up",
+	PhaseWait:    "Waiting for another run's build",
 	PhasePull:    "Pulling",
 	PhasePrepare: "Preparing repository",
 	PhaseBuild:   "Building",
@@ -47,9 +50,13 @@ func (p Phase) Title(subject string) string {
 
 // EscapeControl makes s safe to print as part of one log line: control
 // characters (C0 but tab, DEL, C1), the Unicode line and paragraph
-// separators and invalid UTF-8 are written as Go escapes (\r, \n, \x1b,
-// \u2028), so that untrusted text (file names, error messages, build
-// output) can neither start a line of its own nor drive a terminal.
+// separators, the invisible formatting characters (Unicode Cf: the bidi
+// controls of "Trojan Source", zero-width spaces and joiners, the byte
+// order mark) and invalid UTF-8 are written as Go escapes (\r, \n, \x1b,
+// \u202e), and a backslash as \\. Untrusted text (file names, error
+// messages, build output) can then neither start a line of its own, nor
+// drive a terminal, nor reorder what a reader sees; and the escaping is
+// reversible: the four characters \x1b print apart from an ESC.
 func EscapeControl(s string) string {
 	if !needsEscape(s) {
 		return s
@@ -60,6 +67,8 @@ func EscapeControl(s string) string {
 		switch {
 		case r == utf8.RuneError && w == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
 		case isControl(r):
 			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
@@ -73,13 +82,17 @@ func EscapeControl(s string) string {
 
 func needsEscape(s string) bool {
 	for i, r := range s {
-		if isControl(r) || r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+		if r == '\\' || isControl(r) || r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
 			return true
 		}
 	}
 	return false
 }
 
+// isControl reports the characters EscapeControl escapes (but the
+// backslash): control characters, line and paragraph separators, and
+// the invisible formatting characters.
 func isControl(r rune) bool {
-	return r < 0x20 && r != '\t' || r >= 0x7f && r <= 0x9f || r == '\u2028' || r == '\u2029'
+	return r < 0x20 && r != '\t' || r >= 0x7f && r <= 0x9f ||
+		r >= 0xad && (r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r)) // U+00AD is the first Cf
 }

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 const maxFuzzInput = 4 << 10
@@ -59,20 +63,81 @@ func FuzzParseBuildFlags(f *testing.F) {
 }
 
 // FuzzEscapeControl: the escaped text has no control character, line or
-// paragraph separator, and is valid UTF-8; printable text is left as is.
+// paragraph separator or invisible formatting character (Unicode Cf), is
+// valid UTF-8 and reads back as the original (escaping is reversible);
+// printable text without a backslash is left as is.
 func FuzzEscapeControl(f *testing.F) {
-	for _, seed := range []string{"plain", "a\nb\r", "\x1b[31m", "\u2028\u2029\u0085\x7f", "\xff\xfe", "tab\there", "\uFFFD"} {
+	for _, seed := range []string{"plain", "a\nb\r", "\x1b[31m", "\u2028\u2029\u0085\x7f", "\xff\xfe", "tab\there", "\uFFFD",
+		"\u202e\u2067\ufeff\u200b", `\x1b`, `\\`, "\U000E0041"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := EscapeControl(s)
 		for _, r := range got {
-			if isControl(r) || r == '\n' {
+			if isControl(r) || r == '\n' || unicode.Is(unicode.Cf, r) {
 				t.Fatalf("EscapeControl(%q) = %q keeps %U", s, got, r)
 			}
 		}
-		if !strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || r == '\uFFFD' }) && got != s {
+		if !utf8.ValidString(got) {
+			t.Fatalf("EscapeControl(%q) = %q is not UTF-8", s, got)
+		}
+		if back, err := unescapeControl(got); err != nil || back != s {
+			t.Fatalf("EscapeControl(%q) = %q reads back as %q, %v", s, got, back, err)
+		}
+		if !strings.ContainsFunc(s, func(r rune) bool { return isControl(r) || r == '\uFFFD' || r == '\\' }) && got != s {
 			t.Fatalf("EscapeControl(%q) = %q changed printable text", s, got)
 		}
 	})
+}
+
+// TestEscapeControl: control characters, the bidi controls and the other
+// invisible formatting characters (Unicode Cf) are escaped, and so is the
+// backslash, so that an escape written in the text reads apart from a
+// character that was escaped.
+func TestEscapeControl(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"plain ✓ é":                      "plain ✓ é",
+		"tab\tstays":                     "tab\tstays",
+		"a\nb\r\x1b[2J\x07":              `a\nb\r\x1b[2J\a`,
+		"\u2028\u2029\u0085":             `\u2028\u2029\u0085`,
+		"bad \xff\xfe":                   `bad \xff\xfe`,
+		"file\u202Egnp.js":               `file\u202egnp.js`, // Trojan Source: right-to-left override
+		"if admin\u2067 {":               `if admin\u2067 {`, // right-to-left isolate
+		"\u200b\u200c\u200d\u200e\u200f": `\u200b\u200c\u200d\u200e\u200f`,
+		"\u202a\u202b\u202c\u202d\u202e": `\u202a\u202b\u202c\u202d\u202e`,
+		"\u2066\u2067\u2068\u2069\ufeff": `\u2066\u2067\u2068\u2069\ufeff`,
+		"soft\u00adhyphen tag\U000E0041": `soft\u00adhyphen tag\U000e0041`,
+		`name\x1b`:                       `name\\x1b`, // four characters, not an ESC
+		`C:\dir\`:                        `C:\\dir\\`,
+	} {
+		if got := EscapeControl(in); got != want {
+			t.Errorf("EscapeControl(%q) = %q, want %q", in, got, want)
+		}
+		if got, err := unescapeControl(EscapeControl(in)); err != nil || got != in {
+			t.Errorf("unescapeControl(EscapeControl(%q)) = %q, %v", in, got, err)
+		}
+	}
+	if EscapeControl("name\x1b") == EscapeControl(`name\x1b`) {
+		t.Error("a real ESC and the four characters \\x1b print the same")
+	}
+}
+
+// unescapeControl reads text that EscapeControl wrote back into the
+// original: each escape is a Go escape.
+func unescapeControl(s string) (string, error) {
+	var b []byte
+	for s != "" {
+		r, multibyte, tail, err := strconv.UnquoteChar(s, 0)
+		if err != nil {
+			return "", fmt.Errorf("at %q: %w", s, err)
+		}
+		if multibyte {
+			b = utf8.AppendRune(b, r)
+		} else {
+			b = append(b, byte(r))
+		}
+		s = tail
+	}
+	return string(b), nil
 }

@@ -15,6 +15,7 @@ import (
 func (e *Engine) lock(ctx context.Context, ref string) (release func(), waited bool, err error) {
 	log, r := e.Reporter, &e.Plan.Reliability
 	release, waited, err = buildlock.Acquire(ctx, r.LockDir, ref, r.LockTimeout, func() {
+		log.Phase(PhaseWait, "")
 		log.Infof("another run on this machine is building %s: waiting up to %s for it (lock-timeout)", ref, r.LockTimeout)
 	})
 	switch {

@@ -55,7 +55,7 @@ func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
 	}
 	s.Previous = s.latest()
 	s.Changed = key.Changed(labels[LabelInputs], labels[LabelKey], s.Key)
-	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, key.DescribeChanges(s.Changed, 20, EscapeControl))
+	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, key.DescribeChanges(s.Changed, 20, func(name string) string { return name }))
 	return latestStored
 }
 

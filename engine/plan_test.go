@@ -190,23 +190,61 @@ func TestPlanProblems(t *testing.T) {
 		{"registry-hostname with credentials", func(c *Config) { c.RegistryHostname = "bob:S3cret@123456789012.dkr.ecr.eu-west-1.amazonaws.com" },
 			`registry-hostname "***@123456789012.dkr.ecr.eu-west-1.amazonaws.com" holds a user name or password: write only the host`},
 
-		// export-env-variable cannot reach the loader, the shell, the tools or the CI.
+		// Ports and IPv6 literals are checked when the plan is made.
+		{"registry port too large", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:99999/x" },
+			`registry "127.0.0.1:99999/x": port 99999 is not a port number: use 1 to 65535`},
+		{"registry port 0", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:0/x" },
+			`registry "127.0.0.1:0/x": port 0 is not a port number: use 1 to 65535`},
+		{"registry port 65535", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "127.0.0.1:65535/x" }, ""},
+		{"registry IPv6", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, "[::1]:5000/x" },
+			`registry "[::1]:5000/x" names an IPv6 address, which the Docker daemon does not take in an image name: use a host name, for example localhost:5000, or an IPv4 address`},
+		{"registry-hostname port", func(c *Config) { c.RegistryHostname = "123456789012.dkr.ecr.eu-west-1.amazonaws.com:70000" },
+			`registry-hostname "123456789012.dkr.ecr.eu-west-1.amazonaws.com:70000": port 70000 is not a port number`},
+		{"registry-hostname IPv6", func(c *Config) {
+			c.RegistryProvider, c.GCPProject, c.RegistryHostname = ProviderGCR, "my-project", "[::1]:5000"
+		},
+			`registry-hostname "[::1]:5000" names an IPv6 address`},
+		{"buildkit-host with credentials", func(c *Config) { c.BuildKitHost = "tcp://u:password@buildkitd:1234" },
+			`buildkit-host "tcp://***@buildkitd:1234" holds a user name or password: the BuildKit host takes TLS client certificates (buildkit-tls-cert, buildkit-tls-key), not a password in its address`},
+		{"buildkit-host with credentials, no port", func(c *Config) { c.BuildKitHost = "tcp://u:password@host" },
+			`buildkit-host "tcp://***@host" holds a user name or password`},
+		{"buildkit-host port", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:99999" },
+			`buildkit-host "tcp://buildkitd:99999": port 99999 is not a port number: use 1 to 65535`},
+		{"buildkit-host port 0", func(c *Config) { c.BuildKitHost = "tcp://buildkitd:0" }, `port 0 is not a port number`},
+		{"buildkit-host IPv6", func(c *Config) { c.BuildKitHost = "tcp://[::1]:1234" }, ""},
+
+		// export-env-variable takes a name a consumer of an image reference
+		// reads, and none that the loader, the shell, the tools or the CI read.
 		{"export default", func(c *Config) { c.ExportEnvVariable = DefaultImageVar }, ""},
 		{"export own name", func(c *Config) { c.ExportEnvVariable = "BUILD_IMAGE" }, ""},
+		{"export lower case", func(c *Config) { c.ExportEnvVariable = "base_image" }, ""},
 		{"export to another plugin", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_MY_CUSTOM_PLUGIN_CACHE_IMAGE" }, ""},
-		{"export LD_PRELOAD", func(c *Config) { c.ExportEnvVariable = "LD_PRELOAD" },
-			`export-env-variable "LD_PRELOAD" is refused: LD_* variables change what the shell, the loader, a tool or the CI does, ` +
-				`and the image reference must not reach them; choose a name of your own, for example BUILD_IMAGE`},
-		{"export path lower case", func(c *Config) { c.ExportEnvVariable = "path" }, `export-env-variable "path" is refused: PATH variables`},
+		{"export to another plugin's option", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_ECS_DEPLOY_TASK" }, ""},
+		{"export GCONV_PATH", func(c *Config) { c.ExportEnvVariable = "GCONV_PATH" },
+			`export-env-variable "GCONV_PATH" is refused: the variable receives the image reference, so its name must say so: ` +
+				`use a name that contains IMAGE (for example BUILD_IMAGE), or another Buildkite plugin's option (BUILDKITE_PLUGIN_<NAME>_<OPTION>)`},
+		{"export LD_PRELOAD", func(c *Config) { c.ExportEnvVariable = "LD_PRELOAD" }, `export-env-variable "LD_PRELOAD" is refused: the variable receives the image reference`},
+		{"export LD_ with IMAGE", func(c *Config) { c.ExportEnvVariable = "LD_PRELOAD_IMAGE" },
+			`export-env-variable "LD_PRELOAD_IMAGE" is refused: LD_* variables change what the shell, the loader, a toolchain, a tool or the CI does, ` +
+				`and the image reference must not reach them; choose a name of your own that contains IMAGE, for example BUILD_IMAGE`},
+		{"export testcontainers", func(c *Config) { c.ExportEnvVariable = "TESTCONTAINERS_RYUK_CONTAINER_IMAGE" }, `is refused: TESTCONTAINERS_* variables`},
+		{"export docker", func(c *Config) { c.ExportEnvVariable = "docker_image" }, `is refused: DOCKER_* variables`},
+		{"export path lower case", func(c *Config) { c.ExportEnvVariable = "path" }, `export-env-variable "path" is refused`},
 		{"export invalid", func(c *Config) { c.ExportEnvVariable = "A-B" }, `export-env-variable "A-B" is not a valid variable name`},
-		{"export own variable", func(c *Config) { c.ExportEnvVariable = ExportTag }, `export-env-variable "` + ExportTag + `" is refused`},
-		{"export plugin configuration", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_CONFIGURATION" }, `is refused: BUILDKITE_* variables`},
+		{"export own variable", func(c *Config) { c.ExportEnvVariable = ExportImage }, `export-env-variable "` + ExportImage + `" is refused: it is one of this tool's own variables`},
+		{"export plugin configuration", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_PLUGIN_CONFIGURATION" }, `is refused`},
+		{"export agent image", func(c *Config) { c.ExportEnvVariable = "BUILDKITE_AGENT_IMAGE" }, `is refused: BUILDKITE_* variables`},
 	}
-	for _, name := range []string{"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "PATH", "PROMPT_COMMAND", "SHELLOPTS",
+	// The names of the issue that were exploited or accepted, and the
+	// earlier deny-list's.
+	for _, name := range []string{"GCONV_PATH", "OPENSSL_CONF", "LOCPATH", "ZDOTDIR", "MANPAGER", "RUSTC_WRAPPER", "CARGO_HOME",
+		"NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "GLIBC_TUNABLES", "HOSTALIASES", "TERMINFO",
+		"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "PATH", "PROMPT_COMMAND", "SHELLOPTS",
 		"BASHOPTS", "IFS", "PS4", "HOME", "BUILDKITE_COMMAND", "BUILDKITE_AGENT_ACCESS_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "RUNNER_TEMP",
 		"ACTIONS_RUNTIME_TOKEN", "NODE_OPTIONS", "DYLD_INSERT_LIBRARIES", "GIT_CONFIG_GLOBAL", "DOCKER_CONFIG", "DOCKER_HOST",
 		"DOCKER_ECR_CACHE_REGISTRY", "AWS_CONFIG_FILE", "PYTHONPATH", "XDG_CONFIG_HOME", "SSL_CERT_FILE", ExportImage, ExportTag,
-		ExportCacheHit, ExportDigest} {
+		ExportCacheHit, ExportDigest,
+		"OPENSSL_CONF_IMAGE", "CARGO_IMAGE", "NODE_IMAGE", "GOFLAGS_IMAGE", "KUBE_IMAGE", "GITHUB_IMAGE"} {
 		tests = append(tests, struct {
 			name string
 			set  func(c *Config)
@@ -237,6 +275,10 @@ func TestPlanRegistryPasswordNotEchoed(t *testing.T) {
 		func(c *Config) {
 			c.RegistryProvider, c.GCPProject, c.RegistryHostname = ProviderGAR, "my-project", "bob:S3cret@x y"
 		},
+		func(c *Config) { c.BuildKitHost = "tcp://u:S3cret@buildkitd:1234" },
+		func(c *Config) { c.BuildKitHost = "tcp://u:S3cret@buildkitd" },
+		func(c *Config) { c.BuildKitHost = "docker-container://u:S3cret@" },
+		func(c *Config) { c.BuildKitHost, c.BuildKitTLSCA = "tcp://u:S3cret@b:99999", "missing.pem" },
 	} {
 		c := NewConfig()
 		c.WorkDir = t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -42,6 +43,31 @@ func StripScheme(s string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://"), "/")
 }
 
+// portProblem says what is wrong with port, a port number as users wrote
+// it, or "" when nothing is.
+func portProblem(port string) string {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("port %s is not a port number: use 1 to 65535", port)
+	}
+	return ""
+}
+
+// hostProblem checks the host[:port] of a registry, as the Docker daemon
+// will take it: a port from 1 to 65535, and no IPv6 address, which the
+// daemon refuses in an image name. option and value name what users wrote.
+func hostProblem(option, value, host string) error {
+	if strings.HasPrefix(host, "[") {
+		return fmt.Errorf("%s %q names an IPv6 address, which the Docker daemon does not take in an image name: "+
+			"use a host name, for example localhost:5000, or an IPv4 address", option, value)
+	}
+	if _, port, ok := strings.Cut(host, ":"); ok {
+		if p := portProblem(port); p != "" {
+			return fmt.Errorf("%s %q: %s", option, value, p)
+		}
+	}
+	return nil
+}
+
 // registryProblems checks registry-provider and the options of the chosen
 // provider.
 func (c *Config) registryProblems() []error {
@@ -71,6 +97,10 @@ func (c *Config) registryProblems() []error {
 			add("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
 		case strings.ToLower(path) != path:
 			add("registry %q: repository paths must be lower case", c.Registry)
+		default:
+			if err := hostProblem("registry", c.Registry, host); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	case ProviderLocal:
 		if err := c.localPrefixProblem(); err != nil {
@@ -106,8 +136,14 @@ func (c *Config) ecrProblems() []error {
 	if r := strings.TrimSpace(c.Region); r != "" && !awsRegion().MatchString(r) {
 		add("region %q is not an AWS region name: write for example eu-west-1", c.Region)
 	}
-	if h := StripScheme(strings.TrimSpace(c.RegistryHostname)); h != "" && !hostPort().MatchString(h) {
+	switch h := StripScheme(strings.TrimSpace(c.RegistryHostname)); {
+	case h == "":
+	case !hostPort().MatchString(h):
 		add("registry-hostname %q is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com", c.RegistryHostname)
+	default:
+		if err := hostProblem("registry-hostname", c.RegistryHostname, h); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	keys := make([]string, 0, len(c.ECRTags))
 	for k := range c.ECRTags {
@@ -156,6 +192,10 @@ func (c *Config) googleProblems() []error {
 			example = "europe-west1-docker.pkg.dev"
 		}
 		add("registry-hostname %q is not host[:port]: write only the host, for example %s", c.RegistryHostname, example)
+	case host != "":
+		if err := hostProblem("registry-hostname", c.RegistryHostname, host); err != nil {
+			errs = append(errs, err)
+		}
 	}
 
 	name := c.RepositoryName()

@@ -310,6 +310,18 @@ func TestRunLockWaits(t *testing.T) {
 			t.Errorf("built %v, warnings %q", res.Built, r.log.Warnings)
 		}
 	})
+	t.Run("a waiter stopped by its context: the wait is its phase", func(t *testing.T) {
+		t.Parallel()
+		r := newRig(t, nil)
+		holdLock(t, r)
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		_, err := r.runCtx(t, ctx)
+		want := "waiting for another run's build of " + r.ref + ": context deadline exceeded"
+		if err == nil || err.Error() != want || r.log.Phases[len(r.log.Phases)-1] != "Waiting for another run's build" {
+			t.Errorf("error %v, want %q; phases %q", err, want, r.log.Phases)
+		}
+	})
 	t.Run("the holder stored nothing: the waiter builds", func(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, nil)

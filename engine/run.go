@@ -160,7 +160,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		if d == "" {
 			d = "(value not shown)"
 		}
-		log.Infof("  %-40s %s", EscapeControl(in.Name), d)
+		log.Infof("  %-40s %s", in.Name, d)
 	}
 	log.Infof("key %s (%d inputs)", k.Tag, len(k.Inputs))
 

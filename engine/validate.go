@@ -9,64 +9,75 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
-// refusedExportVars are the names export-env-variable may not take: the
-// value, image:tag, is partly the pull request's (the repository name, a
-// key it can compute), and these names make a shell, the dynamic loader, a
-// language runtime, git, docker or the CI itself act on it. A trailing *
-// matches any rest. The check ignores case.
+// refusedExportVars are names export-env-variable may not take even when
+// they pass the positive rule (see exportVarProblem): names that make a
+// shell, the dynamic loader, a language runtime, a toolchain, a container
+// tool or the CI itself act on the value. A trailing * matches any rest.
+// The check ignores case.
 var refusedExportVars = []string{
-	// The dynamic loader: image:tag is a list of paths to preload.
-	"LD_*", "DYLD_*",
+	// The dynamic loader and the C library: image:tag is a path list.
+	"LD_*", "DYLD_*", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_*", "LOCPATH", "NLSPATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "TZDIR",
 	// The shells: startup files, prompts and word splitting run or read it.
 	"BASH_ENV", "ENV", "BASH_*", "SHELLOPTS", "BASHOPTS", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4",
-	"IFS", "CDPATH", "GLOBIGNORE", "SHELL",
+	"IFS", "CDPATH", "GLOBIGNORE", "SHELL", "ZDOTDIR", "ZSH_*", "FPATH", "INPUTRC", "TERM", "TERMINFO*", "TERMCAP",
 	// Where programs, home and config are found: a path inside the checkout.
-	"PATH", "HOME", "XDG_*", "TMPDIR",
-	// Language runtimes' own preload and option variables.
-	"NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5LIB", "PERL5OPT", "PERLLIB",
-	"RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "NPM_CONFIG_*",
-	// Tools whose config files run commands, and TLS trust.
-	"GIT_*", "DOCKER_*", "AWS_*", "GOOGLE_*", "CLOUDSDK_*", "KUBECONFIG", "SSH_*", "SSL_*", "CURL_CA_BUNDLE",
-	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "LESSOPEN", "PAGER", "EDITOR", "VISUAL",
+	"PATH", "HOME", "XDG_*", "TMPDIR", "MANPAGER", "MANPATH", "PAGER", "LESS*", "EDITOR", "VISUAL",
+	// Language runtimes and toolchains: preloads, options, wrappers, homes.
+	"NODE_*", "NPM_CONFIG_*", "YARN_*", "PYTHON*", "PIP_*", "PERL*", "RUBY*", "GEM_*", "BUNDLE_*",
+	"JAVA_*", "_JAVA_OPTIONS", "JDK_*", "CLASSPATH", "MAVEN_*", "GRADLE_*", "RUSTC*", "RUSTFLAGS", "RUSTUP_*", "CARGO_*",
+	"GO*", "CC", "CXX", "CFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS",
+	// Tools whose config runs commands, TLS trust and proxies.
+	"GIT_*", "SSH_*", "SSL_*", "OPENSSL_*", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+	// Cloud and container tools: a variable of theirs naming an image runs it.
+	"DOCKER_*", "BUILDKIT_*", "BUILDX_*", "COMPOSE_*", "CONTAINERS_*", "PODMAN_*", "BUILDAH_*", "SINGULARITY*", "APPTAINER*",
+	"TESTCONTAINERS_*", "KUBE*", "HELM_*", "AWS_*", "GOOGLE_*", "CLOUDSDK_*",
 	// The CIs' own variables.
 	"GITHUB_*", "RUNNER_*", "ACTIONS_*", "CI", "GITLAB_*", "CI_*",
 	"BUILDKITE_*",
 }
 
-// allowedExportVar reports the exceptions to refusedExportVars: the
-// default, and another Buildkite plugin's options
-// (BUILDKITE_PLUGIN_<NAME>_<OPTION>), which is what the option is for.
-// This tool's own variables and the agent's plugin variables stay refused.
-func allowedExportVar(name string) bool {
+// pluginOption reports whether name is another Buildkite plugin's option,
+// BUILDKITE_PLUGIN_<NAME>_<OPTION>: what the option is for in the original
+// plugin. This tool's own variables and the agent's are not.
+func pluginOption(name string) bool {
 	switch {
-	case name == DefaultImageVar:
-		return true
 	case strings.HasPrefix(name, "BUILDKITE_PLUGIN_DOCKER_ECR_CACHE_"), name == "BUILDKITE_PLUGIN_CONFIGURATION", name == "BUILDKITE_PLUGIN_NAME":
 		return false
 	}
 	return strings.HasPrefix(name, "BUILDKITE_PLUGIN_")
 }
 
-// exportVarProblem checks export-env-variable.
+// exportVarProblem checks export-env-variable. Its value, image:tag, is
+// partly the pull request's (a repository name, a key it can compute in
+// advance), and read as a path it names a file in the checkout. So the
+// rule is positive: the name is one a consumer of an image reference
+// reads (it holds IMAGE, or it is another plugin's option), and it is not
+// one a loader, shell, toolchain, tool or CI reads for its own.
 func (c *Config) exportVarProblem() error {
 	name := c.ExportEnvVariable
 	if !envName.MatchString(name) {
 		return fmt.Errorf("export-env-variable %q is not a valid variable name: use letters, digits and underscores", name)
 	}
 	upper := strings.ToUpper(name)
-	if allowedExportVar(upper) {
+	for _, o := range (Result{}).Exports("") {
+		if upper == o.Name && upper != DefaultImageVar {
+			return fmt.Errorf("export-env-variable %q is refused: it is one of this tool's own variables: choose another name, for example BUILD_IMAGE", name)
+		}
+	}
+	if upper == DefaultImageVar || pluginOption(upper) {
 		return nil
+	}
+	if !strings.Contains(upper, "IMAGE") {
+		return fmt.Errorf("export-env-variable %q is refused: the variable receives the image reference, so its name must say so: "+
+			"use a name that contains IMAGE (for example BUILD_IMAGE), or another Buildkite plugin's option "+
+			"(BUILDKITE_PLUGIN_<NAME>_<OPTION>); names that programs read for their own settings are never taken", name)
 	}
 	for _, pattern := range refusedExportVars {
 		prefix, wildcard := strings.CutSuffix(pattern, "*")
 		if upper == pattern || wildcard && strings.HasPrefix(upper, prefix) {
-			return fmt.Errorf("export-env-variable %q is refused: %s variables change what the shell, the loader, a tool or the CI does, "+
-				"and the image reference must not reach them; choose a name of your own, for example BUILD_IMAGE", name, pattern)
-		}
-	}
-	for _, o := range (Result{}).Exports("") {
-		if upper == o.Name {
-			return fmt.Errorf("export-env-variable %q is one of this tool's own variables: choose another name", name)
+			return fmt.Errorf("export-env-variable %q is refused: %s variables change what the shell, the loader, a toolchain, a tool or the CI does, "+
+				"and the image reference must not reach them; choose a name of your own that contains IMAGE, for example BUILD_IMAGE", name, pattern)
 		}
 	}
 	return nil

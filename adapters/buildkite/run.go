@@ -140,6 +140,8 @@ func emoji(p engine.Phase) string {
 		return ":key:"
 	case engine.PhaseLookup:
 		return ":mag:"
+	case engine.PhaseWait:
+		return ":hourglass:"
 	case engine.PhasePrepare:
 		return ":package:"
 	default:

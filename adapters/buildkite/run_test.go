@@ -142,7 +142,7 @@ func TestStyleGuard(t *testing.T) {
 	if !slices.Equal(ours, want) {
 		t.Errorf("group lines %q, want %q, in:\n%s", ours, want, buf.String())
 	}
-	if !strings.Contains(buf.String(), "\u200b--- forged\\r+++ forged\n") {
+	if !strings.Contains(buf.String(), "  file x\\n--- forged\\r+++ forged\n") {
 		t.Errorf("the forged line is not kept, escaped:\n%s", buf.String())
 	}
 }

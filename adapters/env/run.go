@@ -23,12 +23,12 @@ func Run(ctx context.Context, args []string, env frontend.Env) error {
 
 // Key is the key command: it prints the key, then a line per input with
 // its digest (- for a build arg, whose value is not shown), or all of it
-// as JSON. It needs no daemon.
+// as JSON. It needs no daemon. An error is shown as run shows it, escaped.
 func Key(ctx context.Context, args []string, env frontend.Env) error {
 	cfg, settings, err := Load(args, env)
 	k, err := frontend.Key(ctx, cfg, err)
 	if err != nil {
-		return err
+		return frontend.Fail(report.New(env.Stderr, Style{}), err)
 	}
 	// Build args are shown by name only, as everywhere: their digests
 	// would give guessable values away.

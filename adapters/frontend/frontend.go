@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"sync/atomic"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/buildkit"
@@ -60,10 +62,23 @@ func Fail(log *report.Reporter, err error) error {
 	return &Reported{Err: err}
 }
 
+// running is the reporter of the run in progress, for Stopping.
+var running atomic.Pointer[report.Reporter]
+
+// Stopping says what a signal stops: "while <phase>" for the run in
+// progress, or "" before its first phase. It never waits.
+func Stopping() string {
+	if r := running.Load(); r != nil && r.Current() != 0 {
+		return "while " + strings.ToLower(r.Current().String())
+	}
+	return ""
+}
+
 // Run loads the front end's configuration, runs the engine and emits the
 // result. A failure is shown once, in the front end's style.
 func Run(ctx context.Context, fe FrontEnd) error {
 	log := fe.Reporter()
+	running.Store(log)
 	cfg, err := fe.Load()
 	plan, err := planOf(&cfg, err)
 	if err != nil {
@@ -71,7 +86,7 @@ func Run(ctx context.Context, fe FrontEnd) error {
 	}
 	res, err := runEngine(ctx, plan, log)
 	if err != nil {
-		return Fail(log, err)
+		return Fail(log, stopped(ctx, log.Current(), err))
 	}
 	log.EndGroup()
 	log.Infof("%s", engine.Summary(res))
@@ -88,8 +103,21 @@ func Key(ctx context.Context, cfg engine.Config, loadErr error) (key.Key, error)
 		_, err := planOf(&cfg, loadErr)
 		return key.Key{}, err
 	}
-	return engine.ComputeKey(ctx, &cfg) // validates cfg
+	key, err := engine.ComputeKey(ctx, &cfg) // validates cfg
+	return key, stopped(ctx, engine.PhaseKey, err)
+}
 
+// stopped names the phase a run stopped in when err came of ctx's end (a
+// signal): a bare "context canceled" does not say what was stopped.
+func stopped(ctx context.Context, p engine.Phase, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	what := "starting"
+	if p != 0 {
+		what = strings.ToLower(p.String())
+	}
+	return fmt.Errorf("stopped while %s: %w", what, err)
 }
 
 // planOf validates cfg into a plan. With a configuration error from Load,

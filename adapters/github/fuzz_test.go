@@ -1,13 +1,17 @@
 package github
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
 )
 
 const maxFuzzInput = 4 << 10
@@ -123,4 +127,54 @@ func runnerEntries(text string) ([]engine.Output, error) {
 		}
 	}
 	return out, nil
+}
+
+// FuzzStyleGuard: whatever text reaches the log (progress cut anywhere, a
+// file name, a subject, a warning, an error), no line the runner reads
+// starts with :: but the tool's own commands, and no line holds ##[.
+func FuzzStyleGuard(f *testing.F) {
+	f.Add("#5 0.1 ##[warning]x\n::error::y\n", 7, "::stop-commands::t", "##[set-output name=image-ref;]e")
+	f.Add("  \u00a0::add-mask::m\r\n#", 3, "#", "#[")
+	f.Add("\u2028::x\u0085::y\v::z", 1, "\u202e::", "##\u200b[")
+	f.Fuzz(func(t *testing.T, progress string, cut int, name, msg string) {
+		if len(progress)+len(name)+len(msg) > maxFuzzInput {
+			t.Skip()
+		}
+		cut = max(0, min(cut, len(progress)))
+		var buf bytes.Buffer
+		r := report.New(&buf, &Style{Workspace: "/w"})
+		r.Phase(engine.PhaseBuild, name)
+		_, _ = io.WriteString(r.Progress(), progress[:cut])
+		_, _ = io.WriteString(r.Progress(), progress[cut:])
+		r.Infof("  %s sha256:00", name)
+		r.Infof("%s", name)
+		r.Warnf("%s", msg)
+		r.Error(&engine.BuildError{Ref: "r:k", Dockerfile: "/w/" + name, Err: errors.New(msg)})
+		var commands []string
+		for _, line := range runnerLines(buf.String()) {
+			if strings.Contains(line, "##[") {
+				t.Fatalf("the runner reads %q as a command, in:\n%s", line, buf.String())
+			}
+			if strings.HasPrefix(strings.TrimSpace(line), "::") {
+				commands = append(commands, strings.SplitN(line, "::", 3)[1])
+			}
+		}
+		want := []string{"group", "warning", "endgroup", "error"}
+		if strings.HasPrefix(commands[len(commands)-1], "error file=") {
+			commands[len(commands)-1] = "error"
+		}
+		if !slices.Equal(commands, want) {
+			t.Fatalf("commands %q, want %q, in:\n%s", commands, want, buf.String())
+		}
+	})
+}
+
+// runnerLines splits output as the runner's process reader does: at \n,
+// dropping a \r before it.
+func runnerLines(s string) []string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -75,22 +76,29 @@ func (s *Style) Warning(w io.Writer, msg string) { action(w).Warningf("%s", msg)
 // Mask asks the runner to hide secret in the log: ::add-mask::.
 func (s *Style) Mask(w io.Writer, secret string) { action(w).AddMask(secret) }
 
-// Guard keeps a line from reading as a workflow command: the runner takes
-// a line whose text, after leading white space, starts with :: (or the
-// older ##[) as one. Such a line is written after a zero-width space,
-// which the runner does not trim, so that it reads the same.
+// Guard keeps a line from reading as a workflow command. The runner
+// takes a line whose text, after leading white space, starts with :: as
+// one: such a line is written after a zero-width space, which the runner
+// does not trim. Its older parser takes ##[ anywhere in a line (build
+// output lines start with "#N 0.1 "): a zero-width space goes between
+// ## and [. The line reads the same.
 func (s *Style) Guard(line string) string {
-	return frontend.Guarded(line, "::", "##[")
+	return frontend.Guarded(inert(line), "::")
 }
 
+// inert breaks every ##[ in s with a zero-width space.
+func inert(s string) string { return strings.ReplaceAll(s, "##[", "##\u200b[") }
+
 // Error writes an ::error:: annotation. A failed build is annotated on its
-// Dockerfile, named relative to the workspace.
+// Dockerfile, named relative to the workspace: the name is escaped as any
+// other text (go-githubactions escapes only % \r \n : and , in it).
 func (s *Style) Error(w io.Writer, err error) {
 	a := action(w)
 	var be *engine.BuildError
 	if errors.As(err, &be) && be.Dockerfile != "" && s.Workspace != "" {
 		if rel, rerr := filepath.Rel(s.Workspace, be.Dockerfile); rerr == nil && filepath.IsLocal(rel) {
-			a = a.WithFieldsMap(map[string]string{"file": filepath.ToSlash(rel), "title": "Docker build failed"})
+			file := inert(engine.EscapeControl(filepath.ToSlash(rel)))
+			a = a.WithFieldsMap(map[string]string{"file": file, "title": "Docker build failed"})
 		}
 	}
 	a.Errorf("%s", err)

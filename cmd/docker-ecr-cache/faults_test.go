@@ -169,8 +169,8 @@ func TestFaultAuthIsNeverAMiss(t *testing.T) {
 }
 
 // SIGTERM while the registry holds a request of the lookup, the pull or
-// the push: the command exits 1 within 5 s, builds nothing it had not
-// built, and latest does not move.
+// the push: the command exits 1 within 5 s with an error that names the
+// phase, builds nothing it had not built, and latest does not move.
 func TestFaultSignal(t *testing.T) {
 	t.Parallel()
 	const held = 8 * time.Second
@@ -182,9 +182,9 @@ func TestFaultSignal(t *testing.T) {
 		second    bool
 		errPrefix string
 	}{
-		{"lookup", faultproxy.Rule{Method: "HEAD", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "looking up "},
-		{"pull", faultproxy.Rule{Method: "GET", Path: `/manifests/`, Fault: faultproxy.Delay(held)}, false, "pulling "},
-		{"push", faultproxy.Rule{Method: "PUT", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "pushing "},
+		{"lookup", faultproxy.Rule{Method: "HEAD", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "stopped while looking up: looking up "},
+		{"pull", faultproxy.Rule{Method: "GET", Path: `/manifests/`, Fault: faultproxy.Delay(held)}, false, "stopped while pulling: pulling "},
+		{"push", faultproxy.Rule{Method: "PUT", Path: `/manifests/[0-9a-f]{40}$`, Fault: faultproxy.Delay(held)}, true, "stopped while pushing: pushing "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.phase, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
-	go stopOnSignals(cancel, os.Stderr, os.Exit)
+	go stopOnSignals(cancel, os.Stderr, os.Exit, frontend.Stopping)
 	code := realMain(ctx, os.Args[1:], frontend.System())
 	cancel()
 	os.Exit(code)

@@ -172,6 +172,9 @@ func TestSignalStopsTheBuild(t *testing.T) {
 	if strings.Contains(p.log(), "did not stop within") {
 		t.Errorf("the build did not heed the context; the grace period ended it:\n%s", p.log())
 	}
+	if !regexp.MustCompile(`(?m)^error: stopped while building: building .*context canceled`).MatchString(p.log()) {
+		t.Errorf("the error does not name the phase it stopped:\n%s", p.log())
+	}
 	for _, r := range reg.Requests() {
 		if strings.HasPrefix(r, "PUT ") || strings.HasPrefix(r, "POST ") || strings.HasPrefix(r, "PATCH ") {
 			t.Errorf("a stopped run wrote to the registry: %s", r)
@@ -236,7 +239,7 @@ func TestSignalStuckPhase(t *testing.T) {
 			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			p.waitFor(t, `SIGTERM|terminated: stopping`, 5*time.Second)
+			p.waitFor(t, `(SIGTERM|terminated): stopping while looking up`, 5*time.Second)
 			if tt.second {
 				time.Sleep(500 * time.Millisecond)
 				select {
@@ -253,7 +256,52 @@ func TestSignalStuckPhase(t *testing.T) {
 			if code != 143 || took > tt.within {
 				t.Errorf("exit %d after %v; want 143 within %v:\n%s", code, took, tt.within, p.log())
 			}
+			if !regexp.MustCompile(`(?m)exiting now, stopped while looking up$`).MatchString(p.log()) {
+				t.Errorf("the exit does not name the phase it stopped:\n%s", p.log())
+			}
 			t.Logf("exit %d %v after the last signal:\n%s", code, took.Round(time.Millisecond), p.log())
+		})
+	}
+}
+
+// TestSignalNamesThePhase: SIGTERM while a cache-on selector runs ends
+// with an error that names the phase it stopped, in run and in key, not a
+// bare "context canceled".
+func TestSignalNamesThePhase(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"Dockerfile": "FROM scratch\n", "p.json": `{"a":1}`} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A selector that runs until its 10 s bound, unless it is stopped.
+	slow := "p.json#last(range(1e12))"
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"key", []string{"key", "--cache-on", slow}, `(?m)^error: stopped while computing cache key: .*context canceled`},
+		{"run", []string{"--cache-on", slow, "--registry-provider", "local"}, `(?m)^error: stopped while computing cache key: .*context canceled`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "run" {
+				testenv.Docker(t)
+			}
+			env := signalEnv("127.0.0.1:1")
+			p := startCommand(t, dir, env, tt.args...)
+			if tt.name == "run" {
+				p.waitFor(t, `Computing cache key`, 30*time.Second)
+			}
+			time.Sleep(time.Second) // the selector runs
+			sent := time.Now()
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			code, took := p.exit(t, sent, 10*time.Second)
+			if code != 1 || took > 5*time.Second || !regexp.MustCompile(tt.want).MatchString(p.log()) {
+				t.Errorf("exit %d after %v; want 1 within 5 s and an error matching %s:\n%s", code, took, tt.want, p.log())
+			}
 		})
 	}
 }

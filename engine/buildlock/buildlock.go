@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,11 +58,11 @@ func Acquire(ctx context.Context, dir, ref string, wait time.Duration, onWait fu
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("creating the lock directory: %w", err)
 	}
-	path := Path(dir, ref)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := open(dir, Path(dir, ref))
 	if err != nil {
 		return nil, false, fmt.Errorf("opening the lock of %s: %w", ref, err)
 	}
+	path := f.Name()
 	closeFile := func() { _ = f.Close() } // closing the last descriptor drops the flock
 	var once sync.Once
 	releaseOnce := func() { once.Do(closeFile) }
@@ -100,6 +101,39 @@ func Acquire(ctx context.Context, dir, ref string, wait time.Duration, onWait fu
 			}
 		}
 	}
+}
+
+// open opens (or creates) the lock file path in dir, refusing what another
+// user could have planted: a directory others can write without the
+// sticky bit (they could replace the file), a symlink (O_NOFOLLOW: it is
+// not followed, so no file is created or opened elsewhere), and anything
+// but a regular file of this user.
+func open(dir, path string) (*os.File, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&0o002 != 0 && fi.Mode()&os.ModeSticky == 0 {
+		return nil, fmt.Errorf("lock directory %s: others can write it and it has no sticky bit, so they could replace a lock: "+
+			"set lock-dir to a directory of this user's, or chmod +t it", dir)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err = f.Stat()
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	case fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()):
+		err = fmt.Errorf("%s belongs to user %d, not to this one (%d)", path, fi.Sys().(*syscall.Stat_t).Uid, os.Geteuid())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // tryLock takes an exclusive flock on f without blocking; false means

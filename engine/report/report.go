@@ -11,14 +11,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
 // Style is a CI's log dialect. Each method writes whole lines to w. The
-// text it is given is already masked and escaped: subjects and warnings
-// are one line, an error's message may have several, each guarded.
+// text it is given is already masked, escaped and guarded: subjects and
+// warnings are one line, an error's message may have several.
 type Style interface {
 	// Group opens a collapsible section for a phase of the run.
 	Group(w io.Writer, p engine.Phase, subject string)
@@ -57,6 +58,7 @@ type Reporter struct {
 	partial []byte   // progress whose line has not ended
 	midLine bool     // part of the current progress line was written
 	open    bool
+	phase   atomic.Int32 // the last phase started
 }
 
 var _ engine.Reporter = (*Reporter)(nil)
@@ -72,9 +74,15 @@ func (r *Reporter) Phase(p engine.Phase, subject string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.endGroup()
-	r.style.Group(r.w, p, r.oneLine(subject))
+	r.style.Group(r.w, p, r.style.Guard(r.oneLine(subject)))
 	r.open = true
+	r.phase.Store(int32(p))
 }
+
+// Current is the phase the run is in: the last one started, or 0 before
+// the first. It never waits, so a signal handler may call it while the
+// reporter is stuck writing.
+func (r *Reporter) Current() engine.Phase { return engine.Phase(r.phase.Load()) }
 
 // EndGroup ends the progress's last line, if unfinished, and closes the
 // open section, if any.
@@ -92,14 +100,13 @@ func (r *Reporter) endGroup() {
 	}
 }
 
-// Infof writes lines of progress.
+// Infof writes a line of progress: a line break in it is escaped, so
+// that untrusted text (a file name) is given as it is, and escaped once.
 func (r *Reporter) Infof(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flush()
-	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
-		r.writeLine(line)
-	}
+	r.writeLine(fmt.Sprintf(format, args...))
 }
 
 // Warnf writes a warning that the CI shows as one, on one line.
@@ -107,7 +114,7 @@ func (r *Reporter) Warnf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.flush()
-	r.style.Warning(r.w, r.oneLine(fmt.Sprintf(format, args...)))
+	r.style.Warning(r.w, r.style.Guard(r.oneLine(fmt.Sprintf(format, args...))))
 }
 
 // Error closes the open group and shows err as the CI shows a failure,

@@ -134,19 +134,22 @@ func TestMaskMultiLine(t *testing.T) {
 }
 
 // TestEscape: every line the reporter prints has its control characters
-// escaped, and its start guarded by the style; groups and warnings are
-// one line.
+// escaped, and its start guarded by the style; groups, warnings and
+// progress given by Infof are one line, escaped once (a name is given
+// as it is).
 func TestEscape(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	r := New(&buf, testStyle{})
 	r.Phase(engine.PhaseBuild, "img\n::warning::x")
 	r.Infof("file x\n::warning title=Injected::y")
+	r.Infof("  %s sha256:00", "::a\\x1b\x1b\u202e")
 	fmt.Fprint(r.Progress(), "#1 \x1b[31mred\r\n::add-mask::z\rw\u2028\u0085\x7f\n")
 	r.Warnf("w\r\n::stop-commands::t")
 	r.Error(errors.New("failed\n::error::forged\r"))
 	want := "<group Building img\\n::warning::x>\n" +
-		"file x\n!::warning title=Injected::y\n" +
+		"file x\\n::warning title=Injected::y\n" +
+		"  ::a\\\\x1b\\x1b\\u202e sha256:00\n" +
 		"#1 \\x1b[31mred\n!::add-mask::z\\rw\\u2028\\u0085\\x7f\n" +
 		"<warning w\\r\\n::stop-commands::t>\n</group>\n" +
 		"<error failed\n!::error::forged>\n"

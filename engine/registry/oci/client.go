@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -87,8 +88,12 @@ func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 // unless the registry and the realm are both plain HTTP on loopback:
 // go-containerregistry sends the basic credential to the realm to get a
 // token, so an http:// realm would carry the password in clear, and an
-// https registry naming one is either misconfigured or tampered with. The
-// refusal is an error, not a fall-back to anonymous access.
+// https registry naming one is either misconfigured or tampered with. It
+// also refuses, as go-containerregistry does but with a message that says
+// what to do, a realm at a loopback, private or link-local IP address
+// other than the registry's own host and port (a loopback token service
+// on another port is named localhost). The refusal is an error, not a
+// fall-back to anonymous access.
 func checkRealm(registry *url.URL, challenges []string) error {
 	for _, c := range challenges {
 		scheme, params, _ := strings.Cut(strings.TrimSpace(c), " ")
@@ -103,6 +108,10 @@ func checkRealm(registry *url.URL, challenges []string) error {
 		switch {
 		case err != nil || realm.Host == "":
 			return fmt.Errorf("registry %s names the token realm %q, which is not a URL: refusing to send it credentials", registry.Host, raw)
+		case realm.Host != registry.Host && privateIP(realm.Hostname()):
+			return fmt.Errorf("registry %s://%s names the token realm %s://%s%s, at a loopback, private or link-local IP address "+
+				"on another host or port, which go-containerregistry refuses: use the registry's own host and port, or localhost; "+
+				"fix the registry's token service", registry.Scheme, registry.Host, realm.Scheme, realm.Host, realm.Path)
 		case realm.Scheme == "https":
 		case realm.Scheme == "http" && registry.Scheme == "http" && engine.Loopback(realm.Host):
 		default:
@@ -111,6 +120,17 @@ func checkRealm(registry *url.URL, challenges []string) error {
 		}
 	}
 	return nil
+}
+
+// privateIP reports whether host is an IP address on loopback, in a
+// private range, link-local or unspecified.
+func privateIP(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()
 }
 
 // challengeParam returns the value of name in a challenge's parameters,

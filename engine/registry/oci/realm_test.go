@@ -139,3 +139,79 @@ func TestChallengeParam(t *testing.T) {
 		}
 	}
 }
+
+// plainTokenRegistry is a plain-HTTP registry on 127.0.0.1 that answers 401
+// with a bearer challenge, and a token service on another 127.0.0.1 port.
+// realm makes the challenge's realm from the registry's and the token
+// service's ports. It counts the credentials the token service is sent.
+func plainTokenRegistry(t *testing.T, realm func(regPort, tokenPort string) string) (host string, sent *atomic.Int32) {
+	t.Helper()
+	sent = &atomic.Int32{}
+	token := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := r.BasicAuth(); ok {
+			sent.Add(1)
+		}
+		_, _ = w.Write([]byte(`{"token":"tok-123"}`))
+	})
+	tok := httptest.NewServer(token)
+	t.Cleanup(tok.Close)
+	var reg *httptest.Server
+	reg = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/token":
+			token(w, r)
+		case r.Header.Get("Authorization") != "Bearer tok-123":
+			_, regPort, _ := net.SplitHostPort(reg.Listener.Addr().String())
+			_, tokenPort, _ := net.SplitHostPort(tok.Listener.Addr().String())
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm(regPort, tokenPort)+`",service="reg"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("f", 64))
+			w.Header().Set("Content-Length", "100")
+		}
+	}))
+	t.Cleanup(reg.Close)
+	return reg.Listener.Addr().String(), sent
+}
+
+// TestLoopbackHTTPRealm: a plain-HTTP loopback registry may name an http://
+// token realm on its own host and port, or at localhost; a realm at a
+// loopback IP address on another port is refused, as go-containerregistry
+// refuses it, with a message that says so and before any credential goes.
+func TestLoopbackHTTPRealm(t *testing.T) {
+	t.Parallel()
+	auth := engine.Auth{Username: "ci", Password: "pw"}
+	tests := []struct {
+		name  string
+		realm func(regPort, tokenPort string) string
+		want  string // in the error; "" for a lookup that succeeds
+	}{
+		{"the registry's own host and port", func(r, _ string) string { return "http://127.0.0.1:" + r + "/token" }, ""},
+		{"localhost on another port", func(_, p string) string { return "http://localhost:" + p + "/token" }, ""},
+		{"127.0.0.1 on another port", func(_, p string) string { return "http://127.0.0.1:" + p + "/token" },
+			"names the token realm http://127.0.0.1:"},
+		{"::1 on another port", func(_, p string) string { return "http://[::1]:" + p + "/token" },
+			"names the token realm http://[::1]:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			host, sent := plainTokenRegistry(t, tt.realm)
+			c, _ := client(t)
+			digest, err := c.Lookup(context.Background(), host+"/cache", "t", auth)
+			if tt.want == "" {
+				if err != nil || digest == "" || sent.Load() == 0 {
+					t.Fatalf("Lookup = %q, %v; credentials sent %d times", digest, err, sent.Load())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "use the registry's own host and port, or localhost") {
+				t.Errorf("Lookup = %q, %v; want an error containing %q", digest, err, tt.want)
+			}
+			if n := sent.Load(); n != 0 {
+				t.Errorf("the credential was sent to the realm %d times", n)
+			}
+		})
+	}
+}
