@@ -11,6 +11,16 @@ import (
 // ErrNotFound is returned by lookups when the image or tag does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrDenied marks a registry's refusal of a credential or of an action
+// (HTTP 401 or 403), as the daemon reports a refused push.
+var ErrDenied = errors.New("denied by the registry")
+
+// Explainer is a Registry that adds its own fixes to a run's error, such
+// as the permission a refused push needs.
+type Explainer interface {
+	Explain(err error) error
+}
+
 // Auth is a registry credential, sent per request and never stored.
 type Auth struct {
 	Server        string

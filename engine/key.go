@@ -85,6 +85,13 @@ func computeKey(ctx context.Context, p *Plan, platform func() (string, error)) (
 		add("build-arg "+name, []byte(a))
 	}
 	add("additional-build-args", []byte(p.Flags.canonical()))
+	if len(c.CacheKey) > 0 {
+		var b strings.Builder
+		for _, part := range c.CacheKey {
+			frame(&b, part)
+		}
+		add("cache-key", []byte(b.String()))
+	}
 	inputs = append(inputs, files...)
 
 	h := sha256.New()

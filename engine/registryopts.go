@@ -50,13 +50,15 @@ func (c *Config) registryProblems() []error {
 		errs = c.ecrProblems()
 	case ProviderGCR, ProviderGAR:
 		errs = c.googleProblems()
-	case ProviderRegistry:
+	case ProviderRegistry, ProviderGHCR:
 		repo := StripScheme(c.Registry)
 		host, path, ok := strings.Cut(repo, "/")
 		switch {
 		case hasUserinfo(c.Registry):
 			add("registry %q holds a user name or password: remove the part before @ and give the credential in %s and %s, "+
 				"or in the Docker config", redactUserinfo(c.Registry), "DOCKER_ECR_CACHE_REGISTRY_USERNAME", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD")
+		case c.Registry == "" && c.RegistryProvider == ProviderGHCR:
+			add("registry is required with registry-provider: ghcr outside the GitHub Action: set it to ghcr.io/OWNER/NAME, for example ghcr.io/my-org/my-repo/build-cache")
 		case c.Registry == "":
 			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
 		case !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost":
@@ -64,6 +66,8 @@ func (c *Config) registryProblems() []error {
 		case strings.ToLower(path) != path:
 			add("registry %q: repository paths must be lower case", c.Registry)
 		}
+	case ProviderACR, ProviderBuildkite:
+		errs = c.hostedProblems()
 	case ProviderLocal:
 		if err := c.localPrefixProblem(); err != nil {
 			errs = append(errs, err)
@@ -167,6 +171,70 @@ func (c *Config) googleProblems() []error {
 	case !garRepositoryID.MatchString(parts[0]):
 		add("%s: its first path part %q names the Artifact Registry repository, and repository IDs are "+
 			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", what, parts[0])
+	}
+	return errs
+}
+
+// A Buildkite organization or registry slug.
+var buildkiteSlug = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+
+// DefaultBuildkiteHost is the Buildkite Packages registry host.
+const DefaultBuildkiteHost = "packages.buildkite.com"
+
+// BuildkiteRegistryPath is the Buildkite Packages registry: its host and
+// path, packages.buildkite.com/ORG/REGISTRY. The organization defaults to
+// the job's BUILDKITE_ORGANIZATION_SLUG.
+func (c *Config) BuildkiteRegistryPath() (host, path string) {
+	host = StripScheme(strings.TrimSpace(c.RegistryHostname))
+	if host == "" {
+		host = DefaultBuildkiteHost
+	}
+	org := strings.TrimSpace(c.BuildkiteOrg)
+	if org == "" {
+		org = c.getenv("BUILDKITE_ORGANIZATION_SLUG")
+	}
+	return host, org + "/" + strings.TrimSpace(c.BuildkiteRegistry)
+}
+
+// hostedProblems checks the options of registry-provider: acr and
+// buildkite-packages, whose images are named
+//
+//	acr:                ${registry-hostname}/NAME
+//	buildkite-packages: ${registry-hostname:-packages.buildkite.com}/ORG/REGISTRY/NAME
+func (c *Config) hostedProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	host := StripScheme(strings.TrimSpace(c.RegistryHostname))
+	switch {
+	case host == "" && c.RegistryProvider == ProviderACR:
+		add("registry-hostname is required with registry-provider: acr: set it to the registry's login server, for example myregistry.azurecr.io")
+	case host != "" && !hostPort.MatchString(host):
+		add("registry-hostname %q is not host[:port]: write only the host, for example myregistry.azurecr.io or packages.buildkite.com", c.RegistryHostname)
+	}
+	if c.RegistryProvider == ProviderBuildkite {
+		_, path := c.BuildkiteRegistryPath()
+		org, reg, _ := strings.Cut(path, "/")
+		switch {
+		case org == "":
+			add("buildkite-organization is required with registry-provider: buildkite-packages outside a Buildkite job: set it to the organization's slug")
+		case !buildkiteSlug.MatchString(org):
+			add("buildkite-organization %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in the organization's URL", org)
+		}
+		switch {
+		case reg == "":
+			add("buildkite-registry is required with registry-provider: buildkite-packages: set it to the container registry's slug, as in packages.buildkite.com/ORG/REGISTRY")
+		case !buildkiteSlug.MatchString(reg):
+			add("buildkite-registry %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in packages.buildkite.com/ORG/REGISTRY", reg)
+		}
+	}
+	name := c.RepositoryName()
+	if slices.ContainsFunc(strings.Split(name, "/"), func(p string) bool { return !imagePathComponent.MatchString(p) }) {
+		what := fmt.Sprintf("ecr-name %q", name)
+		if c.ECRName == "" {
+			what = fmt.Sprintf("the default image name %q (set ecr-name to choose another)", name)
+		}
+		add("%s is not a valid image name: use lower-case letters and digits, separated by single . _ or -, "+
+			"with / between path parts (for example build-cache/my-pipeline)", what)
 	}
 	return errs
 }

@@ -125,5 +125,9 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 		defer b.Close()
 		e.Builder = b
 	}
-	return e.Run(ctx)
+	res, err := e.Run(ctx)
+	if ex, ok := reg.(engine.Explainer); ok && err != nil {
+		err = ex.Explain(err)
+	}
+	return res, err
 }
