@@ -19,8 +19,8 @@ func TestLoadDefaultsToGHCR(t *testing.T) {
 	t.Parallel()
 	const token = "ghs_0123456789abcdefTOKEN"
 	env := runnerEnv(t, map[string]string{
-		"GITHUB_REPOSITORY":   "My-Org/My.Repo",
-		"GITHUB_ACTOR":        "Octo-Cat",
+		"GITHUB_REPOSITORY":  "My-Org/My.Repo",
+		"GITHUB_ACTOR":       "Octo-Cat",
 		InputVar(TokenInput): token,
 	})
 	c, err := load(env)
