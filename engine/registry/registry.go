@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/bkpackages"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ghcr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/google"
@@ -25,6 +26,9 @@ var providers = map[string]constructor{
 	},
 	engine.ProviderGHCR: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return ghcr.New(c, log), nil
+	},
+	engine.ProviderBuildkite: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return bkpackages.New(c, log), nil
 	},
 	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return oci.New(c, log), nil
