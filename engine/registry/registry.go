@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/acr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/bkpackages"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ghcr"
@@ -26,6 +27,9 @@ var providers = map[string]constructor{
 	},
 	engine.ProviderGHCR: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return ghcr.New(c, log), nil
+	},
+	engine.ProviderACR: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return acr.New(c, log), nil
 	},
 	engine.ProviderBuildkite: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return bkpackages.New(c, log), nil
