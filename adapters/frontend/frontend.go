@@ -116,6 +116,9 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 	if err != nil {
 		return engine.Result{}, err
 	}
+	if w, ok := reg.(engine.Warmer); ok {
+		w.Warm(ctx)
+	}
 	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Reporter: log}
 	if plan.BuildKit.Addr != "" {
 		b, err := buildkit.New(ctx, plan.BuildKit, log.Progress())

@@ -56,10 +56,31 @@ const CredentialFixes = "give the job Azure credentials: a service principal in 
 const Fixes = "the job's identity needs the AcrPull role on the registry to look up and AcrPush to push " +
 	"(az role assignment create --assignee CLIENT_ID --role AcrPush --scope REGISTRY_ID)"
 
+// Registry is an ACR repository.
+type Registry struct {
+	*oci.Registry
+	kc     *keychain
+	getenv func(string) string
+}
+
+var (
+	_ engine.Registry = Registry{}
+	_ engine.Warmer   = Registry{}
+)
+
+// Warm starts the exchange in the background, unless a registry
+// credential in the environment makes it needless.
+func (r Registry) Warm(ctx context.Context) {
+	if r.getenv != nil && (r.getenv(oci.EnvUsername) != "" || r.getenv(oci.EnvPassword) != "") {
+		return
+	}
+	r.kc.warm(ctx)
+}
+
 // New returns the provider for c's ACR options, which Config.Validate
 // checked: the image registry-hostname/NAME. It makes no call: the
-// credential is found by Auth.
-func New(c *engine.Config, log engine.Reporter) *oci.Registry {
+// credential is found by Warm or Auth.
+func New(c *engine.Config, log engine.Reporter) Registry {
 	host := engine.StripScheme(strings.TrimSpace(c.RegistryHostname))
 	var warnf retry.Logf
 	if log != nil {
@@ -70,12 +91,16 @@ func New(c *engine.Config, log engine.Reporter) *oci.Registry {
 		log:    log,
 		client: &http.Client{Timeout: requestTimeout, Transport: retry.Default.Transport(nil, warnf)},
 	}
-	return &oci.Registry{
-		Repo:     host + "/" + c.RepositoryName(),
-		Keychain: oci.Keychain(c.Getenv, kc),
-		Client:   oci.NewClient(log),
-		Log:      log,
-		Fixes:    Fixes,
+	return Registry{
+		Registry: &oci.Registry{
+			Repo:     host + "/" + c.RepositoryName(),
+			Keychain: oci.Keychain(c.Getenv, kc),
+			Client:   oci.NewClient(log),
+			Log:      log,
+			Fixes:    Fixes,
+		},
+		kc:     kc,
+		getenv: c.Getenv,
 	}
 }
 
@@ -90,6 +115,7 @@ type keychain struct {
 	cred    azcore.TokenCredential
 	refresh string
 	expires time.Time
+	warmErr error // why the background exchange failed, for the next Auth
 }
 
 var _ authn.ContextKeychain = (*keychain)(nil)
@@ -101,17 +127,43 @@ func (k *keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 func (k *keychain) ResolveContext(ctx context.Context, _ authn.Resource) (authn.Authenticator, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.refresh == "" || time.Now().After(k.expires) {
-		refresh, err := k.exchange(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if k.log != nil {
-			k.log.Mask(refresh)
-		}
-		k.refresh, k.expires = refresh, time.Now().Add(refreshLife)
+	if err := k.warmErr; err != nil {
+		k.warmErr = nil
+		return nil, err
+	}
+	if err := k.renew(ctx); err != nil {
+		return nil, err
 	}
 	return &authn.Basic{Username: User, Password: k.refresh}, nil
+}
+
+// warm renews the refresh token in the background; Resolve waits for it,
+// as it holds the lock until done.
+func (k *keychain) warm(ctx context.Context) {
+	k.mu.Lock()
+	go func() {
+		defer k.mu.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, 2*requestTimeout)
+		defer cancel()
+		k.warmErr = k.renew(ctx)
+	}()
+}
+
+// renew exchanges for a new refresh token when there is none or it is old.
+// The caller holds k.mu.
+func (k *keychain) renew(ctx context.Context) error {
+	if k.refresh != "" && time.Now().Before(k.expires) {
+		return nil
+	}
+	refresh, err := k.exchange(ctx)
+	if err != nil {
+		return err
+	}
+	if k.log != nil {
+		k.log.Mask(refresh)
+	}
+	k.refresh, k.expires = refresh, time.Now().Add(refreshLife)
+	return nil
 }
 
 // exchange gets an Azure AD access token and trades it at the registry's

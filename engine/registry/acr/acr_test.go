@@ -185,3 +185,32 @@ func push(t *testing.T, ref string, a engine.Auth) string {
 	}
 	return d.String()
 }
+
+// Warm exchanges in the background; Auth takes its token, or its error.
+func TestWarm(t *testing.T) {
+	s := azuretest.Start(t)
+	setEnv(t, s.Env())
+	c, _ := provider(t, s, nil)
+	r := New(c, nil)
+	r.Warm(context.Background())
+	a, err := r.Auth(context.Background())
+	if err != nil || a.Password == "" || s.Count("exchange") != 1 {
+		t.Errorf("Auth after Warm = %q, %v after %d exchanges, want one", a.Password, err, s.Count("exchange"))
+	}
+
+	t.Setenv("AZURE_CLIENT_SECRET", "wrong~secret-0123456789")
+	r = New(c, nil)
+	r.Warm(context.Background())
+	if _, err := r.Auth(context.Background()); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Errorf("Auth after a failed Warm: %v", err)
+	}
+
+	// A registry credential in the environment wins: nothing is exchanged.
+	s.Reset()
+	c.Getenv = func(k string) string { return map[string]string{"DOCKER_ECR_CACHE_REGISTRY_USERNAME": "u", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "p"}[k] }
+	r = New(c, nil)
+	r.Warm(context.Background())
+	if a, err := r.Auth(context.Background()); err != nil || a.Username != "u" || s.Count("token")+s.Count("exchange") != 0 {
+		t.Errorf("with a registry credential: %q, %v; %d requests to the token services", a.Username, err, s.Count("token")+s.Count("exchange"))
+	}
+}
