@@ -278,4 +278,3 @@ func privateCloud(authorityHost string) bool {
 	}
 	return true
 }
-

@@ -207,7 +207,9 @@ func TestWarm(t *testing.T) {
 
 	// A registry credential in the environment wins: nothing is exchanged.
 	s.Reset()
-	c.Getenv = func(k string) string { return map[string]string{"DOCKER_ECR_CACHE_REGISTRY_USERNAME": "u", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "p"}[k] }
+	c.Getenv = func(k string) string {
+		return map[string]string{"DOCKER_ECR_CACHE_REGISTRY_USERNAME": "u", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "p"}[k]
+	}
 	r = New(c, nil)
 	r.Warm(context.Background())
 	if a, err := r.Auth(context.Background()); err != nil || a.Username != "u" || s.Count("token")+s.Count("exchange") != 0 {
