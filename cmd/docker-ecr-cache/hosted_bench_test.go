@@ -19,7 +19,8 @@ import (
 // the hosted registries whose credential is exchanged on every run: ACR
 // (Azure AD token, /oauth2/exchange, /oauth2/token) and Buildkite Packages
 // (buildkite-agent oidc request-token). The hosted ones add only the token
-// exchange: each should stay within 1.5x the plain registry.
+// exchange: each should stay within 1.5x the plain registry. acr-system-cas
+// also reads the system's CA certificates, which any HTTPS registry costs.
 func BenchmarkHitHosted(b *testing.B) {
 	dockerHost := testenv.Docker(b)
 	bin := testenv.Binary(b)
@@ -47,6 +48,9 @@ func BenchmarkHitHosted(b *testing.B) {
 		{name: "registry", ref: plain.Host + "/build-cache/bench-hosted",
 			env: []string{"PATH=" + os.Getenv("PATH"), "DOCKER_ECR_CACHE_REGISTRY_PROVIDER=registry", "DOCKER_ECR_CACHE_REGISTRY=" + plain.Host + "/build-cache/bench-hosted"}},
 		{name: "acr", ref: az.RegistryHost + "/build-cache/bench-hosted", env: azure},
+		// As on a real agent, the system's CA directory is read too, as it
+		// is for any HTTPS registry (the plain one here is loopback HTTP).
+		{name: "acr-system-cas", ref: az.RegistryHost + "/build-cache/bench-hosted", env: append(slices.Clone(azure), "SSL_CERT_DIR=/etc/ssl/certs")},
 		{name: "buildkite-packages", ref: bk.Host + "/" + bkpackagestest.Org + "/" + bkpackagestest.Registry + "/build-cache/bench-hosted",
 			env: []string{"PATH=" + agent + ":" + os.Getenv("PATH"), "DOCKER_ECR_CACHE_REGISTRY_PROVIDER=buildkite-packages",
 				"DOCKER_ECR_CACHE_REGISTRY_HOSTNAME=" + bk.Host, "BUILDKITE_ORGANIZATION_SLUG=" + bkpackagestest.Org, "DOCKER_ECR_CACHE_BUILDKITE_REGISTRY=" + bkpackagestest.Registry}},

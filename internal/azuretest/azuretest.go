@@ -101,11 +101,13 @@ func Start(t testing.TB) *Server {
 }
 
 // Env is the environment of a job with the service principal, pointed at
-// the authority and trusting its certificate.
+// the authority and trusting its certificate alone: SSL_CERT_DIR names an
+// empty directory, so that the system's CA directory is not read.
 func (s *Server) Env() map[string]string {
 	return map[string]string{
 		"AZURE_AUTHORITY_HOST": s.AuthorityHost,
 		"SSL_CERT_FILE":        s.CertFile,
+		"SSL_CERT_DIR":         filepath.Dir(s.CertFile) + "/no-such-dir",
 		"AZURE_TENANT_ID":      s.TenantID,
 		"AZURE_CLIENT_ID":      s.ClientID,
 		"AZURE_CLIENT_SECRET":  s.ClientSecret,
