@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -65,6 +66,9 @@ func (c *Config) registryProblems() []error {
 			add("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
 		case strings.ToLower(path) != path:
 			add("registry %q: repository paths must be lower case", c.Registry)
+		case c.RegistryProvider == ProviderGHCR && !c.githubHost(host):
+			add("registry %q is not on ghcr.io: registry-provider: ghcr sends the GitHub token to ghcr.io only "+
+				"(or to containers.HOST on GitHub Enterprise Server); for another registry use registry-provider: registry", c.Registry)
 		}
 	case ProviderACR, ProviderBuildkite:
 		errs = c.hostedProblems()
@@ -210,6 +214,9 @@ func (c *Config) hostedProblems() []error {
 		add("registry-hostname is required with registry-provider: acr: set it to the registry's login server, for example myregistry.azurecr.io")
 	case host != "" && !hostPort.MatchString(host):
 		add("registry-hostname %q is not host[:port]: write only the host, for example myregistry.azurecr.io or packages.buildkite.com", c.RegistryHostname)
+	case c.RegistryProvider == ProviderACR && !acrHost(host):
+		add("registry-hostname %q is not an Azure Container Registry login server (NAME.azurecr.io, .azurecr.cn or .azurecr.us): "+
+			"the job's Azure AD token is sent to it, so it must be one", c.RegistryHostname)
 	}
 	if c.RegistryProvider == ProviderBuildkite {
 		_, path := c.BuildkiteRegistryPath()
@@ -237,4 +244,40 @@ func (c *Config) hostedProblems() []error {
 			"with / between path parts (for example build-cache/my-pipeline)", what)
 	}
 	return errs
+}
+
+// loopbackHost reports whether host[:port] is localhost or a loopback
+// address, where the test registries live.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// acrHost reports whether host is an ACR login server, or on loopback: the
+// Azure AD token, good for every registry of the tenant, goes there.
+func acrHost(host string) bool {
+	h := strings.ToLower(host)
+	for _, suffix := range []string{".azurecr.io", ".azurecr.cn", ".azurecr.us"} {
+		if strings.HasSuffix(h, suffix) && len(h) > len(suffix) {
+			return true
+		}
+	}
+	return loopbackHost(host)
+}
+
+// githubHost reports whether the GitHub token may go to host: ghcr.io,
+// the containers host of the GitHub Enterprise Server GITHUB_SERVER_URL
+// names, or loopback.
+func (c *Config) githubHost(host string) bool {
+	h := strings.ToLower(host)
+	if h == "ghcr.io" || loopbackHost(host) {
+		return true
+	}
+	server := StripScheme(strings.ToLower(c.getenv("GITHUB_SERVER_URL")))
+	return server != "" && server != "github.com" && h == "containers."+server
 }

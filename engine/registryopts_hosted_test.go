@@ -34,6 +34,14 @@ func TestHostedRegistryOptions(t *testing.T) {
 		{"ghcr", func(c *Config) { c.RegistryProvider, c.Registry = ProviderGHCR, "ghcr.io/my-org/my-repo/build-cache" },
 			"ghcr.io/my-org/my-repo/build-cache", ""},
 		{"ghcr without registry", func(c *Config) { c.RegistryProvider = ProviderGHCR }, "", "registry is required with registry-provider: ghcr"},
+		{"acr not azurecr.io", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "evil.example.com" }, "",
+			`registry-hostname "evil.example.com" is not an Azure Container Registry login server`},
+		{"acr loopback", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "127.0.0.1:5000" }, "127.0.0.1:5000/build-cache/app", ""},
+		{"ghcr not ghcr.io", func(c *Config) { c.RegistryProvider, c.Registry = ProviderGHCR, "evil.example.com/x/y" }, "", "is not on ghcr.io"},
+		{"ghcr enterprise", func(c *Config) {
+			c.RegistryProvider, c.Registry = ProviderGHCR, "containers.git.example.com/org/cache"
+			c.Getenv = func(k string) string { return map[string]string{"GITHUB_SERVER_URL": "https://git.example.com"}[k] }
+		}, "containers.git.example.com/org/cache", ""},
 		{"ghcr upper case", func(c *Config) { c.RegistryProvider, c.Registry = ProviderGHCR, "ghcr.io/My-Org/cache" }, "", "must be lower case"},
 	}
 	for _, tt := range tests {

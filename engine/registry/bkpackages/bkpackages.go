@@ -39,7 +39,7 @@ const Fixes = "allow this pipeline in the registry's OIDC policy (Buildkite Pack
 // Config.Validate checked. It makes no call: tokens are asked for by Auth.
 func New(c *engine.Config, log engine.Reporter) *oci.Registry {
 	host, path := c.BuildkiteRegistryPath()
-	kc := &tokenKeychain{audience: "https://" + host + "/" + path, getenv: c.Getenv, log: log}
+	kc := &tokenKeychain{host: host, audience: "https://" + host + "/" + path, getenv: c.Getenv, log: log}
 	return &oci.Registry{
 		Repo:     host + "/" + path + "/" + c.RepositoryName(),
 		Keychain: oci.Keychain(c.Getenv, kc),
@@ -53,6 +53,7 @@ func New(c *engine.Config, log engine.Reporter) *oci.Registry {
 // token in the environment; with neither, anonymous, so that the Docker
 // config is asked next.
 type tokenKeychain struct {
+	host     string
 	audience string
 	getenv   func(string) string
 	log      engine.Reporter
@@ -73,8 +74,12 @@ func (k *tokenKeychain) ResolveContext(ctx context.Context, _ authn.Resource) (a
 	if k.getenv != nil {
 		apiToken = k.getenv(EnvAPIToken)
 	}
-	if apiToken == "" {
+	switch {
+	case apiToken == "":
 		return nil, fmt.Errorf("getting a Buildkite OIDC token for %s: %w; outside a Buildkite job, set %s to an API token with the Read Packages and Write Packages scopes", k.audience, err, EnvAPIToken)
+	case k.host != engine.DefaultBuildkiteHost && !oci.Loopback(k.host):
+		// A long-lived secret: never to a host a pipeline could choose.
+		return nil, fmt.Errorf("getting a Buildkite OIDC token for %s: %w; %s is sent to %s only, not to %s", k.audience, err, EnvAPIToken, engine.DefaultBuildkiteHost, k.host)
 	}
 	if k.log != nil {
 		k.log.Mask(apiToken)

@@ -71,6 +71,13 @@ func TestAuth(t *testing.T) {
 		t.Errorf("a refused token: %v", err)
 	}
 
+	// The API token goes to packages.buildkite.com only.
+	c.RegistryHostname = "packages.example.com"
+	if _, err := New(c, nil).Auth(context.Background()); err == nil || !strings.Contains(err.Error(), "is sent to packages.buildkite.com only") {
+		t.Errorf("the API token for another host: %v", err)
+	}
+	c.RegistryHostname = s.Host
+
 	// An agent that refuses (the audience is not allowed): its reason.
 	other := s.Agent(t, s.Token)
 	c.BuildkiteRegistry = "other"
