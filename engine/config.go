@@ -43,6 +43,9 @@ type Config struct {
 	CacheTo             string            // cache-to
 	CacheFrom           []string          // cache-from
 	UnhashedBuildArgs   []string          // unhashed-build-args
+	CacheKey            []string          // cache-key
+	BuildkiteOrg        string            // buildkite-organization
+	BuildkiteRegistry   string            // buildkite-registry
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.
@@ -56,15 +59,18 @@ type Config struct {
 
 // Provider names accepted by registry-provider.
 const (
-	ProviderECR      = "ecr"
-	ProviderGCR      = "gcr"
-	ProviderGAR      = "artifact-registry"
-	ProviderRegistry = "registry"
-	ProviderLocal    = "local"
+	ProviderECR       = "ecr"
+	ProviderGCR       = "gcr"
+	ProviderGAR       = "artifact-registry"
+	ProviderRegistry  = "registry"
+	ProviderLocal     = "local"
+	ProviderGHCR      = "ghcr"
+	ProviderACR       = "acr"
+	ProviderBuildkite = "buildkite-packages"
 )
 
 // Providers lists the valid registry-provider values.
-var Providers = []string{ProviderECR, ProviderGCR, ProviderGAR, ProviderRegistry, ProviderLocal}
+var Providers = []string{ProviderECR, ProviderGCR, ProviderGAR, ProviderGHCR, ProviderACR, ProviderBuildkite, ProviderRegistry, ProviderLocal}
 
 // DefaultLocalPrefix is the namespace the local provider owns unless
 // local-prefix names another.

@@ -10,6 +10,23 @@ import (
 // ErrNotFound is returned by lookups when the image or tag does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrDenied marks a registry's refusal of a credential or of an action
+// (HTTP 401 or 403), as the daemon reports a refused push.
+var ErrDenied = errors.New("denied by the registry")
+
+// Warmer is a Registry that can start getting its credential in the
+// background, so that the token exchange overlaps the key's computation.
+// Auth then waits for it.
+type Warmer interface {
+	Warm(ctx context.Context)
+}
+
+// Explainer is a Registry that adds its own fixes to a run's error, such
+// as the permission a refused push needs.
+type Explainer interface {
+	Explain(err error) error
+}
+
 // Auth is a registry credential, sent per request and never stored.
 type Auth struct {
 	Server        string

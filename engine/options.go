@@ -49,10 +49,10 @@ var Options = []Option{
 	{"region", String, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else eu-west-1).", func(c *Config) any { return &c.Region }},
 	{"max-age-days", Int, "Days an image is kept by the ECR lifecycle policy (default: 30).", func(c *Config) any { return &c.MaxAgeDays }},
 	{"export-env-variable", String, "Variable that receives image:tag (default: BUILDKITE_PLUGIN_DOCKER_IMAGE).", func(c *Config) any { return &c.ExportEnvVariable }},
-	{"registry-provider", String, "ecr (default), gcr, artifact-registry, registry (any OCI registry) or local (the daemon only).", func(c *Config) any { return &c.RegistryProvider }},
+	{"registry-provider", String, "ecr (default; ghcr in the GitHub Action), gcr, artifact-registry, ghcr, acr, buildkite-packages, registry (any OCI registry) or local (the daemon only).", func(c *Config) any { return &c.RegistryProvider }},
 	{"gcp-project", String, "Google Cloud project, required with gcr and artifact-registry.", func(c *Config) any { return &c.GCPProject }},
-	{"registry-hostname", String, "Registry host: gcr.io by default for gcr; overrides the ECR registry host.", func(c *Config) any { return &c.RegistryHostname }},
-	{"registry", String, "Repository host[:port]/path for registry-provider: registry.", func(c *Config) any { return &c.Registry }},
+	{"registry-hostname", String, "Registry host: gcr.io by default for gcr; the login server (NAME.azurecr.io) for acr; packages.buildkite.com by default for buildkite-packages; overrides the ECR registry host.", func(c *Config) any { return &c.RegistryHostname }},
+	{"registry", String, "Repository host[:port]/path for registry-provider: registry and ghcr (default for ghcr in the GitHub Action: ghcr.io/<owner>/<repo>/build-cache).", func(c *Config) any { return &c.Registry }},
 	{"skip-pull-from-cache", Bool, "On a hit, hand over the reference without pulling the image.", func(c *Config) any { return &c.SkipPullFromCache }},
 	{"push-latest", Bool, "On a miss, also move the latest tag (default: true).", func(c *Config) any { return &c.PushLatest }},
 	{"local-prefix", String, "With registry-provider: local, the image name or namespace this tool may write (default: build-cache/).", func(c *Config) any { return &c.LocalPrefix }},
@@ -68,6 +68,9 @@ var Options = []Option{
 	{"buildkit-tls-key", String, "Client key (PEM) for a tcp:// buildkit-host, with buildkit-tls-cert.", func(c *Config) any { return &c.BuildKitTLSKey }},
 	{"cache-to", String, "Registry ref where a buildkit-host build keeps its full layer cache (mode=max), and reads it back (default: <image>:buildcache).", func(c *Config) any { return &c.CacheTo }},
 	{"cache-from", List, "More registry refs to read layer cache from, with either builder; a ref not pushed yet is skipped.", func(c *Config) any { return &c.CacheFrom }},
+	{"cache-key", List, "Strings hashed into the key as an input of their own: change one (for example to v2) to rebuild on purpose.", func(c *Config) any { return &c.CacheKey }},
+	{"buildkite-organization", String, "Buildkite organization slug for buildkite-packages (default: BUILDKITE_ORGANIZATION_SLUG).", func(c *Config) any { return &c.BuildkiteOrg }},
+	{"buildkite-registry", String, "Slug of the Buildkite Packages container registry, required with buildkite-packages.", func(c *Config) any { return &c.BuildkiteRegistry }},
 }
 
 // OptionNames lists every option name.

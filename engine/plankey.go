@@ -48,5 +48,6 @@ func (p *Plan) keySpec() key.Spec {
 		Flags:             p.Flags.canonical(),
 		CacheOn:           c.CacheOn,
 		AllowEmptyCacheOn: c.AllowEmptyCacheOn,
+		CacheKey:          c.CacheKey,
 	}
 }

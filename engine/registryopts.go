@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -84,24 +85,31 @@ func (c *Config) registryProblems() []error {
 		errs = c.ecrProblems()
 	case ProviderGCR, ProviderGAR:
 		errs = c.googleProblems()
-	case ProviderRegistry:
+	case ProviderRegistry, ProviderGHCR:
 		repo := StripScheme(c.Registry)
 		host, path, ok := strings.Cut(repo, "/")
 		switch {
 		case hasUserinfo(c.Registry):
 			add("registry %q holds a user name or password: remove the part before @ and give the credential in %s and %s, "+
 				"or in the Docker config", redactUserinfo(c.Registry), "DOCKER_ECR_CACHE_REGISTRY_USERNAME", "DOCKER_ECR_CACHE_REGISTRY_PASSWORD")
+		case c.Registry == "" && c.RegistryProvider == ProviderGHCR:
+			add("registry is required with registry-provider: ghcr outside the GitHub Action: set it to ghcr.io/OWNER/NAME, for example ghcr.io/my-org/my-repo/build-cache")
 		case c.Registry == "":
 			add("registry is required with registry-provider: registry: set it to host[:port]/path, for example ghcr.io/my-org/cache")
 		case !ok || host == "" || path == "" || !strings.ContainsAny(host, ".:") && host != "localhost":
 			add("registry %q is not host[:port]/path: write for example ghcr.io/my-org/build-cache", c.Registry)
 		case strings.ToLower(path) != path:
 			add("registry %q: repository paths must be lower case", c.Registry)
+		case c.RegistryProvider == ProviderGHCR && !c.githubHost(host):
+			add("registry %q is not on ghcr.io: registry-provider: ghcr sends the GitHub token to ghcr.io only "+
+				"(or to containers.HOST on GitHub Enterprise Server); for another registry use registry-provider: registry", c.Registry)
 		default:
 			if err := hostProblem("registry", c.Registry, host); err != nil {
 				errs = append(errs, err)
 			}
 		}
+	case ProviderACR, ProviderBuildkite:
+		errs = c.hostedProblems()
 	case ProviderLocal:
 		if err := c.localPrefixProblem(); err != nil {
 			errs = append(errs, err)
@@ -217,4 +225,107 @@ func (c *Config) googleProblems() []error {
 			"1 to 63 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen", what, parts[0])
 	}
 	return errs
+}
+
+// A Buildkite organization or registry slug.
+var buildkiteSlug = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+
+// DefaultBuildkiteHost is the Buildkite Packages registry host.
+const DefaultBuildkiteHost = "packages.buildkite.com"
+
+// BuildkiteRegistryPath is the Buildkite Packages registry: its host and
+// path, packages.buildkite.com/ORG/REGISTRY. The organization defaults to
+// the job's BUILDKITE_ORGANIZATION_SLUG.
+func (c *Config) BuildkiteRegistryPath() (host, path string) {
+	host = StripScheme(strings.TrimSpace(c.RegistryHostname))
+	if host == "" {
+		host = DefaultBuildkiteHost
+	}
+	org := strings.TrimSpace(c.BuildkiteOrg)
+	if org == "" {
+		org = c.getenv("BUILDKITE_ORGANIZATION_SLUG")
+	}
+	return host, org + "/" + strings.TrimSpace(c.BuildkiteRegistry)
+}
+
+// hostedProblems checks the options of registry-provider: acr and
+// buildkite-packages, whose images are named
+//
+//	acr:                ${registry-hostname}/NAME
+//	buildkite-packages: ${registry-hostname:-packages.buildkite.com}/ORG/REGISTRY/NAME
+func (c *Config) hostedProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	host := StripScheme(strings.TrimSpace(c.RegistryHostname))
+	switch {
+	case host == "" && c.RegistryProvider == ProviderACR:
+		add("registry-hostname is required with registry-provider: acr: set it to the registry's login server, for example myregistry.azurecr.io")
+	case host != "" && !hostPort().MatchString(host):
+		add("registry-hostname %q is not host[:port]: write only the host, for example myregistry.azurecr.io or packages.buildkite.com", c.RegistryHostname)
+	case c.RegistryProvider == ProviderACR && !acrHost(host):
+		add("registry-hostname %q is not an Azure Container Registry login server (NAME.azurecr.io, .azurecr.cn or .azurecr.us): "+
+			"the job's Azure AD token is sent to it, so it must be one", c.RegistryHostname)
+	}
+	if c.RegistryProvider == ProviderBuildkite {
+		_, path := c.BuildkiteRegistryPath()
+		org, reg, _ := strings.Cut(path, "/")
+		switch {
+		case org == "":
+			add("buildkite-organization is required with registry-provider: buildkite-packages outside a Buildkite job: set it to the organization's slug")
+		case !buildkiteSlug.MatchString(org):
+			add("buildkite-organization %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in the organization's URL", org)
+		}
+		switch {
+		case reg == "":
+			add("buildkite-registry is required with registry-provider: buildkite-packages: set it to the container registry's slug, as in packages.buildkite.com/ORG/REGISTRY")
+		case !buildkiteSlug.MatchString(reg):
+			add("buildkite-registry %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in packages.buildkite.com/ORG/REGISTRY", reg)
+		}
+	}
+	name := c.RepositoryName()
+	if slices.ContainsFunc(strings.Split(name, "/"), func(p string) bool { return !imagePathComponent().MatchString(p) }) {
+		what := fmt.Sprintf("ecr-name %q", name)
+		if c.ECRName == "" {
+			what = fmt.Sprintf("the default image name %q (set ecr-name to choose another)", name)
+		}
+		add("%s is not a valid image name: use lower-case letters and digits, separated by single . _ or -, "+
+			"with / between path parts (for example build-cache/my-pipeline)", what)
+	}
+	return errs
+}
+
+// loopbackHost reports whether host[:port] is localhost or a loopback
+// address, where the test registries live.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// acrHost reports whether host is an ACR login server, or on loopback: the
+// Azure AD token, good for every registry of the tenant, goes there.
+func acrHost(host string) bool {
+	h := strings.ToLower(host)
+	for _, suffix := range []string{".azurecr.io", ".azurecr.cn", ".azurecr.us"} {
+		if strings.HasSuffix(h, suffix) && len(h) > len(suffix) {
+			return true
+		}
+	}
+	return loopbackHost(host)
+}
+
+// githubHost reports whether the GitHub token may go to host: ghcr.io,
+// the containers host of the GitHub Enterprise Server GITHUB_SERVER_URL
+// names, or loopback.
+func (c *Config) githubHost(host string) bool {
+	h := strings.ToLower(host)
+	if h == "ghcr.io" || loopbackHost(host) {
+		return true
+	}
+	server := StripScheme(strings.ToLower(c.getenv("GITHUB_SERVER_URL")))
+	return server != "" && server != "github.com" && h == "containers."+server
 }

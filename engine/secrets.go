@@ -59,7 +59,8 @@ func ParseSecret(s string, getenv func(string) string) (Secret, error) {
 
 // CredentialVars are the environment variables holding credentials this
 // tool may read: their values are masked like the build secrets'.
-var CredentialVars = []string{"DOCKER_ECR_CACHE_REGISTRY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+var CredentialVars = []string{"DOCKER_ECR_CACHE_REGISTRY_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"GITHUB_TOKEN", "AZURE_CLIENT_SECRET", "BUILDKITE_API_TOKEN"}
 
 // maxSecretFile bounds what is read of a secret file to mask its value.
 const maxSecretFile = 1 << 20

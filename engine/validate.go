@@ -123,8 +123,13 @@ func (c *Config) imageName() (name, options string) {
 			host = "gcr.io"
 		}
 		return host + "/" + strings.Replace(c.GCPProject, ":", "/", 1) + "/" + c.RepositoryName(), "gcp-project, registry-hostname or ecr-name"
-	case ProviderRegistry:
+	case ProviderRegistry, ProviderGHCR:
 		return StripScheme(strings.TrimSpace(c.Registry)), "registry"
+	case ProviderACR:
+		return host + "/" + c.RepositoryName(), "registry-hostname or ecr-name"
+	case ProviderBuildkite:
+		host, path := c.BuildkiteRegistryPath()
+		return host + "/" + path + "/" + c.RepositoryName(), "buildkite-organization, buildkite-registry, registry-hostname or ecr-name"
 	default:
 		return c.RepositoryName(), "ecr-name"
 	}

@@ -145,6 +145,9 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 	if err != nil {
 		return engine.Result{}, err
 	}
+	if w, ok := reg.(engine.Warmer); ok {
+		w.Warm(ctx)
+	}
 	e := engine.Engine{Plan: plan, Registry: reg, Docker: d, Builder: d, Reporter: log}
 	if plan.BuildKit.Addr != "" {
 		b, err := buildkit.New(ctx, plan.BuildKit, log.Progress())
@@ -154,5 +157,9 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 		defer b.Close()
 		e.Builder = b
 	}
-	return e.Run(ctx)
+	res, err := e.Run(ctx)
+	if ex, ok := reg.(engine.Explainer); ok && err != nil {
+		err = ex.Explain(err)
+	}
+	return res, err
 }

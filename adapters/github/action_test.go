@@ -68,11 +68,22 @@ func TestActionInputs(t *testing.T) {
 	t.Parallel()
 	a := readAction(t)
 	names, inputs := entries[actionInput](t, a.Inputs)
-	if !reflect.DeepEqual(names, engine.OptionNames()) {
-		t.Fatalf("action.yml inputs:\n%q\nengine.OptionNames():\n%q", names, engine.OptionNames())
+	if want := append(engine.OptionNames(), TokenInput); !reflect.DeepEqual(names, want) {
+		t.Fatalf("action.yml inputs:\n%q\nengine.OptionNames() and the action's own %s:\n%q", names, TokenInput, want)
+	}
+	if in := inputs[TokenInput]; in.Default == nil || *in.Default != "${{ github.token }}" || in.Required {
+		t.Errorf("%s: %+v, want an optional input whose default is ${{ github.token }}", TokenInput, in)
 	}
 	for _, o := range engine.Options {
 		in := inputs[o.Name]
+		if o.Name == "registry-provider" {
+			// The action's default is GitHub's own registry, which Load
+			// chooses when the input is empty (TestLoadDefaultsToGHCR).
+			if in.Default != nil {
+				t.Errorf("registry-provider: default %q; want none, so that Load picks ghcr", *in.Default)
+			}
+			continue
+		}
 		if !strings.HasPrefix(in.Description, o.Usage) {
 			t.Errorf("%s: description %q does not start with the option's usage %q", o.Name, in.Description, o.Usage)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ghcr"
 )
 
 // InputVar is the variable the runner sets for an input, the one
@@ -24,6 +25,11 @@ import (
 func InputVar(name string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
+
+// TokenInput is the action's input that holds the GitHub token, the
+// credential of registry-provider: ghcr (its default: github.token). It is
+// the action's own, not an option of the other front ends.
+const TokenInput = "github-token"
 
 // runnerInputs are inputs the runner itself gives meaning to when an
 // action is used as `uses: docker://image`: the container's args and
@@ -81,8 +87,23 @@ func Load(env frontend.Env) (engine.Config, error) {
 		}
 	}
 
-	if owner, repo := gc.Repo(); owner != "" && repo != "" {
+	owner, repo := gc.Repo()
+	if owner != "" && repo != "" {
 		c.DefaultName = "build-cache/" + strings.ToLower(owner+"/"+repo)
+	}
+	if a.GetInput("registry-provider") == "" {
+		c.RegistryProvider = engine.ProviderGHCR
+	}
+	if c.RegistryProvider == engine.ProviderGHCR && c.Registry == "" && owner != "" && repo != "" {
+		c.Registry = "ghcr.io/" + strings.ToLower(owner+"/"+repo) + "/build-cache"
+	}
+	if token := a.GetInput(TokenInput); token != "" {
+		c.Getenv = func(name string) string {
+			if name == ghcr.EnvToken {
+				return token
+			}
+			return env.Getenv(name)
+		}
 	}
 	if len(errs) > 0 {
 		return c, &engine.ConfigError{Err: errors.Join(errs...)}
@@ -93,7 +114,7 @@ func Load(env frontend.Env) (engine.Config, error) {
 // unknownInputs reports each INPUT_* variable that is not an option, with
 // the option it was probably meant to be.
 func unknownInputs(environ []string) []error {
-	known := map[string]bool{}
+	known := map[string]bool{InputVar(TokenInput): true}
 	for _, o := range engine.Options {
 		known[InputVar(o.Name)] = true
 	}
@@ -119,12 +140,12 @@ func unknownInputs(environ []string) []error {
 }
 
 // EnvSecrets are the values of the credentials this tool may read from the
-// environment: the runner is asked to mask them before anything is
+// environment, the github-token input's included: the runner is asked to mask them before anything is
 // printed, even before the configuration is read (the engine masks them
 // again, for every front end).
 func EnvSecrets(getenv func(string) string) []string {
 	var out []string
-	for _, name := range engine.CredentialVars {
+	for _, name := range append([]string{InputVar(TokenInput)}, engine.CredentialVars...) {
 		if v := getenv(name); v != "" {
 			out = append(out, v)
 		}

@@ -76,6 +76,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := engine.NewConfig()
 	want.WorkDir = env["GITHUB_WORKSPACE"]
 	want.DefaultName = "build-cache/my-org/my.repo"
+	want.RegistryProvider, want.Registry = engine.ProviderGHCR, "ghcr.io/my-org/my.repo/build-cache"
 	c.Getenv, want.Getenv = nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("empty inputs:\n got %+v\nwant %+v", c, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -33,6 +34,9 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return w.stop(err)
 	})
 	if err != nil {
+		if denied.MatchString(err.Error()) {
+			err = deniedError{err}
+		}
 		return "", err // the caller names ref
 	}
 	if digest == "" {
@@ -56,3 +60,13 @@ func (c *Client) push(ctx context.Context, w *watchdog, ref, enc string) (string
 	})
 	return digest, err
 }
+
+// denied is the daemon's message for a registry's 401 or 403.
+var denied = regexp.MustCompile(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
+
+// deniedError is a push the registry refused: it reads as the daemon's
+// message and is engine.ErrDenied.
+type deniedError struct{ err error }
+
+func (e deniedError) Error() string   { return e.err.Error() }
+func (e deniedError) Unwrap() []error { return []error{e.err, engine.ErrDenied} }

@@ -60,6 +60,9 @@ type Spec struct {
 	// optional #jq-selector for JSON files.
 	CacheOn           []string
 	AllowEmptyCacheOn bool
+	// CacheKey are strings hashed as one framed input, to bust the cache on
+	// purpose; empty leaves the key as it was.
+	CacheKey []string
 }
 
 // ConfigError is a problem with the spec or the checkout that the user
@@ -148,6 +151,13 @@ func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key
 		add(BuildArgInput+name, []byte(a))
 	}
 	add("additional-build-args", []byte(s.Flags))
+	if len(s.CacheKey) > 0 {
+		var b strings.Builder
+		for _, part := range s.CacheKey {
+			frame(&b, part)
+		}
+		add("cache-key", []byte(b.String()))
+	}
 	inputs = append(inputs, files...)
 
 	h := sha256.New()

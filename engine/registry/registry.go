@@ -6,7 +6,10 @@ import (
 	"strings"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/acr"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/bkpackages"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ecr"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/ghcr"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/google"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/local"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -21,6 +24,15 @@ var providers = map[string]constructor{
 	engine.ProviderGAR: newGoogle,
 	engine.ProviderLocal: func(_ context.Context, c *engine.Config, _ engine.Reporter) (engine.Registry, error) {
 		return local.New(c), nil
+	},
+	engine.ProviderGHCR: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return ghcr.New(c, log), nil
+	},
+	engine.ProviderACR: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return acr.New(c, log), nil
+	},
+	engine.ProviderBuildkite: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
+		return bkpackages.New(c, log), nil
 	},
 	engine.ProviderRegistry: func(_ context.Context, c *engine.Config, log engine.Reporter) (engine.Registry, error) {
 		return oci.New(c, log), nil

@@ -20,11 +20,13 @@ const (
 )
 
 // Keychain finds a registry credential: EnvUsername and EnvPassword from
-// getenv first, then the Docker config (DOCKER_CONFIG, ~/.docker), its
-// credential helpers, identity tokens and index.docker.io keys, as
-// authn.DefaultKeychain reads them. It reads, never writes.
-func Keychain(getenv func(string) string) authn.Keychain {
-	return authn.NewMultiKeychain(envKeychain{getenv}, authn.DefaultKeychain)
+// getenv first, then the provider's keychains in order, then the Docker
+// config (DOCKER_CONFIG, ~/.docker), its credential helpers, identity
+// tokens and index.docker.io keys, as authn.DefaultKeychain reads them. It
+// reads, never writes.
+func Keychain(getenv func(string) string, provider ...authn.Keychain) authn.Keychain {
+	kcs := append([]authn.Keychain{envKeychain{getenv}}, provider...)
+	return authn.NewMultiKeychain(append(kcs, authn.DefaultKeychain)...)
 }
 
 // envKeychain is the credential in the environment, for every registry.

@@ -15,6 +15,9 @@ type Registry struct {
 	Repo     string // host[:port]/path
 	Keychain authn.Keychain
 	Client   *Client
+	// Fixes says what a refused credential usually needs; empty: the
+	// environment variables and the Docker config.
+	Fixes string
 }
 
 var _ engine.Registry = (*Registry)(nil)
@@ -41,8 +44,11 @@ func (r *Registry) Auth(ctx context.Context) (engine.Auth, error) {
 func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (string, error) {
 	digest, err := r.Client.Lookup(ctx, r.Repo, tag, auth)
 	if status, ok := Denied(err); ok {
-		return "", fmt.Errorf("registry denied access to %s:%s (HTTP %d): check the registry credentials (%s and %s, "+
-			"or the Docker config and its credential helpers); this is not taken for a cache miss: %w", r.Repo, tag, status, EnvUsername, EnvPassword, err)
+		fixes := r.Fixes
+		if fixes == "" {
+			fixes = fmt.Sprintf("check the registry credentials (%s and %s, or the Docker config and its credential helpers)", EnvUsername, EnvPassword)
+		}
+		return "", fmt.Errorf("registry denied access to %s:%s (HTTP %d): %s; this is not taken for a cache miss: %w", r.Repo, tag, status, fixes, err)
 	}
 	return digest, err
 }
