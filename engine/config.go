@@ -43,6 +43,8 @@ type Config struct {
 	CacheTo             string            // cache-to
 	CacheFrom           []string          // cache-from
 	UnhashedBuildArgs   []string          // unhashed-build-args
+	Prune               bool              // prune
+	KeepLast            int               // keep-last
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.
@@ -75,6 +77,7 @@ func NewConfig() Config {
 	return Config{
 		Dockerfile:        "",
 		MaxAgeDays:        30,
+		KeepLast:          10,
 		ExportEnvVariable: DefaultImageVar,
 		RegistryProvider:  ProviderECR,
 		PushLatest:        true,

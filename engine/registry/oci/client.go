@@ -260,3 +260,20 @@ func Authenticator(auth engine.Auth) authn.Authenticator {
 	}
 	return authn.FromConfig(authn.AuthConfig{Username: auth.Username, Password: auth.Password, IdentityToken: auth.IdentityToken})
 }
+
+// Options are the remote options of c's requests with auth, for callers
+// that use go-containerregistry directly: retries, the TLS rules, the
+// user agent.
+func (c *Client) Options(ctx context.Context, auth engine.Auth) []remote.Option {
+	return c.options(ctx, auth)
+}
+
+// RoundTripper is c's transport below the registry's authentication:
+// retries and the TLS rules.
+func (c *Client) RoundTripper() http.RoundTripper {
+	inner := c.Transport
+	if inner == nil {
+		inner = baseTransport
+	}
+	return c.Retry.Transport(tlsOnly{inner}, c.Log)
+}

@@ -1,0 +1,268 @@
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
+)
+
+// Registry prunes any OCI or Docker registry through its API: it lists
+// the tags, reads the config of each key tag's image (its labels), takes
+// the digest of every other tag with a HEAD, and deletes manifests by
+// digest.
+type Registry struct {
+	Repo   string // host[:port]/path
+	Auth   engine.Auth
+	Client *oci.Client
+	// Retention names the registry's own retention feature, for the error
+	// when it refuses deletes.
+	Retention string
+	// Workers is how many images are read at once (default 8).
+	Workers int
+
+	once   sync.Once
+	puller *remote.Puller
+	repo   name.Repository
+	del    *http.Client
+	err    error
+}
+
+var _ Backend = (*Registry)(nil)
+
+// Repository is Repo.
+func (r *Registry) Repository() string { return r.Repo }
+
+func (r *Registry) init(ctx context.Context) error {
+	r.once.Do(func() {
+		var opts []name.Option
+		if host, _, _ := strings.Cut(r.Repo, "/"); oci.Loopback(host) {
+			opts = append(opts, name.Insecure)
+		}
+		if r.repo, r.err = name.NewRepository(r.Repo, opts...); r.err != nil {
+			return
+		}
+		// One puller for every read: one API check and token exchange,
+		// not one per request.
+		r.puller, r.err = remote.NewPuller(r.Client.Options(context.WithoutCancel(ctx), r.Auth)...)
+	})
+	return r.err
+}
+
+// List reads every tag: the config of key tags' images, the digest of the
+// others. A tag deleted meanwhile is left out.
+func (r *Registry) List(ctx context.Context) ([]Image, error) {
+	if err := r.init(ctx); err != nil {
+		return nil, err
+	}
+	tags, err := r.puller.List(ctx, r.repo)
+	if oci.NotFound(err) || nameUnknown(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	images := make([]Image, len(tags))
+	found := make([]bool, len(tags))
+	errs := make([]error, len(tags))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(tags)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				images[i], found[i], errs[i] = r.read(ctx, tags[i])
+			}
+		}()
+	}
+	for i := range tags {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []Image
+	for i, img := range images {
+		if found[i] {
+			out = append(out, img)
+		}
+	}
+	return out, nil
+}
+
+// read reads one tag: a key tag's manifest and config (two GETs; three
+// for an index), any other's digest (one HEAD).
+func (r *Registry) read(ctx context.Context, tag string) (Image, bool, error) {
+	ref := r.repo.Tag(tag)
+	img := Image{Tag: tag}
+	if !IsKeyTag(tag) {
+		desc, err := r.puller.Head(ctx, ref)
+		if err != nil {
+			return img, false, ignoreNotFound(ref, err)
+		}
+		img.Digest = desc.Digest.String()
+		return img, true, nil
+	}
+	desc, err := r.puller.Get(ctx, ref)
+	if err != nil {
+		return img, false, ignoreNotFound(ref, err)
+	}
+	img.Digest = desc.Digest.String()
+	cfg, err := config(desc)
+	if err != nil {
+		return img, false, ignoreNotFound(ref, err)
+	}
+	if cfg != nil {
+		img.Key = cfg.Config.Labels[engine.LabelKey]
+		img.Pushed, _ = engine.ParseStarted(cfg.Config.Labels[engine.LabelBuildStarted])
+	}
+	return img, true, nil
+}
+
+// config reads the image config of desc, choosing from an index the
+// image of this machine's platform, else the first image. It is nil for
+// a manifest that is no image (a BuildKit cache manifest).
+func config(desc *remote.Descriptor) (*v1.ConfigFile, error) {
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		var pick *v1.Descriptor
+		for i, m := range im.Manifests {
+			if !m.MediaType.IsImage() {
+				continue
+			}
+			if m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == runtime.GOARCH {
+				pick = &im.Manifests[i]
+				break
+			}
+			if pick == nil && (m.Platform == nil || m.Platform.OS != "unknown") {
+				pick = &im.Manifests[i]
+			}
+		}
+		if pick == nil {
+			return nil, nil
+		}
+		img, err := idx.Image(pick.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return img.ConfigFile()
+	case desc.MediaType.IsImage():
+		img, err := desc.Image()
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		return cfg, nil
+	}
+	return nil, nil
+}
+
+func ignoreNotFound(ref name.Reference, err error) error {
+	if oci.NotFound(err) || blobUnknown(err) {
+		return nil
+	}
+	return fmt.Errorf("reading %s: %w", ref, err)
+}
+
+func nameUnknown(err error) bool { return hasCode(err, transport.NameUnknownErrorCode) }
+func blobUnknown(err error) bool { return hasCode(err, transport.BlobUnknownErrorCode) }
+
+func hasCode(err error, code transport.ErrorCode) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Confirm does nothing: List read every key tag's labels.
+func (r *Registry) Confirm(context.Context, []Decision) error { return nil }
+
+// Delete deletes the manifest digest. A manifest already gone is not an
+// error; a registry refusing deletes is ErrUnsupported, with its own
+// retention feature named.
+func (r *Registry) Delete(ctx context.Context, digest string) error {
+	if err := r.init(ctx); err != nil {
+		return err
+	}
+	if r.del == nil {
+		// One client for every delete, scoped for it: one API check.
+		tr, err := transport.NewWithContext(ctx, r.repo.Registry, oci.Authenticator(r.Auth), r.Client.RoundTripper(),
+			[]string{r.repo.Scope(transport.DeleteScope)})
+		if err != nil {
+			return err
+		}
+		r.del = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	u := url.URL{Scheme: r.repo.Scheme(), Host: r.repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/manifests/%s", r.repo.RepositoryStr(), digest)}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.del.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	err = transport.CheckError(resp, http.StatusOK, http.StatusAccepted)
+	switch {
+	case err == nil:
+		return nil
+	case oci.NotFound(err):
+		return nil
+	case resp.StatusCode == http.StatusMethodNotAllowed || hasCode(err, transport.UnsupportedErrorCode):
+		return fmt.Errorf("%w: %s answered %v; nothing was deleted by this request. %s", ErrUnsupported, r.repo.RegistryStr(), err, r.Retention)
+	}
+	return err
+}
+
+// Retention names a registry's own retention feature, by its host.
+func Retention(host string) string {
+	switch {
+	case host == "docker.io" || host == "index.docker.io" || host == "registry-1.docker.io":
+		return "Docker Hub deletes tags through its web API or its image management page, not the registry API: prune cannot run there."
+	case strings.HasSuffix(host, "-docker.pkg.dev"):
+		return "Use Artifact Registry's cleanup policies (gcloud artifacts repositories set-cleanup-policies), or grant the credential artifactregistry.versions.delete."
+	case strings.Contains(host, "gitlab"):
+		return "Use GitLab's cleanup policy for the container registry (Settings > Packages and registries), or give the token the api or write_registry scope."
+	case host == "quay.io" || strings.Contains(host, "quay"):
+		return "Use Quay's auto-pruning policies (Repository settings), or a robot account with admin on the repository."
+	}
+	return "Turn deletes on in the registry (distribution: storage.delete.enabled: true, REGISTRY_STORAGE_DELETE_ENABLED=true), " +
+		"or use its own retention: Harbor's tag retention rules, Quay's auto-pruning, Nexus's cleanup policies, GitLab's cleanup policy."
+}
