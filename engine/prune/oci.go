@@ -246,9 +246,22 @@ func (r *Registry) Delete(ctx context.Context, digest string) error {
 	case oci.NotFound(err):
 		return nil
 	case resp.StatusCode == http.StatusMethodNotAllowed || hasCode(err, transport.UnsupportedErrorCode):
-		return fmt.Errorf("%w: %s answered %v; nothing was deleted by this request. %s", ErrUnsupported, r.repo.RegistryStr(), err, r.Retention)
+		return &RefusedError{Registry: r.repo.RegistryStr(), Answer: fmt.Sprintf("HTTP %d %s", resp.StatusCode, answer(err)), Retention: r.Retention}
 	}
 	return err
+}
+
+// answer is a registry error's codes and messages.
+func answer(err error) string {
+	var te *transport.Error
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, d := range te.Errors {
+		parts = append(parts, fmt.Sprintf("%s: %s", d.Code, d.Message))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Retention names a registry's own retention feature, by its host.

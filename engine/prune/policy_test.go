@@ -23,7 +23,7 @@ func TestDecide(t *testing.T) {
 	}{
 		{"nothing", policy, nil, ""},
 		{"keep-last wins over age", policy, []Image{img(1, 30*day), img(2, 20*day), img(3, 40*day)}, "3"},
-		{"max-age keeps more than keep-last", policy, []Image{img(1, time.Hour + time.Minute), img(2, 2*day), img(3, 6*day), img(4, 8*day)}, "4"},
+		{"max-age keeps more than keep-last", policy, []Image{img(1, time.Hour+time.Minute), img(2, 2*day), img(3, 6*day), img(4, 8*day)}, "4"},
 		{"keep-last 0 keeps only the young", Policy{MaxAge: 7 * day, Now: now}, []Image{img(1, 8*day), img(2, 6*day)}, "1"},
 		{"the last hour is never deleted", Policy{MaxAge: time.Minute, Now: now}, []Image{img(1, 30*time.Minute), img(2, 2*time.Hour)}, "2"},
 		{"a future build time is young", Policy{MaxAge: day, Now: now}, []Image{img(1, -day)}, ""},

@@ -32,6 +32,19 @@ type Backend interface {
 // not allow deletes at all: the run stops there.
 var ErrUnsupported = errors.New("the registry does not allow deleting images")
 
+// RefusedError is a registry's refusal of every delete (405, UNSUPPORTED).
+type RefusedError struct {
+	Registry  string
+	Answer    string // HTTP status, the registry's codes and messages
+	Retention string // the registry's own retention feature
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("registry %s does not allow deleting images (%s). %s", e.Registry, e.Answer, e.Retention)
+}
+
+func (e *RefusedError) Unwrap() error { return ErrUnsupported }
+
 // Result is a prune's plan and what it deleted.
 type Result struct {
 	Now     time.Time
@@ -82,7 +95,10 @@ func Run(ctx context.Context, b Backend, p Policy, o Options) (Result, error) {
 				return res, fmt.Errorf("pruning %s stopped: %w", b.Repository(), err)
 			}
 			if err := b.Delete(ctx, d.Digest); err != nil {
-				return res, fmt.Errorf("deleting %s@%s: %w", b.Repository(), d.Digest, err)
+				if errors.Is(err, ErrUnsupported) && len(done) == 0 {
+					return res, fmt.Errorf("pruning %s: nothing was deleted: %w", b.Repository(), err)
+				}
+				return res, fmt.Errorf("deleting %s@%s (%d deleted before it): %w", b.Repository(), d.Digest, len(done), err)
 			}
 			done[d.Digest] = true
 		}
