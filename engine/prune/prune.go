@@ -95,7 +95,7 @@ func Run(ctx context.Context, b Backend, p Policy, o Options) (Result, error) {
 				return res, fmt.Errorf("pruning %s stopped: %w", b.Repository(), err)
 			}
 			if err := b.Delete(ctx, d.Digest); err != nil {
-				if errors.Is(err, ErrUnsupported) && len(done) == 0 {
+				if len(done) == 0 {
 					return res, fmt.Errorf("pruning %s: nothing was deleted: %w", b.Repository(), err)
 				}
 				return res, fmt.Errorf("deleting %s@%s (%d deleted before it): %w", b.Repository(), d.Digest, len(done), err)
