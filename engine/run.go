@@ -59,7 +59,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	var err error
 	switch {
 	case s.CacheHit:
-		err = e.hit(ctx, s)
+		if err = e.hit(ctx, s); err != nil && e.vanished(ctx, s) {
+			err = e.miss(ctx, s)
+		}
 	case s.isLocal && s.labelled():
 		err = e.pushLocal(ctx, s)
 	default:
