@@ -40,6 +40,7 @@ func Prune(ctx context.Context, cfg *engine.Config, log *report.Reporter, dryRun
 	start := time.Now()
 	res, err := prune.Run(ctx, b, policy, prune.Options{
 		DryRun: dryRun,
+		Warn:   log.Warnf,
 		Planned: func(res prune.Result) {
 			for _, d := range res.Plan {
 				line(prune.PlanLine(res.Now, d))

@@ -94,8 +94,8 @@ func TestPruneCommand(t *testing.T) {
 	}
 	r, _ := name.NewRepository(repo, name.Insecure)
 	tags, err := remote.List(r)
-	if err != nil || len(tags) != 1 || tags[0] != keys[0] {
-		t.Errorf("left %v (%v), want only the newest key", tags, err)
+	if err != nil || fmt.Sprint(tags) != fmt.Sprint([]string{keys[0], "docker-ecr-cache-prune-index"}) {
+		t.Errorf("left %v (%v), want only the newest key and the prune's index", tags, err)
 	}
 
 	if code, _, stderr := runPrune(t, env, "--keep-last", "-1"); code != 2 || !strings.Contains(stderr, "keep-last is -1") {

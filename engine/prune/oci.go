@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -38,6 +40,11 @@ type Registry struct {
 	repo   name.Repository
 	del    *http.Client
 	err    error
+
+	mu      sync.Mutex
+	index   ageIndex          // the last prune's, by config digest
+	configs map[string]string // key tag -> its image's config digest
+	guessed map[string]bool   // key tags whose labels came from the index
 }
 
 var _ Backend = (*Registry)(nil)
@@ -51,6 +58,7 @@ func (r *Registry) init(ctx context.Context) error {
 		if host, _, _ := strings.Cut(r.Repo, "/"); oci.Loopback(host) {
 			opts = append(opts, name.Insecure)
 		}
+		r.configs, r.guessed = map[string]string{}, map[string]bool{}
 		if r.repo, r.err = name.NewRepository(r.Repo, opts...); r.err != nil {
 			return
 		}
@@ -73,6 +81,12 @@ func (r *Registry) List(ctx context.Context) ([]Image, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	r.configs, r.guessed = map[string]string{}, map[string]bool{}
+	r.index = nil
+	if i := slices.Index(tags, IndexTag); i >= 0 {
+		tags = slices.Delete(tags, i, i+1)
+		r.index = r.loadIndex(ctx)
 	}
 	workers := r.Workers
 	if workers <= 0 {
@@ -109,8 +123,9 @@ func (r *Registry) List(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
-// read reads one tag: a key tag's manifest and config (two GETs; three
-// for an index), any other's digest (one HEAD).
+// read reads one tag: a key tag's manifest (one GET) and, unless the last
+// prune's index knows its config, the config (a second GET; one more for
+// a multi-platform index); any other tag's digest (one HEAD).
 func (r *Registry) read(ctx context.Context, tag string) (Image, bool, error) {
 	ref := r.repo.Tag(tag)
 	img := Image{Tag: tag}
@@ -127,21 +142,37 @@ func (r *Registry) read(ctx context.Context, tag string) (Image, bool, error) {
 		return img, false, ignoreNotFound(ref, err)
 	}
 	img.Digest = desc.Digest.String()
-	cfg, err := config(desc)
+	im, err := pickImage(desc)
+	if err != nil || im == nil {
+		return img, err == nil, ignoreNotFound(ref, err)
+	}
+	m, err := im.Manifest() // already read: ConfigName would fetch the config
 	if err != nil {
 		return img, false, ignoreNotFound(ref, err)
 	}
-	if cfg != nil {
-		img.Key = cfg.Config.Labels[engine.LabelKey]
-		img.Pushed, _ = engine.ParseStarted(cfg.Config.Labels[engine.LabelBuildStarted])
+	r.mu.Lock()
+	r.configs[tag] = m.Config.Digest.String()
+	e, known := r.index[m.Config.Digest.String()]
+	r.guessed[tag] = known
+	r.mu.Unlock()
+	if known {
+		img.Key = e.Key
+		img.Pushed, _ = engine.ParseStarted(e.Started)
+		return img, true, nil
 	}
+	cfg, err := im.ConfigFile()
+	if err != nil {
+		return img, false, ignoreNotFound(ref, err)
+	}
+	img.Key = cfg.Config.Labels[engine.LabelKey]
+	img.Pushed, _ = engine.ParseStarted(cfg.Config.Labels[engine.LabelBuildStarted])
 	return img, true, nil
 }
 
-// config reads the image config of desc, choosing from an index the
-// image of this machine's platform, else the first image. It is nil for
-// a manifest that is no image (a BuildKit cache manifest).
-func config(desc *remote.Descriptor) (*v1.ConfigFile, error) {
+// pickImage is desc's image, or from an index the image of this
+// machine's platform, else the first image; nil for a manifest that is no
+// image (a BuildKit cache manifest).
+func pickImage(desc *remote.Descriptor) (v1.Image, error) {
 	switch {
 	case desc.MediaType.IsIndex():
 		idx, err := desc.ImageIndex()
@@ -168,23 +199,20 @@ func config(desc *remote.Descriptor) (*v1.ConfigFile, error) {
 		if pick == nil {
 			return nil, nil
 		}
-		img, err := idx.Image(pick.Digest)
-		if err != nil {
-			return nil, err
-		}
-		return img.ConfigFile()
+		return idx.Image(pick.Digest)
 	case desc.MediaType.IsImage():
-		img, err := desc.Image()
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		return cfg, nil
+		return desc.Image()
 	}
 	return nil, nil
+}
+
+// config reads the image config of desc's image (see pickImage).
+func config(desc *remote.Descriptor) (*v1.ConfigFile, error) {
+	img, err := pickImage(desc)
+	if err != nil || img == nil {
+		return nil, err
+	}
+	return img.ConfigFile()
 }
 
 func ignoreNotFound(ref name.Reference, err error) error {
@@ -210,8 +238,39 @@ func hasCode(err error, code transport.ErrorCode) bool {
 	return false
 }
 
-// Confirm does nothing: List read every key tag's labels.
-func (r *Registry) Confirm(context.Context, []Decision) error { return nil }
+// Confirm reads the config of each image the plan would delete whose
+// labels List took from the index, so that no image is deleted on the
+// index's word: the index only spares reads of images that are kept.
+func (r *Registry) Confirm(ctx context.Context, plan []Decision) error {
+	for i := range plan {
+		d := &plan[i]
+		if !d.Delete || !r.guessed[d.Tag] {
+			continue
+		}
+		// The config the listed manifest names: one GET of its blob.
+		ref := r.repo.Digest(r.configs[d.Tag])
+		d.Key, d.Pushed = "", time.Time{}
+		blob, err := r.puller.Layer(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", ref, err)
+		}
+		rc, err := blob.Compressed()
+		if err != nil {
+			if err := ignoreNotFound(ref, err); err != nil {
+				return err
+			}
+			continue // gone since the listing: kept, for the next prune
+		}
+		cfg, err := v1.ParseConfigFile(rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", ref, err)
+		}
+		d.Key = cfg.Config.Labels[engine.LabelKey]
+		d.Pushed, _ = engine.ParseStarted(cfg.Config.Labels[engine.LabelBuildStarted])
+	}
+	return nil
+}
 
 // Delete deletes the manifest digest. A manifest already gone is not an
 // error; a registry refusing deletes is ErrUnsupported, with its own

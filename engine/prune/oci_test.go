@@ -2,6 +2,7 @@ package prune_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/prune"
@@ -190,12 +193,85 @@ func TestPruneRegistry(t *testing.T) {
 		}
 	}
 
+	// The second prune reads one manifest per key it keeps: the first
+	// left the kept images' labels in its index.
+	reg.Reset()
 	again, err := prune.Run(context.Background(), backend(repo), policy, prune.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(again.Deleted) != 0 {
 		t.Errorf("a second prune deleted %d images", len(again.Deleted))
+	}
+	var manifests, blobs int
+	for _, r := range reg.Requests() {
+		switch {
+		case strings.HasPrefix(r, "GET ") && strings.Contains(r, "/manifests/"):
+			manifests++
+		case strings.HasPrefix(r, "GET ") && strings.Contains(r, "/blobs/"):
+			blobs++
+		}
+	}
+	keys := 0
+	for _, d := range again.Plan {
+		if prune.IsKeyTag(d.Tag) {
+			keys++
+		}
+	}
+	// Blobs: the index's, and the config of key 98's tag, which has no key
+	// label and so is not in the index.
+	if manifests != keys+1 || blobs != 2 {
+		t.Errorf("the second prune read %d manifests and %d blobs for %d key tags, want one manifest each, the index (a manifest and a blob) and one config:\n%s",
+			manifests, blobs, keys, strings.Join(reg.Requests(), "\n"))
+	}
+}
+
+// TestPruneIndexNeverDeletes: an index that says a young key is old (a
+// forged one) does not get it deleted: the config of every image to
+// delete is read first.
+func TestPruneIndexNeverDeletes(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Delete: true})
+	repo := reg.Host + "/build-cache/app"
+	now := time.Now()
+	push(t, repo, keyTag(1), cacheImage(t, keyTag(1), now.Add(-2*day)))
+	push(t, repo, keyTag(2), cacheImage(t, keyTag(2), now.Add(-20*day)))
+	policy := prune.Policy{MaxAge: 7 * day}
+	if _, err := prune.Run(context.Background(), backend(repo), prune.Policy{MaxAge: 30 * day}, prune.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Forge the index: every key 60 days old.
+	ref := mustRef(t, repo+":"+prune.IndexTag)
+	desc, err := remote.Get(ref)
+	if err != nil {
+		t.Fatalf("no index after a prune: %v", err)
+	}
+	img, _ := desc.Image()
+	layers, _ := img.Layers()
+	rc, _ := layers[0].Compressed()
+	var idx map[string]map[string]string
+	if err := json.NewDecoder(rc).Decode(&idx); err != nil || len(idx) != 2 {
+		t.Fatalf("index %v: %v", idx, err)
+	}
+	rc.Close()
+	for _, e := range idx {
+		e["started"] = fmt.Sprint(now.Add(-60 * day).Unix())
+	}
+	data, _ := json.Marshal(idx)
+	forged, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1),
+		mutate.Addendum{Layer: static.NewLayer(data, "application/vnd.docker-ecr-cache.prune-index.v1+json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, forged); err != nil {
+		t.Fatal(err)
+	}
+	res, err := prune.Run(context.Background(), backend(repo), policy, prune.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 1 || res.Deleted[0].Tag != keyTag(2) {
+		t.Errorf("deleted %v, want only the 20-day-old key:\n%s", res.Deleted, planText(res))
 	}
 }
 

@@ -57,6 +57,13 @@ type Options struct {
 	DryRun  bool
 	Planned func(Result)   // called with the plan, before any deletion
 	Deleted func(Decision) // called after each deletion
+	// Warn reports what went wrong but does not fail the prune; may be nil.
+	Warn func(format string, args ...any)
+}
+
+// Saver is a Backend that keeps what it learnt for the next prune.
+type Saver interface {
+	Save(ctx context.Context, plan []Decision) error
 }
 
 // Run lists the repository, decides what goes by p, and, unless
@@ -105,6 +112,11 @@ func Run(ctx context.Context, b Backend, p Policy, o Options) (Result, error) {
 		res.Deleted = append(res.Deleted, d)
 		if o.Deleted != nil {
 			o.Deleted(d)
+		}
+	}
+	if s, ok := b.(Saver); ok {
+		if err := s.Save(ctx, res.Plan); err != nil && o.Warn != nil {
+			o.Warn("could not write the index of kept images for the next prune (%s:%s): %v", b.Repository(), IndexTag, err)
 		}
 	}
 	return res, nil
