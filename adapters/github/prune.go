@@ -6,6 +6,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/prune"
 )
@@ -49,3 +50,5 @@ func PruneSummary(res prune.Result) string {
 func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "`", "'", "\n", " ", "\r", " ").Replace(engine.EscapeControl(s))
 }
+
+var _ frontend.Pruner = (*frontEnd)(nil)

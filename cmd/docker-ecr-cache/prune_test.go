@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,61 @@ func TestPruneCommandECR(t *testing.T) {
 	code, stdout, stderr := runPrune(t, []string{"HOME=" + os.TempDir()}, "--registry-provider", "ecr")
 	if code != 0 || stdout != "" || !strings.Contains(stderr, "lifecycle policy") {
 		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestRunWithPrune: prune: true prunes after the run: the old keys go, the
+// key just built and latest stay, and each deletion is in the log.
+func TestRunWithPrune(t *testing.T) {
+	dockerHost := testenv.Docker(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Delete: true})
+	repo := fmt.Sprintf("%s/build-cache/run-prune-%d", reg.Host, time.Now().UnixNano())
+	old := []string{strings.Repeat("d", 40), strings.Repeat("e", 40)}
+	for i, k := range old {
+		pushKey(t, repo, k, time.Duration(40+i)*24*time.Hour)
+	}
+	work := t.TempDir()
+	testenv.Busybox(t, work)
+	if err := os.WriteFile(work+"/Dockerfile", []byte("FROM scratch\nCOPY busybox /bin/busybox\n"+`RUN ["/bin/busybox", "true"]`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + t.TempDir(), "DOCKER_HOST=" + dockerHost, "DOCKER_ECR_CACHE_LOCK_DIR=" + t.TempDir()}
+	getenv := func(k string) string {
+		for _, kv := range env {
+			if n, v, _ := strings.Cut(kv, "="); n == k {
+				return v
+			}
+		}
+		return ""
+	}
+	var out, errs bytes.Buffer
+	code := realMain(context.Background(), []string{"run", "--registry-provider", "registry", "--registry", repo, "--prune", "--keep-last", "0", "--max-age-days", "7"},
+		frontend.Env{Environ: env, Getenv: getenv, Dir: work, Stdout: &out, Stderr: &errs})
+	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errs.String())
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var key string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "KEY="); ok {
+			key = v
+		}
+	}
+	t.Cleanup(func() { _, _ = googleDocker(dockerHost, "rmi", "-f", repo+":"+key, repo+":latest") })
+	for _, k := range old {
+		if !strings.Contains(errs.String(), "deleted "+repo+"@") || !strings.Contains(errs.String(), "("+k+")") {
+			t.Errorf("the log does not show the deletion of %s", k)
+		}
+	}
+	r, _ := name.NewRepository(repo, name.Insecure)
+	tags, err := remote.List(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{key, "docker-ecr-cache-prune-index", "latest"}
+	sort.Strings(tags)
+	sort.Strings(want)
+	if fmt.Sprint(tags) != fmt.Sprint(want) {
+		t.Errorf("tags left %v, want the new key, the prune's index and latest", tags)
 	}
 }

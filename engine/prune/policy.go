@@ -161,6 +161,8 @@ func FormatAge(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "-"
+	case d < time.Minute:
+		return "<1m"
 	case d >= 24*time.Hour:
 		return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 	default:
