@@ -87,7 +87,7 @@ func TestPruneCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if plan := real[:strings.Index(real, "deleted ")]; plan != dry {
+	if plan, _, _ := strings.Cut(real, "deleted "); plan != dry {
 		t.Errorf("the plan differs from the dry run's:\n%s---\n%s", plan, dry)
 	}
 	if strings.Count(real, "deleted ") != 2 {

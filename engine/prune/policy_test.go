@@ -58,7 +58,9 @@ func TestDecide(t *testing.T) {
 					got = append(got, "("+d.Digest+")")
 				case IsKeyTag(d.Tag):
 					var n int
-					fmt.Sscanf(d.Tag, "%x", &n)
+					if _, err := fmt.Sscanf(d.Tag, "%x", &n); err != nil {
+						t.Fatal(err)
+					}
 					got = append(got, fmt.Sprint(n))
 				default:
 					got = append(got, d.Tag)
