@@ -34,8 +34,9 @@ type GHCR struct {
 	// Log reports waits for rate limits; may be nil.
 	Log func(format string, args ...any)
 
-	base string           // .../packages/container/NAME
-	ids  map[string]int64 // digest -> version id
+	base      string           // .../packages/container/NAME
+	ids       map[string]int64 // digest -> version id
+	confirmed map[string]Image // tag@digest -> the image as read
 }
 
 var _ Backend = (*GHCR)(nil)
@@ -133,6 +134,9 @@ func (g *GHCR) Confirm(ctx context.Context, plan []Decision) error {
 	if err := r.init(ctx); err != nil {
 		return err
 	}
+	if g.confirmed == nil {
+		g.confirmed = map[string]Image{}
+	}
 	children := map[string]bool{}
 	untagged := false
 	for _, d := range plan {
@@ -142,6 +146,10 @@ func (g *GHCR) Confirm(ctx context.Context, plan []Decision) error {
 		d := &plan[i]
 		switch {
 		case d.Delete && d.Tag != "":
+			if img, ok := g.confirmed[d.Tag+"@"+d.Digest]; ok {
+				d.Key = img.Key
+				continue
+			}
 			img, found, err := r.read(ctx, d.Tag)
 			if err != nil {
 				return err
@@ -151,6 +159,7 @@ func (g *GHCR) Confirm(ctx context.Context, plan []Decision) error {
 			} else {
 				d.Key = img.Key
 			}
+			g.confirmed[d.Tag+"@"+d.Digest] = d.Image
 		case !d.Delete && d.Tag != "" && untagged:
 			// A kept index's platform images are untagged versions.
 			if err := g.indexChildren(ctx, d.Digest, children); err != nil {
@@ -161,11 +170,16 @@ func (g *GHCR) Confirm(ctx context.Context, plan []Decision) error {
 	for i := range plan {
 		d := &plan[i]
 		if d.Delete && d.Tag == "" {
-			cache, err := g.cacheManifest(ctx, d.Digest)
-			if err != nil {
-				return err
+			img, ok := g.confirmed["@"+d.Digest]
+			if !ok {
+				cache, err := g.cacheManifest(ctx, d.Digest)
+				if err != nil {
+					return err
+				}
+				img = Image{Cache: cache}
+				g.confirmed["@"+d.Digest] = img
 			}
-			d.Cache = cache && !children[d.Digest]
+			d.Cache = img.Cache && !children[d.Digest]
 		}
 	}
 	return nil

@@ -259,6 +259,7 @@ func (r *Registry) Confirm(ctx context.Context, plan []Decision) error {
 			if err := ignoreNotFound(ref, err); err != nil {
 				return err
 			}
+			r.guessed[d.Tag] = false
 			continue // gone since the listing: kept, for the next prune
 		}
 		cfg, err := v1.ParseConfigFile(rc)
@@ -268,6 +269,7 @@ func (r *Registry) Confirm(ctx context.Context, plan []Decision) error {
 		}
 		d.Key = cfg.Config.Labels[engine.LabelKey]
 		d.Pushed, _ = engine.ParseStarted(cfg.Config.Labels[engine.LabelBuildStarted])
+		r.guessed[d.Tag] = false
 	}
 	return nil
 }

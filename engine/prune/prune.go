@@ -22,7 +22,8 @@ type Backend interface {
 	List(ctx context.Context) ([]Image, error)
 	// Confirm reads what List left unread for the images plan would
 	// delete, and corrects plan's images: an image that is not the
-	// cache's gets an empty Key and a false Cache.
+	// cache's gets an empty Key and a false Cache. An image it read once
+	// it need not read again.
 	Confirm(ctx context.Context, plan []Decision) error
 	// Delete deletes the manifest digest, and so every tag naming it.
 	Delete(ctx context.Context, digest string) error
@@ -78,14 +79,31 @@ func Run(ctx context.Context, b Backend, p Policy, o Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("listing %s: %w", b.Repository(), err)
 	}
+	// Confirm what the plan would delete, and decide again with what it
+	// read, until every deletion has been confirmed: what Confirm corrects
+	// can move other keys out of keep-last.
 	plan := Decide(p, images)
-	if err := b.Confirm(ctx, plan); err != nil {
-		return res, fmt.Errorf("reading the images to delete in %s: %w", b.Repository(), err)
+	for try := 0; ; try++ {
+		if try == 10 {
+			return res, fmt.Errorf("pruning %s: the plan did not settle after %d reads of the images to delete: nothing was deleted", b.Repository(), try)
+		}
+		if err := b.Confirm(ctx, plan); err != nil {
+			return res, fmt.Errorf("reading the images to delete in %s: %w", b.Repository(), err)
+		}
+		for i := range plan {
+			images[i] = plan[i].Image
+		}
+		next := Decide(p, images)
+		settled := true
+		for i := range next {
+			settled = settled && (!next[i].Delete || plan[i].Delete)
+		}
+		plan = next
+		if settled {
+			break
+		}
 	}
-	for i := range plan {
-		images[i] = plan[i].Image
-	}
-	res.Plan = sortPlan(Decide(p, images))
+	res.Plan = sortPlan(plan)
 	if o.Planned != nil {
 		o.Planned(res)
 	}
