@@ -64,7 +64,7 @@ func (r *Registry) init(ctx context.Context) error {
 		}
 		// One puller for every read: one API check and token exchange,
 		// not one per request.
-		r.puller, r.err = remote.NewPuller(r.Client.Options(context.WithoutCancel(ctx), r.Auth)...)
+		r.puller, r.err = remote.NewPuller(r.Client.Options(ctx, r.Auth)...)
 	})
 	return r.err
 }

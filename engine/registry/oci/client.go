@@ -51,14 +51,10 @@ var baseTransport http.RoundTripper = func() http.RoundTripper {
 }()
 
 func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option {
-	inner := c.Transport
-	if inner == nil {
-		inner = baseTransport
-	}
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(Authenticator(auth)),
-		remote.WithTransport(c.Retry.Transport(tlsOnly{inner}, c.Log)),
+		remote.WithTransport(c.RoundTripper()),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithRetryStatusCodes(),
 		remote.WithUserAgent("docker-ecr-cache"),
