@@ -70,7 +70,10 @@ func (g *GHCR) List(ctx context.Context) ([]Image, error) {
 		perPage = 100
 	}
 	next := fmt.Sprintf("%s/versions?per_page=%d", g.base, perPage)
-	for next != "" {
+	for pages := 0; next != ""; pages++ {
+		if pages == maxPages {
+			return nil, fmt.Errorf("listing %s: more than %d pages of versions: prune stops rather than read on", g.Registry.Repo, maxPages)
+		}
 		var page []version
 		resp, err := g.do(ctx, http.MethodGet, next, &page)
 		if err != nil {
@@ -276,6 +279,9 @@ func (e *httpError) Error() string {
 }
 
 var ghcrTries = 5
+
+// maxPages bounds a listing: 100,000 versions at 100 a page.
+const maxPages = 1000
 
 // do sends one API request and decodes a JSON answer into out. It waits
 // out a secondary rate limit (retry-after) and a spent primary one
