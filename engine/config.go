@@ -46,6 +46,8 @@ type Config struct {
 	CacheKey            []string          // cache-key
 	BuildkiteOrg        string            // buildkite-organization
 	BuildkiteRegistry   string            // buildkite-registry
+	Prune               bool              // prune
+	KeepLast            int               // keep-last
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.
@@ -81,6 +83,7 @@ func NewConfig() Config {
 	return Config{
 		Dockerfile:        "",
 		MaxAgeDays:        30,
+		KeepLast:          10,
 		ExportEnvVariable: DefaultImageVar,
 		RegistryProvider:  ProviderECR,
 		PushLatest:        true,

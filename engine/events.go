@@ -21,6 +21,7 @@ const (
 	PhasePrepare                  // readying the repository before a build
 	PhaseBuild                    // building a miss
 	PhasePush                     // pushing the key tag and latest
+	PhasePrune                    // deleting the images of old keys
 )
 
 var phaseTitles = map[Phase]string{
@@ -31,6 +32,7 @@ var phaseTitles = map[Phase]string{
 	PhasePrepare: "Preparing repository",
 	PhaseBuild:   "Building",
 	PhasePush:    "Pushing",
+	PhasePrune:   "Pruning",
 }
 
 func (p Phase) String() string {

@@ -47,7 +47,7 @@ var Options = []Option{
 	{"ecr-tags", Map, "Tags for a new ECR repository.", func(c *Config) any { return &c.ECRTags }},
 	{"ecr-account-id", String, "AWS account that owns the ECR repository (default: the caller's), for cross-account registries.", func(c *Config) any { return &c.ECRAccountID }},
 	{"region", String, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else eu-west-1).", func(c *Config) any { return &c.Region }},
-	{"max-age-days", Int, "Days an image is kept by the ECR lifecycle policy (default: 30).", func(c *Config) any { return &c.MaxAgeDays }},
+	{"max-age-days", Int, "Days a key's image is kept: by the lifecycle policy on ECR, by prune on other registries (default: 30).", func(c *Config) any { return &c.MaxAgeDays }},
 	{"export-env-variable", String, "Variable that receives image:tag (default: BUILDKITE_PLUGIN_DOCKER_IMAGE).", func(c *Config) any { return &c.ExportEnvVariable }},
 	{"registry-provider", String, "ecr (default; ghcr in the GitHub Action), gcr, artifact-registry, ghcr, acr, buildkite-packages, registry (any OCI registry) or local (the daemon only).", func(c *Config) any { return &c.RegistryProvider }},
 	{"gcp-project", String, "Google Cloud project, required with gcr and artifact-registry.", func(c *Config) any { return &c.GCPProject }},
@@ -71,6 +71,8 @@ var Options = []Option{
 	{"cache-key", List, "Strings hashed into the key as an input of their own: change one (for example to v2) to rebuild on purpose.", func(c *Config) any { return &c.CacheKey }},
 	{"buildkite-organization", String, "Buildkite organization slug for buildkite-packages (default: BUILDKITE_ORGANIZATION_SLUG).", func(c *Config) any { return &c.BuildkiteOrg }},
 	{"buildkite-registry", String, "Slug of the Buildkite Packages container registry, required with buildkite-packages.", func(c *Config) any { return &c.BuildkiteRegistry }},
+	{"prune", Bool, "After the run, delete the images of keys older than max-age-days, but the newest keep-last and latest's (not on ECR, whose lifecycle policy does it).", func(c *Config) any { return &c.Prune }},
+	{"keep-last", Int, "The newest keys whose images prune keeps whatever their age (default: 10).", func(c *Config) any { return &c.KeepLast }},
 }
 
 // OptionNames lists every option name.

@@ -62,6 +62,9 @@ func (c *Config) Plan() (*Plan, error) {
 	if c.MaxAgeDays < 1 {
 		add("max-age-days is %d: give a whole number of days, 1 or more", c.MaxAgeDays)
 	}
+	if c.KeepLast < 0 {
+		add("keep-last is %d: give a whole number of keys, 0 or more", c.KeepLast)
+	}
 	if err := c.exportVarProblem(); err != nil {
 		errs = append(errs, err)
 	}

@@ -98,7 +98,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	var err error
 	switch w {
 	case take:
-		err = e.hit(ctx, s)
+		if err = e.hit(ctx, s); err != nil && e.vanished(ctx, s) {
+			err = e.miss(ctx, s)
+		}
 	case pushLocal:
 		err = e.pushLocal(ctx, s)
 	default:

@@ -130,3 +130,33 @@ func (Style) Mask(io.Writer, string) {}
 // Guard leaves line as it is: a plain log has no commands, and the
 // Reporter has escaped the control characters that drive a terminal.
 func (Style) Guard(line string) string { return line }
+
+// Prune is the prune command: it deletes the images of old keys from the
+// repository the options name (max-age-days, keep-last), printing the
+// plan and each deletion to stdout; with --dry-run it only prints the plan.
+func Prune(ctx context.Context, args []string, env frontend.Env) error {
+	log := report.New(env.Stderr, Style{})
+	dryRun := false
+	var rest []string
+	for _, a := range args {
+		switch a {
+		case "--dry-run", "--dry-run=true":
+			dryRun = true
+		case "--dry-run=false":
+		default:
+			rest = append(rest, a)
+		}
+	}
+	cfg, _, err := Load(rest, env)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return frontend.Fail(log, err)
+	}
+	_, err = frontend.Prune(ctx, &cfg, log, dryRun, func(line string) { fmt.Fprintln(env.Stdout, line) })
+	if err != nil {
+		return frontend.Fail(log, fmt.Errorf("prune: %w", err))
+	}
+	return nil
+}

@@ -93,6 +93,18 @@ func Run(ctx context.Context, fe FrontEnd) error {
 	if err := fe.Emit(res); err != nil {
 		return Fail(log, fmt.Errorf("writing outputs: %w", err))
 	}
+	if plan.Config.Prune {
+		pruned, err := Prune(ctx, &plan.Config, log, false, func(line string) { log.Infof("%s", line) })
+		if err != nil {
+			return Fail(log, fmt.Errorf("prune: %w", err))
+		}
+		if p, ok := fe.(Pruner); ok {
+			if err := p.Pruned(pruned); err != nil {
+				return Fail(log, fmt.Errorf("writing the prune's summary: %w", err))
+			}
+		}
+		log.EndGroup()
+	}
 	return nil
 }
 

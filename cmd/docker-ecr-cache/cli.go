@@ -26,6 +26,7 @@ const (
 var commands = map[string]func(ctx context.Context, args []string, e frontend.Env) error{
 	"run":       env.Run,
 	"key":       env.Key,
+	"prune":     env.Prune,
 	"buildkite": buildkite.Run,
 	"github":    github.Run,
 	"version": func(_ context.Context, _ []string, e frontend.Env) error {
@@ -82,6 +83,9 @@ func usage(w io.Writer) {
 Usage:
   docker-ecr-cache [run] [--OPTION VALUE]... [--output dotenv|json] [--output-file FILE]
   docker-ecr-cache key [--OPTION VALUE]...     print the key and its inputs; needs no daemon
+  docker-ecr-cache prune [--dry-run] [--OPTION VALUE]...
+                                               delete the images of keys older than max-age-days
+                                               but the newest keep-last and latest's
   docker-ecr-cache buildkite --export-file F   the Buildkite plugin's hook
   docker-ecr-cache github                      the GitHub Action's entry point
   docker-ecr-cache version

@@ -27,6 +27,9 @@ type RegistryOptions struct {
 	// does when policy forbids the push. Blob uploads still work: the daemon
 	// retries those for a minute, but not the manifest.
 	RefuseTags bool
+	// Delete lets clients delete manifests (storage.delete.enabled); a
+	// registry without it answers DELETE with 405 UNSUPPORTED.
+	Delete bool
 }
 
 // Registry is a real distribution registry served on 127.0.0.1, which the
@@ -54,6 +57,9 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{"inmemory": configuration.Parameters{}},
+	}
+	if opts.Delete {
+		cfg.Storage["delete"] = configuration.Parameters{"enabled": true}
 	}
 	logrus.SetLevel(logrus.FatalLevel) // the registry logs every 404 through logrus' global logger
 	cfg.HTTP.Secret = "test-secret"

@@ -49,14 +49,10 @@ var baseTransport http.RoundTripper = func() http.RoundTripper {
 }()
 
 func (c *Client) options(ctx context.Context, auth engine.Auth) []remote.Option {
-	inner := c.Transport
-	if inner == nil {
-		inner = baseTransport
-	}
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(Authenticator(auth)),
-		remote.WithTransport(c.Retry.Transport(tlsOnly{inner}, c.Log)),
+		remote.WithTransport(c.RoundTripper()),
 		remote.WithRetryPredicate(func(error) bool { return false }),
 		remote.WithRetryStatusCodes(),
 		remote.WithUserAgent("docker-ecr-cache"),
@@ -264,4 +260,21 @@ func Authenticator(auth engine.Auth) authn.Authenticator {
 		return authn.Anonymous
 	}
 	return authn.FromConfig(authn.AuthConfig{Username: auth.Username, Password: auth.Password, IdentityToken: auth.IdentityToken})
+}
+
+// Options are the remote options of c's requests with auth, for callers
+// that use go-containerregistry directly: retries, the TLS rules, the
+// user agent.
+func (c *Client) Options(ctx context.Context, auth engine.Auth) []remote.Option {
+	return c.options(ctx, auth)
+}
+
+// RoundTripper is c's transport below the registry's authentication:
+// retries and the TLS rules.
+func (c *Client) RoundTripper() http.RoundTripper {
+	inner := c.Transport
+	if inner == nil {
+		inner = baseTransport
+	}
+	return c.Retry.Transport(tlsOnly{inner}, c.Log)
 }
