@@ -268,7 +268,7 @@ func ParseList(text string) ([]string, error) {
 }
 
 // parseFlow reads the items of a YAML flow sequence between its brackets:
-// plain items end at a comma, quoted ones ('it”s', "a\"b") may hold commas.
+// plain items end at a comma; quoted ones, 'a, b' or "a, b", may hold commas.
 func parseFlow(s string) ([]string, error) {
 	var out []string
 	for {
