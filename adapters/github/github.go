@@ -118,20 +118,6 @@ func unknownInputs(environ []string) []error {
 	return errs
 }
 
-// EnvSecrets are the values of the credentials this tool may read from the
-// environment: the runner is asked to mask them before anything is
-// printed, even before the configuration is read (the engine masks them
-// again, for every front end).
-func EnvSecrets(getenv func(string) string) []string {
-	var out []string
-	for _, name := range engine.CredentialVars {
-		if v := getenv(name); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // BuildSecrets are the values of the build secrets taken from the
 // environment (secrets: NAME or id=…,env=…), to be masked too.
 func BuildSecrets(c engine.Config) []string {

@@ -18,7 +18,7 @@ import (
 func Run(ctx context.Context, args []string, env frontend.Env) error {
 	fe := &frontEnd{env: env, style: &Style{}}
 	fe.log = report.New(env.Stdout, fe.style)
-	for _, s := range EnvSecrets(env.Getenv) {
+	for _, s := range frontend.EnvSecrets(env.Getenv) {
 		fe.log.Mask(s)
 	}
 	if len(args) > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/env"
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/gitlab"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -28,6 +29,7 @@ var commands = map[string]func(ctx context.Context, args []string, e frontend.En
 	"key":       env.Key,
 	"buildkite": buildkite.Run,
 	"github":    github.Run,
+	"gitlab":    gitlab.Run,
 	"version": func(_ context.Context, _ []string, e frontend.Env) error {
 		_, err := fmt.Fprintln(e.Stdout, version)
 		return err
@@ -84,6 +86,8 @@ Usage:
   docker-ecr-cache key [--OPTION VALUE]...     print the key and its inputs; needs no daemon
   docker-ecr-cache buildkite --export-file F   the Buildkite plugin's hook
   docker-ecr-cache github                      the GitHub Action's entry point
+  docker-ecr-cache gitlab [--OPTION VALUE]...  the GitLab component's script: defaults from CI_REGISTRY*,
+                                               sections, a dotenv report (--output-file, --output-prefix)
   docker-ecr-cache version
 
 Options (also as %sOPTION environment variables, upper-cased with _ for -):
