@@ -26,7 +26,10 @@ func buildkitdContainer(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("scripts/buildkitd-up.sh image: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run(); _ = exec.Command("docker", "rmi", image).Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "rm", "-f", name).Run()
+		_ = exec.Command("docker", "rmi", image).Run()
+	})
 	// The OCI worker's runc mounts, unshares and makes cgroups: SYS_ADMIN,
 	// no seccomp or AppArmor profile, the cgroup file system writable.
 	// (--privileged asks for capabilities that some kernels refuse.)
