@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func glRun(t *testing.T, dir string, env []string, name string, args ...string) 
 // dotenv report the component's job left.
 func (p *glPipeline) run(t *testing.T) (string, string) {
 	t.Helper()
-	args := append(p.gcl[1:],
+	args := append(slices.Clone(p.gcl[1:]),
 		"--helper-image", p.helper, "--pull-policy", "if-not-present",
 		"--volume", p.sock+":/var/run/docker.sock", "--network", "host")
 	for _, v := range p.vars {
