@@ -258,3 +258,68 @@ func TestGitLabComponent(t *testing.T) {
 		t.Errorf("a hit built:\n%s", out)
 	}
 }
+
+// TestGitLabCommand: the gitlab command as a job's script runs it, without
+// gitlab-ci-local: the job's registry and credential by default, the
+// sections' markers as GitLab reads them, the report, and exit code 2
+// without CI_REGISTRY.
+func TestGitLabCommand(t *testing.T) {
+	dockerHost := testenv.Docker(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Username: "gitlab-ci-token", Password: glRegistryPassword})
+	project := fmt.Sprintf("group/cmd-%d", time.Now().UnixNano())
+	repo := reg.Host + "/" + project + "/build-cache"
+	t.Cleanup(func() { ecrRemoveImages(repo) })
+	dir := t.TempDir()
+	testenv.Busybox(t, dir)
+	for name, content := range map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY busybox /bin/busybox\nCOPY input.txt /input.txt\n",
+		"input.txt":  "cmd\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{
+		"DOCKER_HOST=" + dockerHost, "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+		"CI_REGISTRY=" + reg.Host, "CI_REGISTRY_IMAGE=" + reg.Host + "/" + project,
+		"CI_JOB_TOKEN=" + glRegistryPassword, // no CI_REGISTRY_USER: gitlab-ci-token and the job token
+		"DOCKER_ECR_CACHE_CACHE_ON=[input.txt, Dockerfile]",
+	}
+	report := filepath.Join(dir, gitlab.DefaultReport)
+	marker := regexp.MustCompile(`(?m)^\x1b\[0Ksection_(start|end):[0-9]+:(docker_ecr_cache_[a-z]+)(\[collapsed=true\])?\r\x1b\[0K`)
+	for _, hit := range []bool{false, true} {
+		r := testenv.RunCommand(t, dir, env, "gitlab")
+		if r.Code != 0 || strings.Contains(r.Stdout+r.Stderr, glRegistryPassword) {
+			t.Fatalf("exit code %d (or the token shows):\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		var sections []string
+		for _, m := range marker.FindAllStringSubmatch(r.Stdout, -1) {
+			sections = append(sections, m[1]+" "+m[2]+m[3])
+		}
+		want := "start docker_ecr_cache_key,end docker_ecr_cache_key,start docker_ecr_cache_lookup,end docker_ecr_cache_lookup"
+		if !hit {
+			want += ",start docker_ecr_cache_prepare,end docker_ecr_cache_prepare,start docker_ecr_cache_build[collapsed=true],end docker_ecr_cache_build,start docker_ecr_cache_push,end docker_ecr_cache_push"
+		}
+		if got := strings.Join(sections, ","); got != want {
+			t.Errorf("sections %s, want %s:\n%q", got, want, r.Stdout)
+		}
+		lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "cache ") {
+			t.Errorf("the summary %q is not the last line, outside the sections", last)
+		}
+		b, err := os.ReadFile(report)
+		if err != nil || !regexp.MustCompile(`^DOCKER_ECR_CACHE_IMAGE=`+regexp.QuoteMeta(repo)+"\n").Match(b) ||
+			!strings.Contains(string(b), fmt.Sprintf("DOCKER_ECR_CACHE_CACHE_HIT=%v\n", hit)) {
+			t.Errorf("report %q, %v", b, err)
+		}
+	}
+
+	// Without CI_REGISTRY, a configuration error, and no report is left.
+	r := testenv.RunCommand(t, dir, append(env[:3:3], "DOCKER_ECR_CACHE_CACHE_ON=input.txt"), "gitlab")
+	if r.Code != 2 || !strings.Contains(r.Stdout, "set registry-provider") {
+		t.Errorf("exit code %d:\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Stat(report); !os.IsNotExist(err) {
+		t.Errorf("a failed run left the report: %v", err)
+	}
+}
