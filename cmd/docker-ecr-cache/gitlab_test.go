@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +27,9 @@ type glPipeline struct {
 	env    []string // gitlab-ci-local's environment
 	vars   []string // --variable NAME=value
 	helper string
+	image  string // the component's image, built from this checkout
+	dist   string // where its binary is, as dist/ holds release binaries
+	arch   string
 	sock   string // the daemon's socket
 }
 
@@ -93,6 +97,7 @@ func newGLPipeline(t *testing.T, reg *testenv.Registry, user string) *glPipeline
 	}
 	glRun(t, root, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", filepath.Join(dist, "docker-ecr-cache_linux_"+arch), "./cmd/docker-ecr-cache")
 	glRun(t, root, []string{"DIST=" + dist, "VARIANT=shell", "ARCHES=" + arch, "IMAGE=" + image}, filepath.Join(root, "scripts", "action-image.sh"))
+	p.image, p.dist, p.arch = image, dist, arch
 
 	// The project: the component as the checkout has it, a Dockerfile
 	// whose build reads a secret and prints a section marker.
@@ -256,6 +261,26 @@ func TestGitLabComponent(t *testing.T) {
 	}
 	if strings.Contains(out, "docker_ecr_cache_build") {
 		t.Errorf("a hit built:\n%s", out)
+	}
+
+	// The component's image, and the action's FROM-scratch one, have
+	// neither docker nor kubectl: the buildkit-hosts that run them are
+	// refused at once.
+	action := strings.TrimSuffix(p.image, "-shell")
+	root := testenv.RepoRoot()
+	glRun(t, root, []string{"DIST=" + p.dist, "ARCHES=" + p.arch, "IMAGE=" + action}, filepath.Join(root, "scripts", "action-image.sh"))
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", action, action+"-"+p.arch).Run() })
+	for _, image := range []string{p.image, action} {
+		for scheme, cmd := range map[string]string{"docker-container": "docker", "kube-pod": "kubectl"} {
+			out, err := exec.Command("docker", "run", "--rm", "-v", p.sock+":/var/run/docker.sock", "-w", "/tmp",
+				"-e", "CI_REGISTRY="+reg.Host, "-e", "CI_REGISTRY_IMAGE="+reg.Host+"/group/project",
+				"-e", "DOCKER_ECR_CACHE_DOCKERFILE_INLINE=FROM scratch", "-e", "DOCKER_ECR_CACHE_BUILDKIT_HOST="+scheme+"://buildkitd",
+				image, "gitlab").CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "there is no "+cmd+" on PATH") {
+				t.Errorf("%s in %s: %v\n%s", scheme, image, err, out)
+			}
+		}
 	}
 }
 
