@@ -41,12 +41,11 @@ func (g *frontEnd) Reporter() *report.Reporter { return g.log }
 // so that a run that fails leaves none.
 func (g *frontEnd) Load() (engine.Config, error) {
 	cfg, settings, err := Load(g.args, g.env)
-	g.out = settings
 	if settings.OutputFile != "" {
 		settings.OutputFile = cfg.Path(settings.OutputFile)
-		g.out = settings
 		err = errors.Join(err, frontend.RemoveStale(settings.OutputFile))
 	}
+	g.out = settings
 	if ProjectRegistry(cfg, engine.StripScheme(g.env.Getenv("CI_REGISTRY"))) {
 		g.log.Infof("max-age-days does nothing on the GitLab container registry: keep it small with the project's cleanup policy " +
 			"(Settings > Packages and registries > Clean up image tags), for example removing build-cache tags older than 30 days " +
@@ -100,7 +99,7 @@ func Dotenv(prefix string, r engine.Result) ([]byte, error) {
 // Style writes GitLab's collapsible sections: each phase in a section of
 // its own, the build's collapsed; warnings and errors in colour.
 type Style struct {
-	// Now stamps the section markers.
+	// Now stamps the section markers; nil is time.Now.
 	Now     func() time.Time
 	section string // the open section's name
 }
@@ -128,7 +127,7 @@ func (s *Style) Group(w io.Writer, p engine.Phase, subject string) {
 	if p == engine.PhaseBuild {
 		opts = "[collapsed=true]"
 	}
-	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s%s\r\x1b[0K%s\n", s.Now().Unix(), s.section, opts, p.Title(subject))
+	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s%s\r\x1b[0K%s\n", s.now(), s.section, opts, p.Title(subject))
 }
 
 // EndGroup closes the open section.
@@ -136,8 +135,15 @@ func (s *Style) EndGroup(w io.Writer) {
 	if s.section == "" {
 		return
 	}
-	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", s.Now().Unix(), s.section)
+	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", s.now(), s.section)
 	s.section = ""
+}
+
+func (s *Style) now() int64 {
+	if s.Now == nil {
+		return time.Now().Unix()
+	}
+	return s.Now().Unix()
 }
 
 // Warning writes msg in yellow.
