@@ -31,5 +31,6 @@ release-prepare:
 	scripts/release-prepare.sh "$(VERSION)"
 
 # The action's prebuilt image from dist/: make action-image IMAGE=name:tag
+# (VARIANT=shell: the GitLab component's, with a static busybox)
 action-image:
-	IMAGE="$(IMAGE)" scripts/action-image.sh
+	IMAGE="$(IMAGE)" VARIANT="$(VARIANT)" scripts/action-image.sh

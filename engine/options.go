@@ -102,8 +102,8 @@ func LookupOption(name string) (Option, error) {
 }
 
 // SetText sets an option from text, as environment variables and action
-// inputs give it: lists are one item a line, booleans true or false in any
-// case, maps a JSON object or KEY=value lines.
+// inputs give it: lists as ParseList reads them, booleans true or false in
+// any case, maps a JSON object or KEY=value lines.
 func (c *Config) SetText(name, text string) error {
 	o, err := LookupOption(name)
 	if err != nil {
@@ -113,7 +113,11 @@ func (c *Config) SetText(name, text string) error {
 	case *string:
 		*p = text
 	case *[]string:
-		*p = splitLines(text)
+		list, err := ParseList(text)
+		if err != nil {
+			return Configf("%s: %v", name, err)
+		}
+		*p = list
 	case *bool:
 		switch strings.ToLower(strings.TrimSpace(text)) {
 		case "true":
@@ -139,14 +143,19 @@ func (c *Config) SetText(name, text string) error {
 	return nil
 }
 
-// AppendText adds one item to a list option, as repeated flags do.
+// AppendText adds to a list option the items of text, as ParseList reads
+// them, as repeated flags do.
 func (c *Config) AppendText(name, text string) error {
 	o, err := LookupOption(name)
 	if err != nil {
 		return err
 	}
 	if p, ok := o.field(c).(*[]string); ok {
-		*p = append(*p, text)
+		list, err := ParseList(text)
+		if err != nil {
+			return Configf("%s: %v", name, err)
+		}
+		*p = append(*p, list...)
 		return nil
 	}
 	return c.SetText(name, text)
@@ -154,7 +163,7 @@ func (c *Config) AppendText(name, text string) error {
 
 // SetJSON sets an option from a decoded JSON value, as Buildkite's plugin
 // configuration gives it. A list also accepts a single string, as the
-// original plugin did.
+// original plugin did, read by ParseList.
 func (c *Config) SetJSON(name string, v any) error {
 	o, err := LookupOption(name)
 	if err != nil {
@@ -176,7 +185,11 @@ func (c *Config) SetJSON(name string, v any) error {
 	case *[]string:
 		switch v := v.(type) {
 		case string:
-			*p = []string{v}
+			list, err := ParseList(v)
+			if err != nil {
+				return Configf("%s: %v", name, err)
+			}
+			*p = list
 		case []any:
 			list := make([]string, 0, len(v))
 			for i, item := range v {
@@ -230,6 +243,91 @@ func (c *Config) SetJSON(name string, v any) error {
 		*p = out
 	}
 	return nil
+}
+
+// ParseList reads a list option's text, in any of the forms CIs write
+// lists in: one item a line, or the whole text in brackets, as a JSON
+// array (["a","b"], how GitLab writes an array input into a string) or a
+// one-line YAML flow sequence ([a, 'b c']). Items are trimmed and empty
+// ones dropped. A lone item that is itself in brackets is written quoted:
+// ["[ab]"].
+func ParseList(text string) ([]string, error) {
+	t := strings.TrimSpace(text)
+	if !strings.HasPrefix(t, "[") || !strings.HasSuffix(t, "]") {
+		return splitLines(text), nil
+	}
+	var items []string
+	if err := json.Unmarshal([]byte(t), &items); err == nil {
+		var out []string
+		for _, item := range items {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+		return out, nil
+	}
+	if strings.Contains(t, "\n") {
+		return splitLines(text), nil
+	}
+	return parseFlow(t[1 : len(t)-1])
+}
+
+// parseFlow reads the items of a YAML flow sequence between its brackets:
+// plain items end at a comma; quoted ones, 'a, b' or "a, b", may hold commas.
+func parseFlow(s string) ([]string, error) {
+	var out []string
+	for {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s == "" {
+			return out, nil
+		}
+		var item string
+		switch s[0] {
+		case '"':
+			end := 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(s) {
+				return nil, fmt.Errorf("the list item %.40q has no closing \": quote each item whole", s)
+			}
+			var err error
+			if item, err = strconv.Unquote(s[:end+1]); err != nil {
+				return nil, fmt.Errorf("the list item %s: %v", s[:end+1], err)
+			}
+			s = s[end+1:]
+		case '\'':
+			end := 1
+			for end < len(s) && (s[end] != '\'' || strings.HasPrefix(s[end:], "''")) {
+				if s[end] == '\'' {
+					end++
+				}
+				end++
+			}
+			if end >= len(s) {
+				return nil, fmt.Errorf("the list item %.40q has no closing ': quote each item whole", s)
+			}
+			item = strings.ReplaceAll(s[1:end], "''", "'")
+			s = s[end+1:]
+		default:
+			end := strings.IndexByte(s, ',')
+			if end < 0 {
+				end = len(s)
+			}
+			item, s = s[:end], s[end:]
+		}
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s != "" && s[0] != ',' {
+			return nil, fmt.Errorf("the list item %q is followed by %.40q: separate items with commas", item, s)
+		}
+		s = strings.TrimPrefix(s, ",")
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
 }
 
 func splitLines(text string) []string {

@@ -201,3 +201,75 @@ func TestLookupOption(t *testing.T) {
 		})
 	}
 }
+
+// Every list form a CI writes reads as the same items: lines, a JSON array
+// (GitLab's array input in a string), a YAML flow sequence.
+func TestParseList(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		text string
+		want []string
+	}{
+		{"a\nb\n", []string{"a", "b"}},
+		{`["a","b"]`, []string{"a", "b"}},
+		{` ["a", "b"] ` + "\n", []string{"a", "b"}},
+		{"[\n  \"a\",\n  \"b\"\n]", []string{"a", "b"}},
+		{"[a, b]", []string{"a", "b"}},
+		{"[ a ,b,, ]", []string{"a", "b"}},
+		{`['it''s, quoted', "x,\"y\"", plain **/*.json]`, []string{"it's, quoted", `x,"y"`, "plain **/*.json"}},
+		{"[]", nil},
+		{`[""]`, nil},
+		{"", nil},
+		{`["[ab]"]`, []string{"[ab]"}},
+		{"[ab].txt", []string{"[ab].txt"}},
+		{"x[0-9]", []string{"x[0-9]"}},
+		{"[a]\n[b]", []string{"[a]", "[b]"}},
+	} {
+		got, err := ParseList(tt.text)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseList(%q) = %q, %v; want %q", tt.text, got, err, tt.want)
+		}
+	}
+	for _, text := range []string{`["a, b]`, `['a, b]`, `["a" "b"]`, `['a'b]`} {
+		if got, err := ParseList(text); err == nil {
+			t.Errorf("ParseList(%q) = %q, want an error", text, got)
+		}
+	}
+}
+
+// The list forms reach the options through every way of setting them:
+// text (environment, action inputs), a flag's value, a Buildkite string.
+func TestListFormsEverywhere(t *testing.T) {
+	t.Parallel()
+	want := []string{"yarn.lock", "**/package.json"}
+	for _, text := range []string{"yarn.lock\n**/package.json", `["yarn.lock","**/package.json"]`, "[yarn.lock, '**/package.json']"} {
+		c := NewConfig()
+		if err := c.SetText("cache-on", text); err != nil || !slices.Equal(c.CacheOn, want) {
+			t.Errorf("SetText(%q) = %q, %v", text, c.CacheOn, err)
+		}
+		c = NewConfig()
+		if err := c.SetJSON("cache-on", text); err != nil || !slices.Equal(c.CacheOn, want) {
+			t.Errorf("SetJSON(%q) = %q, %v", text, c.CacheOn, err)
+		}
+		c = NewConfig()
+		if err := c.AppendText("cache-on", "Dockerfile"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AppendText("cache-on", text); err != nil || !slices.Equal(c.CacheOn, append([]string{"Dockerfile"}, want...)) {
+			t.Errorf("AppendText(%q) = %q, %v", text, c.CacheOn, err)
+		}
+	}
+	c := NewConfig()
+	if err := c.SetText("secrets", `["A`); err != nil || !slices.Equal(c.Secrets, []string{`["A`}) {
+		t.Errorf("an unclosed bracket is one item: %q, %v", c.Secrets, err)
+	}
+	for _, set := range []func() error{
+		func() error { return c.SetText("secrets", `["A, B]`) },
+		func() error { return c.SetJSON("secrets", `['A, B]`) },
+		func() error { return c.AppendText("secrets", `["A" B]`) },
+	} {
+		if err := set(); !IsConfigError(err) || !strings.HasPrefix(err.Error(), "secrets: the list item") {
+			t.Errorf("a broken list: %v", err)
+		}
+	}
+}

@@ -10,6 +10,10 @@
 # fresh temporary --root. `scripts/buildkitd-up.sh stop` stops it and
 # removes that root; `scripts/buildkitd-up.sh bin` only builds the binary
 # and prints its path (internal/testenv starts private daemons with it).
+# `scripts/buildkitd-up.sh image NAME` makes NAME, an image that runs that
+# buildkitd (as root, privileged) with buildctl beside it for the
+# docker-container:// and kube-pod:// connection helpers, from this
+# machine's files with the libraries they load: nothing is pulled.
 set -euo pipefail
 
 state=${DOCKER_ECR_CACHE_BUILDKITD_DIR:-/tmp/docker-ecr-cache-buildkitd}
@@ -35,7 +39,7 @@ if [ "${1:-}" = stop ]; then
   exit 0
 fi
 
-if [ "${1:-}" != bin ] && answers "$port"; then
+if [ "${1:-}" != bin ] && [ "${1:-}" != image ] && answers "$port"; then
   echo "export BUILDKIT_HOST=$addr"; exit 0
 fi
 
@@ -52,6 +56,34 @@ if [ ! -x "$bin" ]; then
 fi
 if [ "${1:-}" = bin ]; then
   echo "$bin"; exit 0
+fi
+if [ "${1:-}" = image ]; then
+  image="${2:?give the image name}"
+  buildctl="$state/bin/$version/buildctl"
+  if [ ! -x "$buildctl" ]; then
+    say "building buildctl $version (once, into $buildctl)"
+    src=$(cd "$repo" && go mod download -json "github.com/moby/buildkit@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    GOFLAGS=-mod=mod go -C "$src" build -o "$buildctl" ./cmd/buildctl >&2
+  fi
+  runc=$(command -v runc || true)
+  if [ -z "$runc" ]; then
+    say "no runc here: apt-get install -y runc"; exit 1
+  fi
+  img=$(mktemp -d "${TMPDIR:-/tmp}/buildkitd-image.XXXXXX")
+  trap 'rm -rf "$img"' EXIT
+  mkdir -p "$img/usr/bin" "$img/tmp" "$img/var/lib/buildkit" "$img/run"
+  chmod 1777 "$img/tmp"
+  cp "$bin" "$buildctl" "$runc" "$img/usr/bin/"
+  for b in "$bin" "$buildctl" "$runc"; do
+    for lib in $(ldd "$b" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+      cp --parents -L "$lib" "$img"
+    done
+  done
+  tar -C "$img" -c . | docker import \
+    -c 'ENV PATH=/usr/bin' \
+    -c 'ENTRYPOINT ["/usr/bin/buildkitd", "--oci-worker=true", "--containerd-worker=false", "--oci-worker-snapshotter=native"]' \
+    - "$image" >/dev/null
+  echo "$image"; exit 0
 fi
 if ! command -v runc >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -8,6 +8,8 @@
 #     every binary against;
 #   - VERSION: the version the hook downloads;
 #   - action.yml: image: docker://ghcr.io/docker-ecr-cache/docker-ecr-cache:VERSION;
+#   - templates/docker-ecr-cache.yml: the image input's default,
+#     ghcr.io/docker-ecr-cache/docker-ecr-cache:VERSION-shell;
 #   - README.md: the version in the plugin and action examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,7 @@ done
 cp "$dist/checksums.txt" checksums.txt
 echo "$version" >VERSION
 sed -i -E "s#^  image: (Dockerfile|docker://.*)\$#  image: docker://$image:$version#" action.yml
+sed -i -E "s#^      default: $image:[^ ]*-shell\$#      default: $image:$version-shell#" templates/docker-ecr-cache.yml
 sed -i -E \
   -e "s|(github\\.com/docker-ecr-cache/docker-ecr-cache#)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|(docker-ecr-cache/docker-ecr-cache@)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
@@ -41,4 +44,4 @@ sed -i -E \
   -e "s|(docker-ecr-cache/releases/download/)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|($image:)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   README.md
-echo "release $version prepared: commit checksums.txt, VERSION, action.yml and README.md, tag the commit $version and push the tag" >&2
+echo "release $version prepared: commit checksums.txt, VERSION, action.yml, templates/docker-ecr-cache.yml and README.md, tag the commit $version and push the tag" >&2

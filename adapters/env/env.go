@@ -25,26 +25,70 @@ const Prefix = "DOCKER_ECR_CACHE_"
 type Settings struct {
 	Output     string // dotenv or json
 	OutputFile string // empty for stdout
+	// OutputPrefix starts every dotenv name (DOCKER_ECR_CACHE_ makes
+	// DOCKER_ECR_CACHE_IMAGE_REF), so that the results replace none of a
+	// later step's own variables.
+	OutputPrefix string
 }
 
-// notOptions are DOCKER_ECR_CACHE_* variables with other meanings.
-var notOptions = map[string]bool{
-	"REGISTRY_USERNAME": true, "REGISTRY_PASSWORD": true,
-	"BINARY": true, "OUTPUT": true, "OUTPUT_FILE": true,
+// settingNames are the settings' flags and, upper-cased after Prefix,
+// their variables.
+var settingNames = []string{"output", "output-file", "output-prefix"}
+
+func (s *Settings) field(name string) *string {
+	switch name {
+	case "output":
+		return &s.Output
+	case "output-file":
+		return &s.OutputFile
+	case "output-prefix":
+		return &s.OutputPrefix
+	}
+	return nil
 }
+
+// notOptions are DOCKER_ECR_CACHE_* variables with other meanings: the
+// settings, the registry credential, the test bed's, and the results
+// (a GitLab dotenv report hands DOCKER_ECR_CACHE_IMAGE_REF and the others
+// to later jobs, which may run this tool again).
+var notOptions = func() map[string]bool {
+	m := map[string]bool{
+		"REGISTRY_USERNAME": true, "REGISTRY_PASSWORD": true, "BINARY": true,
+	}
+	for _, name := range settingNames {
+		m[engine.EnvName(name)] = true
+	}
+	for _, o := range (engine.Result{}).Outputs() {
+		m[engine.EnvName(o.Name)] = true
+	}
+	return m
+}()
 
 // Load reads options from the environment, then from args: flags win.
 // An empty variable counts as unset.
 func Load(args []string, env frontend.Env) (engine.Config, Settings, error) {
-	getenv := env.Getenv
 	c := engine.NewConfig()
-	c.Getenv = getenv
+	c.Getenv = env.Getenv
 	c.WorkDir = env.Dir
-	s := Settings{Output: "dotenv"}
-	if v := getenv(Prefix + "OUTPUT"); v != "" {
-		s.Output = v
+	s, err := Parse(&c, Settings{Output: "dotenv"}, args, env)
+	if c.ECRName == "" {
+		c.DefaultName = "build-cache/" + repoName(filepath.Base(c.WorkDir))
 	}
-	s.OutputFile = getenv(Prefix + "OUTPUT_FILE")
+	return c, s, err
+}
+
+// Parse sets options in c and settings over s, from the DOCKER_ECR_CACHE_*
+// variables, then from args (--name value or --name=value): flags win, and
+// a list flag replaces the variable's list. An empty variable counts as
+// unset. Front ends that read the generic options start from their own
+// defaults in c and s.
+func Parse(c *engine.Config, s Settings, args []string, env frontend.Env) (Settings, error) {
+	getenv := env.Getenv
+	for _, name := range settingNames {
+		if v := getenv(Prefix + engine.EnvName(name)); v != "" {
+			*s.field(name) = v
+		}
+	}
 
 	var errs []error
 	byEnv := map[string]string{}
@@ -80,7 +124,7 @@ func Load(args []string, env frontend.Env) (engine.Config, Settings, error) {
 			continue
 		}
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
-		if name == "output" || name == "output-file" {
+		if setting := s.field(name); setting != nil {
 			if !hasValue {
 				if i+1 >= len(args) {
 					errs = append(errs, engine.Configf("--%s needs a value", name))
@@ -89,11 +133,7 @@ func Load(args []string, env frontend.Env) (engine.Config, Settings, error) {
 				i++
 				value = args[i]
 			}
-			if name == "output" {
-				s.Output = value
-			} else {
-				s.OutputFile = value
-			}
+			*setting = value
 			continue
 		}
 		o, err := engine.LookupOption(name)
@@ -124,14 +164,17 @@ func Load(args []string, env frontend.Env) (engine.Config, Settings, error) {
 	if s.Output != "dotenv" && s.Output != "json" {
 		errs = append(errs, engine.Configf("output %q is not known: use dotenv or json", s.Output))
 	}
-	if c.ECRName == "" {
-		c.DefaultName = "build-cache/" + repoName(filepath.Base(c.WorkDir))
+	if !dotenvName.MatchString(s.OutputPrefix + "X") {
+		errs = append(errs, engine.Configf("output-prefix %q: a variable name holds only letters, digits and _, and starts with a letter or _", s.OutputPrefix))
 	}
 	if len(errs) > 0 {
-		return c, s, &engine.ConfigError{Err: errors.Join(errs...)}
+		return s, &engine.ConfigError{Err: errors.Join(errs...)}
 	}
-	return c, s, nil
+	return s, nil
 }
+
+// dotenvName is what a dotenv variable's name may be, on every CI.
+var dotenvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 var notRepoChars = regexp.MustCompile(`[^a-z0-9._-]+`)
 
@@ -145,9 +188,10 @@ func repoName(s string) string {
 }
 
 // Write writes the results as dotenv (NAME=value, quoted when needed) or
-// JSON. Dotenv names are upper-cased outputs with _ for -, e.g. IMAGE_REF.
-func Write(w io.Writer, format string, r engine.Result) error {
-	if format == "json" {
+// JSON. Dotenv names are the prefix, then the outputs upper-cased with _
+// for -, e.g. IMAGE_REF.
+func Write(w io.Writer, s Settings, r engine.Result) error {
+	if s.Output == "json" {
 		out := map[string]string{}
 		for _, o := range r.Outputs() {
 			out[o.Name] = o.Value
@@ -155,7 +199,7 @@ func Write(w io.Writer, format string, r engine.Result) error {
 		return writeJSON(w, out)
 	}
 	for _, o := range r.Outputs() {
-		if _, err := fmt.Fprintf(w, "%s=%s\n", engine.EnvName(o.Name), dotenvQuote(o.Value)); err != nil {
+		if _, err := fmt.Fprintf(w, "%s%s=%s\n", s.OutputPrefix, engine.EnvName(o.Name), dotenvQuote(o.Value)); err != nil {
 			return err
 		}
 	}

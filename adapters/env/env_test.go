@@ -89,7 +89,7 @@ func TestWrite(t *testing.T) {
 	t.Parallel()
 	r := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:00", Key: key.Key{Tag: "abc"}}
 	var buf bytes.Buffer
-	if err := Write(&buf, "dotenv", r); err != nil {
+	if err := Write(&buf, Settings{Output: "dotenv"}, r); err != nil {
 		t.Fatal(err)
 	}
 	want := "IMAGE=reg/cache\nTAG=abc\nIMAGE_REF=reg/cache:abc\nCACHE_HIT=true\nDIGEST=sha256:00\nKEY=abc\n"
@@ -97,7 +97,7 @@ func TestWrite(t *testing.T) {
 		t.Errorf("dotenv (-want +got):\n%s", diff)
 	}
 	buf.Reset()
-	if err := Write(&buf, "json", r); err != nil {
+	if err := Write(&buf, Settings{Output: "json"}, r); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]string
@@ -115,6 +115,35 @@ func TestDotenvQuoting(t *testing.T) {
 	} {
 		if got := dotenvQuote(in); got != want {
 			t.Errorf("dotenvQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// output-prefix starts every dotenv name; results handed to a later step
+// (DOCKER_ECR_CACHE_IMAGE_REF) are not taken for options there.
+func TestOutputPrefix(t *testing.T) {
+	t.Parallel()
+	e := frontend.Env{
+		Environ: []string{"DOCKER_ECR_CACHE_IMAGE_REF=reg/img:tag", "DOCKER_ECR_CACHE_CACHE_HIT=true", "DOCKER_ECR_CACHE_OUTPUT_PREFIX=BUILD_"},
+		Getenv: func(k string) string {
+			return map[string]string{"DOCKER_ECR_CACHE_IMAGE_REF": "reg/img:tag", "DOCKER_ECR_CACHE_CACHE_HIT": "true", "DOCKER_ECR_CACHE_OUTPUT_PREFIX": "BUILD_"}[k]
+		},
+		Dir: t.TempDir(),
+	}
+	_, s, err := Load(nil, e)
+	if err != nil || s.OutputPrefix != "BUILD_" {
+		t.Fatalf("Load = %+v, %v", s, err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, s, engine.Result{Image: "reg/img", Tag: "t", Ref: "reg/img:t"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "BUILD_IMAGE=reg/img\nBUILD_TAG=t\nBUILD_IMAGE_REF=reg/img:t\n") {
+		t.Errorf("dotenv %q", buf.String())
+	}
+	for _, p := range []string{"A-B", "1X", "A B", "A\n"} {
+		if _, _, err := Load([]string{"--output-prefix", p}, e); !engine.IsConfigError(err) || !strings.Contains(err.Error(), "output-prefix") {
+			t.Errorf("output-prefix %q: %v", p, err)
 		}
 	}
 }

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -62,12 +59,7 @@ func (f *frontEnd) Reporter() *report.Reporter { return f.log }
 func (f *frontEnd) Load() (engine.Config, error) {
 	cfg, settings, err := Load(f.args, f.env)
 	f.out = settings
-	if name := settings.OutputFile; name != "" {
-		if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return cfg, errors.Join(err, fmt.Errorf("removing the previous output file: %w", rerr))
-		}
-	}
-	return cfg, err
+	return cfg, errors.Join(err, frontend.RemoveStale(settings.OutputFile))
 }
 
 // Emit writes the results to stdout, or to the output file: written whole
@@ -75,34 +67,9 @@ func (f *frontEnd) Load() (engine.Config, error) {
 // a reader never sees half of it.
 func (f *frontEnd) Emit(r engine.Result) error {
 	if f.out.OutputFile == "" {
-		return Write(f.env.Stdout, f.out.Output, r)
+		return Write(f.env.Stdout, f.out, r)
 	}
-	return writeFileAtomic(f.out.OutputFile, func(w io.Writer) error { return Write(w, f.out.Output, r) })
-}
-
-// writeFileAtomic writes name through write, by way of a temporary file in
-// its directory that is renamed over it, or removed on failure.
-func writeFileAtomic(name string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return frontend.WriteFile(f.out.OutputFile, func(w io.Writer) error { return Write(w, f.out, r) })
 }
 
 // Style is the plain log style, for terminals and CIs without groups.

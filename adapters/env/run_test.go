@@ -3,10 +3,8 @@ package env
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
@@ -71,45 +69,4 @@ func TestOutputFileRemovedOnFailure(t *testing.T) {
 		}
 		gone(t, err)
 	})
-}
-
-// TestWriteFileAtomic: the file appears whole or not at all, and no
-// temporary file is left either way.
-func TestWriteFileAtomic(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	name := filepath.Join(dir, "out.env")
-	if err := os.WriteFile(name, []byte("OLD=1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	failed := errors.New("disk full")
-	err := writeFileAtomic(name, func(w io.Writer) error {
-		_, _ = io.WriteString(w, "HALF=")
-		return failed
-	})
-	if !errors.Is(err, failed) {
-		t.Fatalf("error %v, want %v", err, failed)
-	}
-	if b, _ := os.ReadFile(name); string(b) != "OLD=1\n" {
-		t.Errorf("a failed write changed the file: %q", b)
-	}
-	if err := writeFileAtomic(name, func(w io.Writer) error { _, err := io.WriteString(w, "NEW=2\n"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(name)
-	fi, _ := os.Stat(name)
-	if string(b) != "NEW=2\n" || fi.Mode().Perm() != 0o644 {
-		t.Errorf("file %q, mode %v; want NEW=2 and 0644", b, fi.Mode().Perm())
-	}
-	entries, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if strings.Join(names, " ") != "out.env" {
-		t.Errorf("the directory holds %q: temporary files are left", names)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "no-such-dir", "out.env"), func(io.Writer) error { return nil }); err == nil {
-		t.Error("writing into a missing directory succeeded")
-	}
 }

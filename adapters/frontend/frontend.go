@@ -175,3 +175,17 @@ func runEngine(ctx context.Context, plan *engine.Plan, log *report.Reporter) (en
 	}
 	return res, err
 }
+
+// EnvSecrets are the values of the credentials this tool may read from the
+// environment (engine.CredentialVars), for a front end to mask before
+// anything is printed, even before the configuration is read (the engine
+// masks them again, for every front end).
+func EnvSecrets(getenv func(string) string) []string {
+	var out []string
+	for _, name := range engine.CredentialVars {
+		if v := getenv(name); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

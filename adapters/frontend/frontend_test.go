@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -95,5 +96,18 @@ func TestKey(t *testing.T) {
 	fe.cfg.Platform = "amd64"
 	if _, err := Key(context.Background(), fe.cfg, nil); !engine.IsConfigError(err) || !strings.Contains(err.Error(), "platform") {
 		t.Errorf("an invalid platform: %v", err)
+	}
+}
+
+func TestEnvSecrets(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "registry-pass",
+		"AWS_SESSION_TOKEN":                  "session-token",
+		"DOCKER_ECR_CACHE_REGISTRY_USERNAME": "user",
+	}
+	got := EnvSecrets(func(k string) string { return env[k] })
+	if want := []string{"registry-pass", "session-token"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("EnvSecrets = %q, want %q", got, want)
 	}
 }

@@ -139,16 +139,12 @@ func unknownInputs(environ []string) []error {
 	return errs
 }
 
-// EnvSecrets are the values of the credentials this tool may read from the
-// environment, the github-token input's included: the runner is asked to mask them before anything is
-// printed, even before the configuration is read (the engine masks them
-// again, for every front end).
+// EnvSecrets are the credentials every front end masks before anything
+// is printed, and the github-token input.
 func EnvSecrets(getenv func(string) string) []string {
-	var out []string
-	for _, name := range append([]string{InputVar(TokenInput)}, engine.CredentialVars...) {
-		if v := getenv(name); v != "" {
-			out = append(out, v)
-		}
+	out := frontend.EnvSecrets(getenv)
+	if t := getenv(InputVar(TokenInput)); t != "" {
+		out = append(out, t)
 	}
 	return out
 }

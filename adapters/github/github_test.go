@@ -229,19 +229,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestEnvSecrets(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{
-		"DOCKER_ECR_CACHE_REGISTRY_PASSWORD": "registry-pass",
-		"AWS_SESSION_TOKEN":                  "session-token",
-		"DOCKER_ECR_CACHE_REGISTRY_USERNAME": "user",
-	}
-	got := EnvSecrets(func(k string) string { return env[k] })
-	if want := []string{"registry-pass", "session-token"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("EnvSecrets = %q, want %q", got, want)
-	}
-}
-
 // Inputs are read as GetInput reads them, trimmed, but for the inline
 // Dockerfile, whose bytes are part of the key.
 func TestLoadTrimsInputsButTheInlineDockerfile(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/env"
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/gitlab"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -29,6 +30,7 @@ var commands = map[string]func(ctx context.Context, args []string, e frontend.En
 	"prune":     env.Prune,
 	"buildkite": buildkite.Run,
 	"github":    github.Run,
+	"gitlab":    gitlab.Run,
 	"version": func(_ context.Context, _ []string, e frontend.Env) error {
 		_, err := fmt.Fprintln(e.Stdout, version)
 		return err
@@ -88,6 +90,8 @@ Usage:
                                                but the newest keep-last and latest's
   docker-ecr-cache buildkite --export-file F   the Buildkite plugin's hook
   docker-ecr-cache github                      the GitHub Action's entry point
+  docker-ecr-cache gitlab [--OPTION VALUE]...  the GitLab component's script: defaults from CI_REGISTRY*,
+                                               sections, a dotenv report (--output-file, --output-prefix)
   docker-ecr-cache version
 
 Options (also as %sOPTION environment variables, upper-cased with _ for -):

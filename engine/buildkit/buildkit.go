@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/moby/buildkit/client"
@@ -40,6 +41,9 @@ func New(ctx context.Context, host engine.BuildKitHost, progress io.Writer) (*Bu
 	if host.Addr == "" {
 		return nil, engine.Configf("buildkit-host is empty: give the BuildKit daemon's address")
 	}
+	if err := helperProblem(host.Addr); err != nil {
+		return nil, err
+	}
 	var opts []client.ClientOpt
 	if host.TLSCA != "" || host.TLSCert != "" {
 		u, _ := url.Parse(host.Addr) // Check parsed it
@@ -60,6 +64,30 @@ func New(ctx context.Context, host engine.BuildKitHost, progress io.Writer) (*Bu
 		progress = io.Discard
 	}
 	return &Builder{host: host.Addr, c: c, progress: progress}, nil
+}
+
+// connectionHelpers are the commands the docker-container:// and
+// kube-pod:// connection helpers run: `docker exec -i NAME buildctl
+// dial-stdio` and `kubectl … exec -i POD -- buildctl dial-stdio`.
+var connectionHelpers = map[string]string{"docker-container": "docker", "kube-pod": "kubectl"}
+
+// helperProblem refuses an address whose connection helper's command is
+// not on PATH, as in the action's FROM-scratch image, which has neither.
+func helperProblem(addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil // Check reported it
+	}
+	cmd, ok := connectionHelpers[u.Scheme]
+	if !ok {
+		return nil
+	}
+	if _, err := exec.LookPath(cmd); err != nil {
+		return engine.Configf("buildkit-host %s connects by running `%s exec … buildctl dial-stdio`, and there is no %s on PATH "+
+			"(the action's and the GitLab component's images have none): give a tcp:// or unix:// buildkit-host, "+
+			"or run where %s is installed", addr, cmd, cmd, cmd)
+	}
+	return nil
 }
 
 // Close ends the connection to the daemon.

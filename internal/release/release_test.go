@@ -144,7 +144,7 @@ func TestOneName(t *testing.T) {
 // changes.
 func TestReleasePrepare(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"scripts/release-prepare.sh", "action.yml", "README.md", "hooks/pre-command"} {
+	for _, f := range []string{"scripts/release-prepare.sh", "action.yml", "README.md", "hooks/pre-command", "templates/docker-ecr-cache.yml"} {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -206,6 +206,12 @@ func TestReleasePrepare(t *testing.T) {
 	if strings.Count(got("action.yml"), "ghcr.io") != strings.Count(read(t, "action.yml"), "ghcr.io")+1 {
 		t.Error("release-prepare changed more than the runs image line of action.yml")
 	}
+	// The GitLab component's image input defaults to the release's shell image.
+	component, before := got("templates/docker-ecr-cache.yml"), read(t, "templates/docker-ecr-cache.yml")
+	if !strings.Contains(component, "\n      default: ghcr.io/"+repo+":v9.8.7-shell\n") ||
+		len(strings.Split(component, "\n")) != len(strings.Split(before, "\n")) || strings.Count(component, "v9.8.7") != 1 {
+		t.Errorf("templates/docker-ecr-cache.yml's image default is not ghcr.io/%s:v9.8.7-shell, or more changed", repo)
+	}
 	readme := got("README.md")
 	n := 0
 	for _, s := range pluginSources(t, readme) {
@@ -233,5 +239,32 @@ func TestReleasePrepare(t *testing.T) {
 	// The hook itself is untouched: it reads VERSION and checksums.txt.
 	if got("hooks/pre-command") != read(t, "hooks/pre-command") {
 		t.Error("release-prepare changed hooks/pre-command")
+	}
+}
+
+// The GitLab image's busybox must have the checksum scripts/busybox.sha256
+// pins for its arch: another is refused before any image is made.
+func TestShellImageBusyboxPinned(t *testing.T) {
+	t.Parallel()
+	dist, busybox := t.TempDir(), t.TempDir()
+	for _, arch := range []string{"amd64", "arm64"} {
+		if err := os.WriteFile(filepath.Join(dist, "docker-ecr-cache_linux_"+arch), []byte("binary"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(busybox, "busybox_linux_amd64"), []byte("not the pinned busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ arches, want string }{
+		{"amd64", "not the 3d9f2889d6782537624a4e1a10e68a2ddd53e0ee8bac02676f27308f42ec6bf6 that scripts/busybox.sha256 pins for amd64"},
+		{"arm64", "busybox"}, // none given for arm64 on an amd64 machine, or none pinned
+	} {
+		cmd := exec.Command("bash", "scripts/action-image.sh")
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "DIST="+dist, "BUSYBOX_DIR="+busybox, "VARIANT=shell", "ARCHES="+tt.arches, "IMAGE=docker-ecr-cache-test/never:made")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("ARCHES=%s: %v\n%s", tt.arches, err, out)
+		}
 	}
 }
