@@ -67,7 +67,7 @@ run_action() {
 
 # (a) the prebuilt image, pushed to a loopback registry and removed locally.
 if [[ ! -f "dist/docker-ecr-cache_linux_$arch" ]]; then
-  scripts/release-snapshot.sh --single-target >/dev/null
+  scripts/release-snapshot.sh --host >/dev/null
 fi
 ARCHES="$arch" IMAGE=docker-ecr-cache-bench/prebuilt:latest scripts/action-image.sh >/dev/null
 size="$(docker image inspect --format '{{.Size}}' docker-ecr-cache-bench/prebuilt:latest)"

@@ -235,3 +235,44 @@ func TestReleasePrepare(t *testing.T) {
 		t.Error("release-prepare changed hooks/pre-command")
 	}
 }
+
+// TestHostBuildFlags checks that scripts/release-snapshot.sh --host, which
+// builds the release proofs' binary for make test without GoReleaser,
+// passes .goreleaser.yaml's environment, flags and ldflags to go build.
+func TestHostBuildFlags(t *testing.T) {
+	var gr struct {
+		Builds []struct {
+			Main    string   `yaml:"main"`
+			Env     []string `yaml:"env"`
+			Flags   []string `yaml:"flags"`
+			Ldflags []string `yaml:"ldflags"`
+		} `yaml:"builds"`
+	}
+	if err := yaml.Unmarshal([]byte(read(t, ".goreleaser.yaml")), &gr); err != nil {
+		t.Fatal(err)
+	}
+	if len(gr.Builds) != 1 {
+		t.Fatalf(".goreleaser.yaml has %d builds, want 1", len(gr.Builds))
+	}
+	b := gr.Builds[0]
+	script := read(t, "scripts/release-snapshot.sh")
+	_, host, ok := strings.Cut(script, "== --host ]]")
+	if !ok {
+		t.Fatal("scripts/release-snapshot.sh has no --host mode")
+	}
+	host, _, _ = strings.Cut(host, "elif")
+	// The template that names the version is the script's $version.
+	version := regexp.MustCompile(`\{\{[^}]*DOCKER_ECR_CACHE_VERSION[^}]*\}\}`)
+	var want []string
+	want = append(want, b.Env...)
+	want = append(want, b.Flags...)
+	for _, l := range b.Ldflags {
+		want = append(want, `-ldflags "`+version.ReplaceAllString(l, "$$version")+`"`)
+	}
+	want = append(want, b.Main)
+	for _, w := range want {
+		if !strings.Contains(host, w) {
+			t.Errorf("scripts/release-snapshot.sh --host does not pass %q, which .goreleaser.yaml does", w)
+		}
+	}
+}
