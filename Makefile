@@ -1,4 +1,4 @@
-.PHONY: demo test lint bench build release-snapshot release-reproducible release-prepare action-image
+.PHONY: demo test lint bench chart options build release-snapshot release-reproducible release-prepare action-image
 
 build:
 	go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
@@ -11,6 +11,10 @@ test:
 
 lint:
 	scripts/lint.sh
+
+# docs/options.md, plugin.yml's properties and action.yml's inputs, from engine.Options.
+options:
+	go generate ./...
 
 bench:
 	bench/key.sh
