@@ -37,6 +37,21 @@ func read(t *testing.T, name string) string {
 	return string(b)
 }
 
+// docs are the documents whose examples name the plugin, the action and
+// the release: README.md and docs/*.md.
+func docs(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(root(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{"README.md"}
+	for _, n := range names {
+		out = append(out, filepath.Join("docs", filepath.Base(n)))
+	}
+	return out
+}
+
 // pluginSources returns the source of every plugin in the README's YAML
 // examples that have a plugins: list, parsed by go-pipeline as the agent
 // parses a pipeline.
@@ -71,10 +86,13 @@ func pluginSources(t *testing.T, readme string) []string {
 }
 
 // TestREADMEPluginReferencesResolveHere runs every plugin reference of this
-// plugin in the README through go-pipeline's expansion (what the agent
+// plugin in the README and docs/ through go-pipeline's expansion (what the agent
 // clones) and checks that it names this repository at a release tag.
 func TestREADMEPluginReferencesResolveHere(t *testing.T) {
-	sources := pluginSources(t, read(t, "README.md"))
+	var sources []string
+	for _, d := range docs(t) {
+		sources = append(sources, pluginSources(t, read(t, d))...)
+	}
 	want := regexp.MustCompile(`^github\.com/` + regexp.QuoteMeta(repo) + `#v\d+\.\d+\.\d+$`)
 	ours := 0
 	for _, s := range sources {
@@ -109,7 +127,10 @@ func TestOneName(t *testing.T) {
 		}
 	}
 
-	readme := read(t, "README.md")
+	var readme string
+	for _, d := range docs(t) {
+		readme += read(t, d)
+	}
 	uses := regexp.MustCompile("uses:\\s*([^\\s`]*docker-ecr-cache[^\\s`]*)").FindAllStringSubmatch(readme, -1)
 	if len(uses) == 0 {
 		t.Fatal("the README has no uses: line for the action")
@@ -144,7 +165,7 @@ func TestOneName(t *testing.T) {
 // changes.
 func TestReleasePrepare(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"scripts/release-prepare.sh", "action.yml", "README.md", "hooks/pre-command"} {
+	for _, f := range append([]string{"scripts/release-prepare.sh", "action.yml", "hooks/pre-command"}, docs(t)...) {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +227,10 @@ func TestReleasePrepare(t *testing.T) {
 	if strings.Count(got("action.yml"), "ghcr.io") != strings.Count(read(t, "action.yml"), "ghcr.io")+1 {
 		t.Error("release-prepare changed more than the runs image line of action.yml")
 	}
-	readme := got("README.md")
+	var readme string
+	for _, d := range docs(t) {
+		readme += got(d)
+	}
 	n := 0
 	for _, s := range pluginSources(t, readme) {
 		if strings.Contains(s, "docker-ecr-cache") {
