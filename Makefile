@@ -16,10 +16,16 @@ lint:
 options:
 	go generate ./...
 
+# Each writes its figures into docs/performance.md and bench/results/; the chart is drawn from those.
 bench:
 	bench/key.sh
 	bench/hit.sh
+	bench/ecr-hit.sh
 	bench/action-start.sh
+	go run ./bench/chart
+
+chart:
+	go run ./bench/chart
 
 # The release's binaries and checksums.txt, built offline into dist/.
 release-snapshot:
