@@ -99,7 +99,6 @@ func TestRelativeLinks(t *testing.T) {
 	}
 }
 
-
 var headingJunk = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
 
 // anchors are the anchors GitHub gives a document's headings: lower case,
