@@ -85,7 +85,11 @@ Every front end takes the same options, with the same names and defaults:
   ` + "`ecr-tags`" + ` a JSON object or ` + "`KEY=value`" + ` lines.
 
 An unknown option or a value of the wrong kind fails with exit code 2 and a message naming the
-option (and the one you probably meant).
+option (and the one you probably meant). [buildkite.md](buildkite.md#examples) shows each option at
+work; the registry options are explained in [registries.md](registries.md), ` + "`buildkit-host`" + ` and the
+cache options in [scaling-out.md](scaling-out.md), the stall and lock options in
+[reliability.md](reliability.md), and what ` + "`build-args`" + `, ` + "`secrets`" + ` and ` + "`export-env-variable`" + ` may
+reveal or refuse in [security.md](security.md).
 
 | option | kind | default | description |
 |---|---|---|---|
