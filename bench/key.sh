@@ -103,7 +103,7 @@ cli_key() {
 methods=(original floor keytime)
 declare -A label=(
 	[original]="original (bash, sha1sum per file)"
-	[floor]="floor (find | xargs cat)"
+	[floor]="floor (find, xargs cat)"
 	[keytime]="ours: engine.ComputeKey (keytime)"
 	[cli_key]="ours: docker-ecr-cache key"
 )
