@@ -16,15 +16,16 @@ import (
 // open keeps every fork of this process out of that window.
 func WriteExecutable(t testing.TB, path, content string) {
 	t.Helper()
-	syscall.ForkLock.Lock()
-	err := writeFile(path, content)
-	syscall.ForkLock.Unlock()
-	if err != nil {
+	if err := WriteExecutableFile(path, content); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func writeFile(path, content string) error {
+// WriteExecutableFile is WriteExecutable for callers without a testing.TB,
+// such as a testscript command.
+func WriteExecutableFile(path, content string) error {
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
 	if err != nil {
 		return err
