@@ -1,4 +1,4 @@
-.PHONY: demo test lint bench build release-snapshot release-reproducible release-prepare action-image
+.PHONY: demo test lint bench chart options build release-snapshot release-reproducible release-prepare action-image
 
 build:
 	go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
@@ -12,11 +12,21 @@ test:
 lint:
 	scripts/lint.sh
 
+# docs/options.md, plugin.yml's properties and action.yml's inputs, from engine.Options.
+options:
+	go generate ./...
+
+# Each writes its figures into docs/performance.md and bench/results/; the chart is drawn from those.
 bench:
 	bench/key.sh
 	bench/startup.sh
 	bench/hit.sh
+	bench/ecr-hit.sh
 	bench/action-start.sh
+	go run ./bench/chart
+
+chart:
+	go run ./bench/chart
 
 # The release's binaries and checksums.txt, built offline into dist/.
 release-snapshot:

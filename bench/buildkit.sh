@@ -22,6 +22,8 @@
 # registry on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+. bench/report.sh
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
 buildkitd=$(scripts/buildkitd-up.sh bin)
@@ -150,6 +152,7 @@ wipe_docker
 
 ratio() { awk -v a="$cold" -v b="$1" 'BEGIN {printf "%.1f×", a / b}'; }
 row() { printf '%-46s %7s %7s   %7s %7s\n' "$1" "$2" "$(ratio "$2")" "$3" "$(ratio "$3")"; }
+{
 echo "A miss on a fresh agent (all local state wiped), seconds and speed-up over cold:"
 printf '%-46s %15s   %15s\n' "" "final stage" "dependencies"
 row "cold: Docker daemon, --no-cache" "$cold" "$cold"
@@ -171,3 +174,5 @@ steps() {
 for leg in docker-final bk-final docker-deps bk-deps; do
   printf '%-13s %s\n' "$leg:" "$(steps "$work/$leg.log")"
 done
+} | tee "$work/summary"
+{ echo '```text'; cat "$work/summary"; echo '```'; } | bench_report buildkit "bench/buildkit.sh"

@@ -6,6 +6,8 @@
 #   bench/hit.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+. bench/report.sh
 runs=${1:-41}
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
@@ -38,7 +40,12 @@ median_ms() {
 base=$(median_ms docker image inspect "$IMAGE_REF")
 ours=$(median_ms hit)
 given=$(median_ms hit_platform_given)
-printf '%-44s %10s %8s\n' "whole hit, image local ($runs runs)" "median" "ratio"
-printf '%-44s %8s ms %8s\n' "docker image inspect (baseline)" "$base" "1.00"
-printf '%-44s %8s ms %8s\n' "docker-ecr-cache, local provider" "$ours" "$(awk -v a="$ours" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
-printf '%-44s %8s ms %8s\n' "docker-ecr-cache, local, platform given" "$given" "$(awk -v a="$given" -v b="$base" 'BEGIN {printf "%.2f", a/b}')"
+ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.2f", a/b}'; }
+{
+  echo "| whole hit, image local (median of $runs runs) | median | ratio |"
+  echo "|---|---:|---:|"
+  echo "| baseline: \`docker image inspect\` of the same image (CLI process + one API call) | $base ms | 1.00× |"
+  echo "| \`registry-provider: local\` | $ours ms | $(ratio "$ours")× |"
+  echo "| \`registry-provider: local\` with \`platform\` given | $given ms | $(ratio "$given")× |"
+} | tee "$work/table.md"
+bench_report hit "bench/hit.sh $runs" <"$work/table.md"

@@ -103,7 +103,7 @@ cli_key() {
 methods=(original floor keytime)
 declare -A label=(
 	[original]="original (bash, sha1sum per file)"
-	[floor]="floor (find | xargs cat)"
+	[floor]="floor (find, xargs cat)"
 	[keytime]="ours: engine.ComputeKey (keytime)"
 	[cli_key]="ours: docker-ecr-cache key"
 )
@@ -166,9 +166,10 @@ stats() {
 read -r floor_ms _ <<<"$(stats floor)"
 read -r orig_ms _ <<<"$(stats original)"
 
-echo
-echo "cache key of a synthetic monorepo: 45,000 files; cache-on **/package.json + yarn.lock = $nfiles files hashed"
-echo "key $want; $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
+# table: the figures as a markdown table.
+table() {
+echo "cache key of a synthetic monorepo: 45,000 files; cache-on \`**/package.json\` + \`yarn.lock\` = $nfiles files hashed;"
+echo "medians of $reps runs ($orig_reps for the original):"
 echo
 printf '| %-36s | %4s | %9s | %18s | %8s | %20s |\n' method runs median "min - max" "vs floor" "speed-up vs original"
 printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" ------ ----------: -------------------: ---------: ---------------------:
@@ -178,6 +179,18 @@ for m in "${methods[@]}"; do
 		printf "| %-36s | %4d | %6.0f ms | %6.0f - %6.0f ms | %7.2fx | %19.1fx |\n", l, n, med, lo, hi, med / f, o / med
 	}'
 done
+}
+table >"$work/table.md"
+echo
+cat "$work/table.md"
+# shellcheck disable=SC1091
+. "$src/bench/report.sh"
+bench_report key "REPS=$reps ORIG_REPS=$orig_reps bench/key.sh" <"$work/table.md"
+ours=keytime
+[[ " ${methods[*]} " == *" cli_key "* ]] && ours=cli_key
+bench_result key key "bash plugin" "$orig_ms"
+read -r ours_med _ <<<"$(stats "$ours")"
+bench_result key key "docker-ecr-cache" "$ours_med"
 
 read -r ours_ms _ <<<"$(stats keytime)"
 echo

@@ -9,6 +9,8 @@
 #   bench/load.sh [runs per group, default 20] [overall limit, default 5m]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck disable=SC1091
+. bench/report.sh
 runs=${1:-20}
 limit=${2:-5m}
 eval "$(scripts/docker-up.sh)"
@@ -25,4 +27,7 @@ go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/load" ./bench/load
-timeout --kill-after=10s "$limit" "$work/load" -bin bin/docker-ecr-cache -runs "$runs" -timeout "$limit"
+status=0
+timeout --kill-after=10s "$limit" "$work/load" -bin bin/docker-ecr-cache -runs "$runs" -timeout "$limit" | tee "$work/out" || status=$?
+{ echo '```text'; cat "$work/out"; echo '```'; } | bench_report load "bench/load.sh $runs $limit"
+exit "$status"

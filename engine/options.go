@@ -32,7 +32,8 @@ type Option struct {
 	field func(*Config) any // pointer to the field
 }
 
-// Options is every option, in the order the README lists them.
+// Options is every option, in the order docs/options.md lists them (go
+// generate ./... writes it, plugin.yml and action.yml from this list).
 var Options = []Option{
 	{"dockerfile", String, "Dockerfile to build, relative to the checkout (default: Dockerfile).", func(c *Config) any { return &c.Dockerfile }},
 	{"dockerfile-inline", String, "Dockerfile content given inline instead of a file.", func(c *Config) any { return &c.DockerfileInline }},
@@ -424,4 +425,31 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// Default is the option's value when it is not given, as text that SetText
+// reads back (booleans true or false; "" when it has none): the reference
+// in docs/options.md, plugin.yml and action.yml are checked against it.
+func (o Option) Default() string {
+	c := NewConfig()
+	switch p := o.field(&c).(type) {
+	case *string:
+		return *p
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *int:
+		if *p == 0 {
+			return ""
+		}
+		return strconv.Itoa(*p)
+	case *[]string:
+		return strings.Join(*p, "\n")
+	case *map[string]string:
+		if len(*p) == 0 {
+			return ""
+		}
+		b, _ := json.Marshal(*p)
+		return string(b)
+	}
+	return ""
 }

@@ -77,7 +77,7 @@ func (c *Config) registryProblems() []error {
 	if h := strings.TrimSpace(c.RegistryHostname); hasUserinfo(h) {
 		// Checked first and alone: no other message may echo the password.
 		add("registry-hostname %q holds a user name or password: write only the host, "+
-			"and give the credential as the provider's section of the README says", redactUserinfo(h))
+			"and give the credential as docs/registries.md says for the provider", redactUserinfo(h))
 		return errs
 	}
 	switch c.RegistryProvider {

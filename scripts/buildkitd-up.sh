@@ -47,12 +47,22 @@ mkdir -p "$state"
 version=$(cd "$repo" && go list -m -f '{{.Version}}' github.com/moby/buildkit)
 bin="$state/bin/$version/buildkitd"
 if [ ! -x "$bin" ]; then
-  say "building buildkitd $version (once, into $bin)"
-  # Built in buildkit's own module (its go.mod has exclude directives, so
-  # `go install pkg@version` refuses it), with its own go.sum: the module
-  # proxy serves the dependencies, nothing here changes this repository.
-  src=$(cd "$repo" && go mod download -json "github.com/moby/buildkit@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  GOFLAGS=-mod=mod go -C "$src" build -o "$bin" ./cmd/buildkitd >&2
+  # One build per machine: test packages run at once, and each may ask for
+  # the binary; the others wait on the lock, then find it built.
+  mkdir -p "$(dirname "$bin")"
+  exec 9>"$state/build.lock"
+  flock 9
+  if [ ! -x "$bin" ]; then
+    say "building buildkitd $version (once, into $bin)"
+    # Built in buildkit's own module (its go.mod has exclude directives, so
+    # `go install pkg@version` refuses it), with its own go.sum: the module
+    # proxy serves the dependencies, nothing here changes this repository.
+    src=$(cd "$repo" && go mod download -json "github.com/moby/buildkit@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    # Built under another name and renamed: a binary is there whole or not at all.
+    GOFLAGS=-mod=mod go -C "$src" build -o "$bin.tmp" ./cmd/buildkitd >&2
+    mv "$bin.tmp" "$bin"
+  fi
+  exec 9>&-
 fi
 if [ "${1:-}" = bin ]; then
   echo "$bin"; exit 0

@@ -10,7 +10,7 @@
 #   - action.yml: image: docker://ghcr.io/docker-ecr-cache/docker-ecr-cache:VERSION;
 #   - templates/docker-ecr-cache.yml: the image input's default,
 #     ghcr.io/docker-ecr-cache/docker-ecr-cache:VERSION-shell;
-#   - README.md: the version in the plugin and action examples.
+#   - README.md and docs/*.md: the version in the plugin and action examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${1:-${VERSION:-}}"
@@ -43,5 +43,5 @@ sed -i -E \
   -e "s|(cmd/docker-ecr-cache@)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|(docker-ecr-cache/releases/download/)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
   -e "s|($image:)v[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?|\\1$version|g" \
-  README.md
-echo "release $version prepared: commit checksums.txt, VERSION, action.yml, templates/docker-ecr-cache.yml and README.md, tag the commit $version and push the tag" >&2
+  README.md docs/*.md
+echo "release $version prepared: commit checksums.txt, VERSION, action.yml, templates/docker-ecr-cache.yml, README.md and docs/, tag the commit $version and push the tag" >&2

@@ -1,33 +1,47 @@
 #!/usr/bin/env bash
 # The whole test suite: Go unit and integration tests against a real Docker
 # daemon and in-process registries, then the Buildkite hook's bats tests and
-# the release proofs (this machine's release binary, built once into dist/,
-# served to the real hook from a loopback mirror, and the action image made
-# from it).
+# the release proofs (this machine's release binary, built with the
+# release's flags into dist/, served to the real hook from a loopback
+# mirror, and the action image made from it). Ends with one line: packages,
+# tests, skips with their reasons, failures and the time taken.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
 
+# Tools the tests need, built once per machine and shared by every test
+# package: buildkitd (the buildkit-host tests start private daemons with it).
+if [ -z "${DOCKER_ECR_CACHE_BUILDKITD:-}" ] && [ "$(id -u)" = 0 ]; then
+  DOCKER_ECR_CACHE_BUILDKITD=$(scripts/buildkitd-up.sh bin)
+  export DOCKER_ECR_CACHE_BUILDKITD
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/docker-ecr-cache-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/testsummary" ./internal/testsummary
 go vet ./...
-go test -count=1 -timeout 20m ./...
+# The release proofs' binary: go build with .goreleaser.yaml's flags.
+scripts/release-snapshot.sh --host >/dev/null
 
 # missing WHAT says what is missing: CI (DOCKER_ECR_CACHE_REQUIRE_DOCKER=1)
 # fails, elsewhere the bats tests are skipped.
+bats=true
 missing() {
   if [ "${DOCKER_ECR_CACHE_REQUIRE_DOCKER:-}" = 1 ]; then
     echo "$1 is missing: apt-get install -y bats bats-assert bats-support" >&2
     exit 1
   fi
   echo "skipping the hook's bats tests, $1 is missing: apt-get install -y bats bats-assert bats-support" >&2
-  exit 0
+  bats=false
 }
 if ! command -v bats >/dev/null 2>&1; then
   missing bats
 fi
 # The tests load bats-support and bats-assert from Debian's path. Root
 # installs them; anyone else is told how.
-if [ ! -f /usr/lib/bats/bats-support/load.bash ] || [ ! -f /usr/lib/bats/bats-assert/load.bash ]; then
+if $bats && { [ ! -f /usr/lib/bats/bats-support/load.bash ] || [ ! -f /usr/lib/bats/bats-assert/load.bash ]; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing bats-support and bats-assert" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bats-support bats-assert >/dev/null ||
@@ -37,5 +51,14 @@ if [ ! -f /usr/lib/bats/bats-support/load.bash ] || [ ! -f /usr/lib/bats/bats-as
   fi
 fi
 
-scripts/release-snapshot.sh --single-target >/dev/null
-bats tests/buildkite tests/release
+# Progress as go test prints it without -v, while the tests run; the
+# summary below decides the exit code from the events and the TAP lines.
+go test -json -count=1 -timeout 20m ./... 2>&1 | tee "$tmp/go.json" | "$tmp/testsummary" -progress || true
+: >"$tmp/bats.tap"
+if $bats; then
+  bats --formatter tap tests/buildkite tests/release >"$tmp/bats.tap" 2>&1 || true
+  grep -v '^ok ' "$tmp/bats.tap" || true
+fi
+status=0
+"$tmp/testsummary" -since "$start" -tap "$tmp/bats.tap" <"$tmp/go.json" || status=$?
+exit "$status"

@@ -13,6 +13,7 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/report"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -47,9 +48,7 @@ func TestEmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := fmt.Sprintf("#!/bin/bash\n{ echo \"ARGS: $*\"; cat; } >>%q\n", agentLog)
-	if err := os.WriteFile(filepath.Join(bin, "buildkite-agent"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, filepath.Join(bin, "buildkite-agent"), script)
 	res := engine.Result{Image: "reg/cache", Tag: "abc", Ref: "reg/cache:abc", CacheHit: true, Digest: "sha256:0123",
 		Key: key.Key{Tag: "abc", Inputs: []key.Input{{Name: "dockerfile", Digest: "sha256:00"}}}}
 
@@ -88,9 +87,7 @@ func TestEmitAnnotateFailure(t *testing.T) {
 	t.Parallel()
 	bin := t.TempDir()
 	script := "#!/bin/bash\necho 'fatal: BUILDKITE_AGENT_ACCESS_TOKEN is missing' >&2\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "buildkite-agent"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, filepath.Join(bin, "buildkite-agent"), script)
 	var stderr bytes.Buffer
 	j := job{"BUILDKITE_JOB_ID": "job-1", "PATH": bin}
 	fe := &frontEnd{ctx: context.Background(), env: j.env(), log: report.New(&stderr, Style{}), exportFile: filepath.Join(t.TempDir(), "exports")}
@@ -155,9 +152,7 @@ func TestStyleRedactor(t *testing.T) {
 	agentLog := filepath.Join(dir, "agent.log")
 	agent := filepath.Join(dir, "buildkite-agent")
 	script := fmt.Sprintf("#!/bin/sh\n{ echo \"ARGS: $*\"; cat; echo; } >>%q\n[ \"$FAIL\" = \"\" ]\n", agentLog)
-	if err := os.WriteFile(agent, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, agent, script)
 	var buf bytes.Buffer
 	r := report.New(&buf, Style{Agent: agent})
 	r.Mask("hunter2-secret-value")

@@ -61,7 +61,7 @@ func readAction(t *testing.T) actionFile {
 	return a
 }
 
-// action.yml is written by hand: its inputs must be the engine's options,
+// action.yml is written by go generate (internal/optionref): its inputs must be the engine's options,
 // in the same order, each described by the option's usage (a GitHub note
 // may follow), with a default exactly when the engine has one, and the same.
 func TestActionInputs(t *testing.T) {

@@ -129,9 +129,7 @@ func bkFakeAgent(t *testing.T, s *bkStep) string {
 		s.agentLog = filepath.Join(t.TempDir(), "buildkite-agent.log")
 	}
 	script := fmt.Sprintf("#!/bin/bash\n{ echo \"ARGS: $*\"; cat; echo END; } >>%q\n", s.agentLog)
-	if err := os.WriteFile(filepath.Join(dir, "buildkite-agent"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, filepath.Join(dir, "buildkite-agent"), script)
 	return dir
 }
 

@@ -67,12 +67,23 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":    cmdExits,
+			"stub":     cmdStub,
 			"requests": cmdRequests,
 		},
 	})
 }
 
 // exits N command args...: runs command and checks its exit code is N.
+// cmdStub: stub FILE PROGRAM copies FILE to PROGRAM, mode 0755, through
+// testenv.WriteExecutableFile, so that a parallel script's fork cannot make
+// running it fail with "text file busy" (as cp then chmod can).
+func cmdStub(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: stub FILE PROGRAM")
+	}
+	ts.Check(testenv.WriteExecutableFile(ts.MkAbs(args[1]), ts.ReadFile(args[0])))
+}
+
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: exits CODE command [args...]")

@@ -211,9 +211,7 @@ func TestSignalStuckPhase(t *testing.T) {
 			bin, config := t.TempDir(), t.TempDir()
 			pidFile := filepath.Join(bin, "helper.pid")
 			helper := "#!/bin/sh\necho $$ > " + pidFile + "\nexec sleep 30\n"
-			if err := os.WriteFile(filepath.Join(bin, "docker-credential-stuck"), []byte(helper), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			testenv.WriteExecutable(t, filepath.Join(bin, "docker-credential-stuck"), helper)
 			cfg := `{"credHelpers": {"` + reg.Host + `": "stuck"}}`
 			if err := os.WriteFile(filepath.Join(config, "config.json"), []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)

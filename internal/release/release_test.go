@@ -37,6 +37,21 @@ func read(t *testing.T, name string) string {
 	return string(b)
 }
 
+// docs are the documents whose examples name the plugin, the action and
+// the release: README.md and docs/*.md.
+func docs(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(root(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{"README.md"}
+	for _, n := range names {
+		out = append(out, filepath.Join("docs", filepath.Base(n)))
+	}
+	return out
+}
+
 // pluginSources returns the source of every plugin in the README's YAML
 // examples that have a plugins: list, parsed by go-pipeline as the agent
 // parses a pipeline.
@@ -71,10 +86,13 @@ func pluginSources(t *testing.T, readme string) []string {
 }
 
 // TestREADMEPluginReferencesResolveHere runs every plugin reference of this
-// plugin in the README through go-pipeline's expansion (what the agent
+// plugin in the README and docs/ through go-pipeline's expansion (what the agent
 // clones) and checks that it names this repository at a release tag.
 func TestREADMEPluginReferencesResolveHere(t *testing.T) {
-	sources := pluginSources(t, read(t, "README.md"))
+	var sources []string
+	for _, d := range docs(t) {
+		sources = append(sources, pluginSources(t, read(t, d))...)
+	}
 	want := regexp.MustCompile(`^github\.com/` + regexp.QuoteMeta(repo) + `#v\d+\.\d+\.\d+$`)
 	ours := 0
 	for _, s := range sources {
@@ -109,7 +127,10 @@ func TestOneName(t *testing.T) {
 		}
 	}
 
-	readme := read(t, "README.md")
+	var readme string
+	for _, d := range docs(t) {
+		readme += read(t, d)
+	}
 	uses := regexp.MustCompile("uses:\\s*([^\\s`]*docker-ecr-cache[^\\s`]*)").FindAllStringSubmatch(readme, -1)
 	if len(uses) == 0 {
 		t.Fatal("the README has no uses: line for the action")
@@ -144,7 +165,7 @@ func TestOneName(t *testing.T) {
 // changes.
 func TestReleasePrepare(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"scripts/release-prepare.sh", "action.yml", "README.md", "hooks/pre-command", "templates/docker-ecr-cache.yml"} {
+	for _, f := range append([]string{"scripts/release-prepare.sh", "action.yml", "hooks/pre-command", "templates/docker-ecr-cache.yml"}, docs(t)...) {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +233,10 @@ func TestReleasePrepare(t *testing.T) {
 		len(strings.Split(component, "\n")) != len(strings.Split(before, "\n")) || strings.Count(component, "v9.8.7") != 1 {
 		t.Errorf("templates/docker-ecr-cache.yml's image default is not ghcr.io/%s:v9.8.7-shell, or more changed", repo)
 	}
-	readme := got("README.md")
+	var readme string
+	for _, d := range docs(t) {
+		readme += got(d)
+	}
 	n := 0
 	for _, s := range pluginSources(t, readme) {
 		if strings.Contains(s, "docker-ecr-cache") {
@@ -265,6 +289,47 @@ func TestShellImageBusyboxPinned(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tt.want) {
 			t.Errorf("ARCHES=%s: %v\n%s", tt.arches, err, out)
+		}
+	}
+}
+
+// TestHostBuildFlags checks that scripts/release-snapshot.sh --host, which
+// builds the release proofs' binary for make test without GoReleaser,
+// passes .goreleaser.yaml's environment, flags and ldflags to go build.
+func TestHostBuildFlags(t *testing.T) {
+	var gr struct {
+		Builds []struct {
+			Main    string   `yaml:"main"`
+			Env     []string `yaml:"env"`
+			Flags   []string `yaml:"flags"`
+			Ldflags []string `yaml:"ldflags"`
+		} `yaml:"builds"`
+	}
+	if err := yaml.Unmarshal([]byte(read(t, ".goreleaser.yaml")), &gr); err != nil {
+		t.Fatal(err)
+	}
+	if len(gr.Builds) != 1 {
+		t.Fatalf(".goreleaser.yaml has %d builds, want 1", len(gr.Builds))
+	}
+	b := gr.Builds[0]
+	script := read(t, "scripts/release-snapshot.sh")
+	_, host, ok := strings.Cut(script, "== --host ]]")
+	if !ok {
+		t.Fatal("scripts/release-snapshot.sh has no --host mode")
+	}
+	host, _, _ = strings.Cut(host, "elif")
+	// The template that names the version is the script's $version.
+	version := regexp.MustCompile(`\{\{[^}]*DOCKER_ECR_CACHE_VERSION[^}]*\}\}`)
+	var want []string
+	want = append(want, b.Env...)
+	want = append(want, b.Flags...)
+	for _, l := range b.Ldflags {
+		want = append(want, `-ldflags "`+version.ReplaceAllString(l, "$$version")+`"`)
+	}
+	want = append(want, b.Main)
+	for _, w := range want {
+		if !strings.Contains(host, w) {
+			t.Errorf("scripts/release-snapshot.sh --host does not pass %q, which .goreleaser.yaml does", w)
 		}
 	}
 }

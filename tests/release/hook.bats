@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # End to end: the release built by GoReleaser into dist/ (make test builds
-# this machine's with scripts/release-snapshot.sh --single-target; make
+# this machine's with scripts/release-snapshot.sh --host, the same flags; make
 # release-snapshot builds them all) served from a loopback mirror to the
 # real hook, in a plugin checkout that carries dist/checksums.txt as a
 # release commit does.

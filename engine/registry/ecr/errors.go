@@ -59,7 +59,7 @@ func explain(action string, err error) error {
 	code := errorCode(err)
 	switch {
 	case deniedCodes[code]:
-		return fmt.Errorf("%s was denied: grant the job's AWS identity the IAM permission %s (see the IAM policy in the README): %w", action, action, err)
+		return fmt.Errorf("%s was denied: grant the job's AWS identity the IAM permission %s (see the IAM policy in docs/registries.md): %w", action, action, err)
 	case credentialCodes[code]:
 		return fmt.Errorf("%s: AWS rejected the job's credentials (%s): %s: %w", action, code, CredentialFixes, err)
 	}

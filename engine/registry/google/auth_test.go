@@ -15,6 +15,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/googletest"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // noADC is an adcFinder for a machine without Application Default
@@ -136,9 +137,7 @@ func TestAuthFallsBackToCredentialHelper(t *testing.T) {
 	bin := t.TempDir()
 	helper := "#!/bin/sh\nread host\n[ \"$1\" = get ] && [ \"$host\" = us-docker.pkg.dev ] || exit 1\n" +
 		`echo '{"ServerURL":"us-docker.pkg.dev","Username":"_dcgcloud_token","Secret":"helper-token"}'` + "\n"
-	if err := os.WriteFile(filepath.Join(bin, "docker-credential-gcloud"), []byte(helper), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, filepath.Join(bin, "docker-credential-gcloud"), helper)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	c := config("artifact-registry", "my-project", "us-docker.pkg.dev", "build-cache/app")
 	c.Getenv = dockerConfig(t, `{"credHelpers":{"us-docker.pkg.dev":"gcloud"}}`)
