@@ -1,6 +1,7 @@
 // Command optionref writes the option reference from engine.Options:
-// docs/options.md, plugin.yml's configuration properties and action.yml's
-// inputs. Run it after changing an option:
+// docs/options.md, plugin.yml's configuration properties, action.yml's
+// inputs, and the GitLab component's option inputs and its job's
+// DOCKER_ECR_CACHE_* variables. Run it after changing an option:
 //
 //	go generate ./...
 //
@@ -18,6 +19,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/gitlab"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -57,17 +60,39 @@ var files = []struct {
 	{"docs/options.md", func(string) (string, error) { return markdown(), nil }},
 	{"plugin.yml", pluginYML},
 	{"action.yml", actionYML},
+	{gitlab.ComponentFile, componentYML},
 }
 
 // Notes follow an option's usage where a front end reads its kind its own way.
 func actionNote(o engine.Option) string {
-	switch o.Kind {
-	case engine.List:
+	switch {
+	case o.Kind == engine.List:
 		return " One per line."
-	case engine.Map:
+	case o.Kind == engine.Map:
 		return " A JSON object or KEY=value lines."
+	case o.Name == "registry-provider":
+		return " Here, with none given: ghcr, with the " + github.TokenInput + " input."
 	}
 	return ""
+}
+
+// actionDefaults are the action's defaults where they differ from the
+// engine's: no registry-provider, so that the action picks ghcr.
+var actionDefaults = map[string]string{"registry-provider": ""}
+
+// actionOnly are the action's inputs that are no option, after the options.
+var actionOnly = []struct{ name, desc, def string }{
+	{github.TokenInput, "The GitHub token that reads and pushes the cache on ghcr (the default registry here), with github.actor as the user. It needs permissions: packages: write to push. Never printed.", "${{ github.token }}"},
+}
+
+func componentNote(o engine.Option) string { return gitlab.ComponentNotes[o.Name] }
+
+// defaultIn is an option's default in a front end whose defaults differ.
+func defaultIn(o engine.Option, defaults map[string]string) string {
+	if d, ok := defaults[o.Name]; ok {
+		return d
+	}
+	return o.Default()
 }
 
 var kindNames = map[engine.Kind]string{engine.String: "string", engine.List: "list", engine.Bool: "boolean", engine.Int: "integer", engine.Map: "map"}
@@ -156,12 +181,80 @@ func actionYML(old string) (string, error) {
 	var b strings.Builder
 	for _, o := range engine.Options {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", o.Name, yamlQuote(o.Usage+actionNote(o)))
-		if d := o.Default(); d != "" {
+		if d := defaultIn(o, actionDefaults); d != "" {
 			fmt.Fprintf(&b, "    default: %s\n", yamlQuote(d))
 		}
 	}
+	for _, in := range actionOnly {
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n    default: %s\n", in.name, yamlQuote(in.desc), yamlQuote(in.def))
+	}
 	b.WriteString("\n")
 	return replaceSection(old, "inputs:\n", regexp.MustCompile(`(?m)^\S`), b.String())
+}
+
+// componentTypes are the GitLab input types of the option kinds (none: string).
+var componentTypes = map[engine.Kind]string{engine.List: "array", engine.Bool: "boolean", engine.Int: "number"}
+
+// componentYML rewrites the GitLab component's option inputs, after its
+// job's own inputs, and its job's DOCKER_ECR_CACHE_* variables, after the
+// job's own variable. Every input has a default, since GitLab requires an
+// input that has none; lists, numbers and booleans reach their variables
+// in block scalars, so that GitLab interpolates them as text.
+func componentYML(old string) (string, error) {
+	var in, vars strings.Builder
+	for _, o := range engine.Options {
+		fmt.Fprintf(&in, "    %s:\n      description: %s\n", o.Name, yamlQuote(o.Usage+componentNote(o)))
+		d := defaultIn(o, gitlab.ComponentDefaults)
+		switch o.Kind {
+		case engine.List:
+			d = "[]"
+		case engine.Bool:
+			if d == "" {
+				d = "false"
+			}
+		case engine.Int:
+			if d == "" {
+				d = "0"
+			}
+		default:
+			d = yamlQuote(d)
+		}
+		if t, ok := componentTypes[o.Kind]; ok {
+			fmt.Fprintf(&in, "      type: %s\n", t)
+		}
+		fmt.Fprintf(&in, "      default: %s\n", d)
+		v := fmt.Sprintf("$[[ inputs.%s ]]", o.Name)
+		if _, ok := componentTypes[o.Kind]; ok {
+			v = "|\n      " + v
+		}
+		fmt.Fprintf(&vars, "    DOCKER_ECR_CACHE_%s: %s\n", engine.EnvName(o.Name), v)
+	}
+	last := gitlab.ComponentJobInputs[len(gitlab.ComponentJobInputs)-1]
+	text, err := replaceAfter(old, "    "+last+":\n", regexp.MustCompile(`(?m)^---`), in.String())
+	if err != nil {
+		return "", err
+	}
+	return replaceAfter(text, "    "+gitlab.JobVariable+": ", regexp.MustCompile(`(?m)^  \S`), vars.String())
+}
+
+// replaceAfter replaces what follows the YAML entry that starts with the
+// line start (the entry's more indented lines with it), up to the first
+// line that end matches, with body.
+func replaceAfter(text, start string, end *regexp.Regexp, body string) (string, error) {
+	i := strings.Index(text, "\n"+start)
+	if i < 0 {
+		return "", fmt.Errorf("no line %q", strings.TrimSpace(start))
+	}
+	indent := start[:len(start)-len(strings.TrimLeft(start, " "))]
+	i += 1 + strings.Index(text[i+1:], "\n") + 1
+	for strings.HasPrefix(text[i:], indent+" ") {
+		i += strings.Index(text[i:], "\n") + 1
+	}
+	loc := end.FindStringIndex(text[i:])
+	if loc == nil {
+		return "", fmt.Errorf("nothing ends the entries after %q", strings.TrimSpace(start))
+	}
+	return text[:i] + body + text[i+loc[0]:], nil
 }
 
 func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

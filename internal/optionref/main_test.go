@@ -10,6 +10,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/github"
+	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/gitlab"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 )
 
@@ -20,15 +22,18 @@ type entry struct{ name, def, desc string }
 
 // surfaces are the files that list every option, and where: a YAML
 // mapping of options (path), or docs/options.md's table (no path). A
-// front end added later (a GitLab component's spec: inputs:) is one line.
+// front end added later is one line.
 var surfaces = []struct {
-	file string
-	path []string                   // YAML keys to the mapping of options
-	note func(engine.Option) string // what follows the usage there
+	file          string
+	path          []string                   // YAML keys to the mapping of options
+	note          func(engine.Option) string // what follows the usage there
+	defaults      map[string]string          // defaults that differ from the engine's
+	before, after []string                   // the front end's own entries around the options
 }{
-	{"docs/options.md", nil, nil},
-	{"plugin.yml", []string{"configuration", "properties"}, nil},
-	{"action.yml", []string{"inputs"}, actionNote},
+	{"docs/options.md", nil, nil, nil, nil, nil},
+	{"plugin.yml", []string{"configuration", "properties"}, nil, nil, nil, nil},
+	{"action.yml", []string{"inputs"}, actionNote, actionDefaults, nil, []string{github.TokenInput}},
+	{gitlab.ComponentFile, []string{"spec", "inputs"}, componentNote, gitlab.ComponentDefaults, gitlab.ComponentJobInputs, nil},
 }
 
 // TestReferenceMatchesOptions: every file lists engine.Options, in order,
@@ -48,12 +53,24 @@ func TestReferenceMatchesOptions(t *testing.T) {
 			continue
 		}
 		var want []entry
+		for _, name := range s.before {
+			want = append(want, entry{name: name})
+		}
 		for _, o := range engine.Options {
 			desc := o.Usage
 			if s.note != nil {
 				desc += s.note(o)
 			}
-			want = append(want, entry{o.Name, o.Default(), desc})
+			want = append(want, entry{o.Name, defaultIn(o, s.defaults), desc})
+		}
+		for _, name := range s.after {
+			want = append(want, entry{name: name})
+		}
+		// The front end's own entries are compared by name only.
+		for i := range got {
+			if i < len(s.before) || i >= len(got)-len(s.after) {
+				got[i].def, got[i].desc = "", ""
+			}
 		}
 		for _, p := range compare(got, want) {
 			t.Errorf("%s: %s (run go generate ./... to write it from engine/options.go)", s.file, p)
