@@ -13,7 +13,7 @@ import (
 // For returns the backend that prunes the repository of c, whose provider
 // newRegistry makes. With a nil Backend, note says why prune has nothing
 // to do there; with one, note may name the registry's own cleanup
-// feature, the better way.
+// feature, the better way. log is required (engine.Discard says nothing).
 func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Registry, error), log engine.Reporter) (b Backend, note string, err error) {
 	getenv := func(name string) string {
 		if c.Getenv == nil {
@@ -39,9 +39,7 @@ func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Regis
 	if err != nil {
 		return nil, "", fmt.Errorf("getting credentials for %s: %w", repo, err)
 	}
-	if log != nil {
-		log.Mask(auth.Password)
-	}
+	log.Mask(auth.Password)
 	host, _, _ := strings.Cut(repo, "/")
 	r := &Registry{Repo: repo, Auth: auth, Client: oci.NewClient(log), Retention: Retention(host)}
 	switch {
@@ -53,14 +51,8 @@ func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Regis
 		if token == "" {
 			return nil, "", engine.Configf("prune on ghcr.io needs a GitHub token with the delete:packages scope: set %s (and %s) or GITHUB_TOKEN", oci.EnvPassword, oci.EnvUsername)
 		}
-		if log != nil {
-			log.Mask(token)
-		}
-		g := &GHCR{Registry: r, API: getenv("GITHUB_API_URL"), Token: token}
-		if log != nil {
-			g.Log = log.Warnf
-		}
-		return g, "", nil
+		log.Mask(token)
+		return &GHCR{Registry: r, API: getenv("GITHUB_API_URL"), Token: token, Log: log.Warnf}, "", nil
 	case strings.HasSuffix(host, "-docker.pkg.dev"):
 		note = "Artifact Registry's cleanup policies do this without a job (gcloud artifacts repositories set-cleanup-policies, with a delete condition olderThan " +
 			fmt.Sprint(c.MaxAgeDays) + "d and a keep condition keepCount " + fmt.Sprint(c.KeepLast) + "): prefer them"

@@ -80,10 +80,8 @@ func (k *tokenKeychain) ResolveContext(ctx context.Context, _ authn.Resource) (a
 		// A long-lived secret: never to a host a pipeline could choose.
 		return nil, fmt.Errorf("getting a Buildkite OIDC token for %s: %w; %s is sent to %s only, not to %s", k.audience, err, EnvAPIToken, engine.DefaultBuildkiteHost, k.host)
 	}
-	if k.log != nil {
-		k.log.Mask(apiToken)
-		k.log.Infof("no Buildkite OIDC token (%v): using the API token in %s", err, EnvAPIToken)
-	}
+	k.log.Mask(apiToken)
+	k.log.Infof("no Buildkite OIDC token (%v): using the API token in %s", err, EnvAPIToken)
 	return &authn.Basic{Username: User, Password: apiToken}, nil
 }
 
