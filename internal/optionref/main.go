@@ -107,11 +107,15 @@ Every front end takes the same options, with the same names and defaults:
   ` + "`-`" + ` becomes ` + "`_`" + `; flags win; a list given in one variable is one item a line);
 - Buildkite: the plugin's configuration ([plugin.yml](../plugin.yml)), lists as YAML lists or one string;
 - GitHub Actions: the action's inputs ([action.yml](../action.yml)), lists one item a line,
-  ` + "`ecr-tags`" + ` a JSON object or ` + "`KEY=value`" + ` lines.
+  ` + "`ecr-tags`" + ` a JSON object or ` + "`KEY=value`" + ` lines, and no ` + "`registry-provider`" + ` default: ghcr
+  ([registries.md](registries.md#github-container-registry-ghcr));
+- GitLab CI/CD: the component's inputs ([templates/docker-ecr-cache.yml](../templates/docker-ecr-cache.yml)),
+  lists as YAML arrays; two defaults differ there ([gitlab.md](gitlab.md#the-component)).
 
 An unknown option or a value of the wrong kind fails with exit code 2 and a message naming the
 option (and the one you probably meant). [buildkite.md](buildkite.md#examples) shows each option at
-work; the registry options are explained in [registries.md](registries.md), ` + "`buildkit-host`" + ` and the
+work; the registry options and ` + "`cache-key`" + ` are explained in [registries.md](registries.md), ` + "`prune`" + `,
+` + "`keep-last`" + ` and ` + "`max-age-days`" + ` in [prune.md](prune.md), ` + "`buildkit-host`" + ` and the
 cache options in [scaling-out.md](scaling-out.md), the stall and lock options in
 [reliability.md](reliability.md), and what ` + "`build-args`" + `, ` + "`secrets`" + ` and ` + "`export-env-variable`" + ` may
 reveal or refuse in [security.md](security.md).
