@@ -52,9 +52,9 @@ func (e *Engine) canBuild(s *state) error {
 // noWay is the runtime error (exit 1) of a daemonless run that needs what
 // only a builder or a daemon gives, naming the two ways to give one.
 func noWay(s *state, what string) error {
-	return fmt.Errorf("%s: %w. Give the job one of: buildkit-host, a BuildKit daemon that builds and pushes (tcp:// or unix://); "+
-		"or a Docker daemon, as a Docker-in-Docker service (DOCKER_HOST=tcp://docker:2375) or the host's socket mounted "+
-		"(/var/run/docker.sock). registry-provider local needs a daemon in any case, and cannot hand an image to another job",
+	return fmt.Errorf("%s: %w; give the job one of two ways to build: buildkit-host, a BuildKit daemon that builds and pushes (tcp:// or unix://), "+
+		"or a Docker daemon, as a Docker-in-Docker service (DOCKER_HOST=tcp://docker:2375) or the host's socket mounted (/var/run/docker.sock); "+
+		"registry-provider local needs the daemon in any case, and cannot hand an image to another job",
 		what, s.noDaemon)
 }
 
