@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -60,6 +63,37 @@ func TestDaemonless(t *testing.T) {
 			t.Errorf("stderr does not name the platform's source:\n%s", hit.Stderr)
 		}
 	})
+
+	// The front ends: the same hit under the GitHub and GitLab entry points.
+	for _, fe := range []struct {
+		name string
+		env  []string
+		out  string // the outputs file, and the hit's line in it (a regexp)
+		hit  string
+	}{
+		{"github", append(stepEnv(j.dir, j.dir, map[string]string{
+			"INPUT_REGISTRY-PROVIDER": "registry", "INPUT_REGISTRY": j.repo, "INPUT_CACHE-ON": "deps.txt",
+		}), "HOME="+t.TempDir()), fileCommandNames["GITHUB_OUTPUT"], `(?m)^cache-hit<<.*\ntrue$`},
+		{"gitlab", []string{"CI_REGISTRY=" + reg.Host, "DOCKER_ECR_CACHE_REGISTRY=" + j.repo, "DOCKER_ECR_CACHE_CACHE_ON=deps.txt",
+			"HOME=" + t.TempDir(), "DOCKER_ECR_CACHE_OUTPUT_FILE=" + filepath.Join(j.dir, "build.env")}, "build.env", `(?m)^DOCKER_ECR_CACHE_CACHE_HIT=true$`},
+	} {
+		t.Run(fe.name+" front end", func(t *testing.T) {
+			reg.Reset()
+			cmd := exec.Command(testenv.Binary(t), fe.name)
+			cmd.Dir, cmd.Env = j.dir, append(fe.env, "PATH="+os.Getenv("PATH"), nowhere)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			b, _ := os.ReadFile(filepath.Join(j.dir, fe.out))
+			if !regexp.MustCompile(fe.hit).Match(b) || !strings.Contains(string(b), tag) || !strings.Contains(string(out), "handed over by reference") {
+				t.Errorf("%s:\n%s\noutput:\n%s", fe.out, b, out)
+			}
+			if got := reg.Requests(); len(got) != 1 || !strings.HasPrefix(got[0], "HEAD ") {
+				t.Errorf("registry requests %q, want one HEAD", got)
+			}
+		})
+	}
 
 	t.Run("the real daemon computes the same key", func(t *testing.T) {
 		withDaemon := &bkJob{dir: j.dir, reg: reg, repo: j.repo, env: realDocker, options: j.options}
