@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -94,6 +95,19 @@ func TestDaemonless(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("buildkite front end", func(t *testing.T) {
+		reg.Reset()
+		r := (&bkStep{dir: j.dir, binary: testenv.Binary(t), env: []string{nowhere}, command: "true",
+			config: map[string]any{"registry-provider": "registry", "registry": j.repo, "cache-on": "deps.txt"}}).run(t)
+		r.requireSuccess(t)
+		if r.exports[engine.ExportTag] != tag || r.exports[engine.ExportCacheHit] != "true" || !strings.Contains(r.output, "handed over by reference") {
+			t.Errorf("exports %v, want a hit on %s:\n%s", r.exports, tag, r.output)
+		}
+		if got := reg.Requests(); len(got) != 1 || !strings.HasPrefix(got[0], "HEAD ") {
+			t.Errorf("registry requests %q, want one HEAD", got)
+		}
+	})
 
 	t.Run("the real daemon computes the same key", func(t *testing.T) {
 		withDaemon := &bkJob{dir: j.dir, reg: reg, repo: j.repo, env: realDocker, options: j.options}
