@@ -81,7 +81,7 @@ func TestDaemonless(t *testing.T) {
 		t.Run(fe.name+" front end", func(t *testing.T) {
 			reg.Reset()
 			cmd := exec.Command(testenv.Binary(t), fe.name)
-			cmd.Dir, cmd.Env = j.dir, append(fe.env, "PATH="+os.Getenv("PATH"), nowhere)
+			cmd.Dir, cmd.Env = j.dir, append(slices.Clip(fe.env), "PATH="+os.Getenv("PATH"), nowhere)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -133,4 +133,50 @@ func TestDaemonless(t *testing.T) {
 			t.Errorf("a run that could not build wrote: %q", reg.Requests())
 		}
 	})
+}
+
+// TestDaemonlessActionImage: the FROM-scratch action image, run with no
+// Docker socket (nothing at the default unix:///var/run/docker.sock),
+// builds a miss on buildkit-host and hands a hit over by reference.
+func TestDaemonlessActionImage(t *testing.T) {
+	bkHost := testenv.BuildKit(t)
+	testenv.Docker(t)
+	image := actionImage(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	repo := reg.Host + "/owner/repo/daemonless"
+	ws, fc := t.TempDir(), newFileCommands(t)
+	testenv.Busybox(t, ws)
+	writeFile(t, filepath.Join(ws, "Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo built > /marker\"]\n")
+	env := stepEnv("/github/workspace", "/github/file_commands", map[string]string{
+		"INPUT_REGISTRY-PROVIDER": "registry",
+		"INPUT_REGISTRY":          repo,
+		"INPUT_BUILDKIT-HOST":     bkHost,
+	})
+	args := []string{"run", "--rm", "--network", "host",
+		"-v", fc.dir + ":/github/file_commands", "-v", ws + ":/github/workspace", "-w", "/github/workspace"}
+	for _, kv := range append(env, "HOME=/github/workspace") {
+		args = append(args, "-e", kv)
+	}
+	args = append(args, image, "github")
+	run := func(t *testing.T) (string, map[string]string) {
+		t.Helper()
+		fc.reset(t)
+		out, err := exec.Command("docker", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker run: %v\n%s", err, out)
+		}
+		return string(out), fc.parsed(t, "GITHUB_OUTPUT")
+	}
+	out, miss := run(t)
+	if miss["cache-hit"] != "false" || !strings.Contains(out, "daemonless") || !strings.Contains(out, "the BuildKit workers'") {
+		t.Fatalf("miss: outputs %v\n%s", miss, out)
+	}
+	reg.Reset()
+	out, hit := run(t)
+	if hit["cache-hit"] != "true" || hit["tag"] != miss["tag"] || !strings.Contains(out, "handed over by reference") {
+		t.Errorf("hit: outputs %v\n%s", hit, out)
+	}
+	if got := reg.Requests(); len(got) != 1 || !strings.HasPrefix(got[0], "HEAD ") {
+		t.Errorf("registry requests %q, want one HEAD", got)
+	}
 }

@@ -97,8 +97,10 @@ func (c *Client) ready(ctx context.Context) error {
 // Ping reports whether a daemon answers, once for the client's life (the
 // engine's Pinger): without one, a run is daemonless.
 func (c *Client) Ping(ctx context.Context) error {
-	c.ready(ctx)
-	return c.pingErr
+	if err := c.ready(ctx); err == nil {
+		return nil
+	}
+	return c.pingErr // without ready's advice to start dockerd
 }
 
 // Close releases the connection to the daemon.
