@@ -9,7 +9,7 @@ import (
 )
 
 // hit hands over the key's image: pulled, unless it is already on the
-// daemon, verified, or skip-pull-from-cache is set. A local image is
+// daemon, verified, or skip-pull-from-cache is set, or no daemon answers. A local image is
 // trusted only when its key label is the key and it was pushed to or
 // pulled from the registry with the digest the registry holds now; any
 // other is replaced by the registry's, also with skip-pull-from-cache, so
@@ -19,6 +19,9 @@ func (e *Engine) hit(ctx context.Context, s *state) error {
 	switch {
 	case !s.can.Remote:
 		log.Infof("cache hit: %s is on this machine", s.Ref)
+		return nil
+	case !s.daemon:
+		log.Infof("cache hit: %s is in the registry (%s); with no Docker daemon here, it is handed over by reference, not pulled", s.Ref, ShortDigest(s.Digest))
 		return nil
 	case s.isLocal && s.labelled() && hasRepoDigest(s.local, s.Image, s.Digest):
 		log.Infof("cache hit: %s is already on this machine, with the registry's digest %s: nothing to pull", s.Ref, s.Digest)

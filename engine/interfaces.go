@@ -124,6 +124,20 @@ type Docker interface {
 	Platform(ctx context.Context) (string, error)
 }
 
+// Pinger is a Docker that can say, before the run relies on it, whether a
+// daemon answers at all. A run where none answers is daemonless: a hit is
+// handed over by reference, and a miss is built on buildkit-host. A Docker
+// that is not a Pinger is taken to answer.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// PlatformBuilder is a Builder that knows the platform it builds for when
+// none is given: a BuildKit host's workers'. A daemonless run hashes it.
+type PlatformBuilder interface {
+	Platform(ctx context.Context) (string, error)
+}
+
 // Builder builds the image of a miss: the job's Docker daemon, which keeps
 // it for the run to push, or a BuildKit daemon at buildkit-host
 // (engine/buildkit), which pushes spec.Tags itself (BuildResult.Pushed).

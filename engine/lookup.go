@@ -7,16 +7,18 @@ import (
 	"fmt"
 )
 
-// lookup asks the daemon, then the registry, for the key's image. Only
+// lookup asks the daemon (when one answers), then the registry, for the key's image. Only
 // ErrNotFound from the registry is a miss: a refusal (401, 403), a server
 // error or a timeout fails the run.
 func (e *Engine) lookup(ctx context.Context, s *state) error {
-	img, err := e.Docker.Inspect(ctx, s.Ref)
-	switch {
-	case err == nil:
-		s.local, s.isLocal = img, true
-	case !errors.Is(err, ErrNotFound):
-		return fmt.Errorf("inspecting %s: %w", s.Ref, err)
+	if s.daemon {
+		img, err := e.Docker.Inspect(ctx, s.Ref)
+		switch {
+		case err == nil:
+			s.local, s.isLocal = img, true
+		case !errors.Is(err, ErrNotFound):
+			return fmt.Errorf("inspecting %s: %w", s.Ref, err)
+		}
 	}
 	if !s.can.Remote {
 		s.CacheHit = s.isLocal && s.labelled()

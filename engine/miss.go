@@ -17,6 +17,9 @@ import (
 // registry, or tagged latest on the daemon for the local provider. Run
 // holds the machine's build lock of the key meanwhile.
 func (e *Engine) miss(ctx context.Context, s *state) error {
+	if err := e.canBuild(s); err != nil {
+		return err
+	}
 	latestStored := e.explain(ctx, s)
 	if s.can.Remote {
 		if err := e.prepare(ctx, s); err != nil {
@@ -160,7 +163,11 @@ func (e *Engine) builderPushed(ctx context.Context, s *state) error {
 	if err := e.moveLatest(ctx, s); err != nil {
 		return err
 	}
-	if s.plan.Config.SkipPullFromCache {
+	switch {
+	case !s.daemon:
+		e.Reporter.Infof("with no Docker daemon here, %s is handed over by reference, not pulled", s.Ref)
+		return nil
+	case s.plan.Config.SkipPullFromCache:
 		e.Reporter.Infof("skip-pull-from-cache is set, so %s is not pulled", s.Ref)
 		return nil
 	}

@@ -13,7 +13,9 @@ import (
 type Engine struct {
 	Plan     *Plan
 	Registry Registry
-	Docker   Docker
+	// Docker is the job's Docker daemon. When it is a Pinger and no daemon
+	// answers, the run is daemonless (see daemonless.go).
+	Docker Docker
 	// Builder builds a miss: the Docker daemon, or the BuildKit host the
 	// plan names (buildkit-host), which pushes.
 	Builder  Builder
@@ -31,6 +33,10 @@ type state struct {
 	auth    Auth // the registry credential, fetched by the auth step
 	// byBuilder: the builder pushed the key tag itself (a BuildKit host).
 	byBuilder bool
+	// daemon: a Docker daemon answers. Without one, nothing is asked of
+	// e.Docker; noDaemon says why none answers.
+	daemon   bool
+	noDaemon error
 }
 
 // latest is the image's latest tag.
@@ -69,6 +75,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 	}
 	s := &state{plan: *e.Plan}
 	if err := e.check(s); err != nil {
+		return Result{}, err
+	}
+	if err := e.ping(ctx, s); err != nil {
 		return Result{}, err
 	}
 	if err := e.key(ctx, s); err != nil {
@@ -151,7 +160,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 		log.Mask(v)
 	}
 	log.Phase(PhaseKey, "")
-	platform, stop := e.platform(ctx, s.plan.Platform)
+	platform, stop := e.platform(ctx, s)
 	k, err := computeKey(ctx, &s.plan, platform)
 	stop()
 	if err != nil {
@@ -176,11 +185,17 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 	return ValidateReference(s.Ref)
 }
 
-// platform starts asking the daemon for its platform when the plan gives
-// none, and returns the answer's reader; stop ends an ask not waited for.
-func (e *Engine) platform(ctx context.Context, given string) (platform func() (string, error), stop func()) {
-	if given != "" {
+// platform starts asking for the platform when the plan gives none, and
+// returns the answer's reader; stop ends an ask not waited for. The daemon
+// is asked; without one, the BuildKit host's workers, else this machine
+// (daemonPlatform).
+func (e *Engine) platform(ctx context.Context, s *state) (platform func() (string, error), stop func()) {
+	if given := s.plan.Platform; given != "" {
 		return func() (string, error) { return given, nil }, func() {}
+	}
+	ask, from, whose := e.Docker.Platform, "the Docker daemon", "the Docker daemon's"
+	if !s.daemon {
+		ask, from, whose = e.daemonlessPlatform(s)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	type answer struct {
@@ -189,15 +204,15 @@ func (e *Engine) platform(ctx context.Context, given string) (platform func() (s
 	}
 	ch := make(chan answer, 1)
 	go func() {
-		p, err := e.Docker.Platform(ctx)
+		p, err := ask(ctx)
 		ch <- answer{p, err}
 	}()
 	return func() (string, error) {
 		a := <-ch
 		if a.err != nil {
-			return "", fmt.Errorf("asking the Docker daemon for its platform: %w", a.err)
+			return "", fmt.Errorf("asking %s for its platform: %w", from, a.err)
 		}
-		e.Reporter.Infof("platform %s, the Docker daemon's (set platform to choose another)", a.platform)
+		e.Reporter.Infof("platform %s, %s (set platform to choose another)", a.platform, whose)
 		return a.platform, nil
 	}, cancel
 }

@@ -69,7 +69,8 @@ func TestRunConfigError(t *testing.T) {
 	}
 }
 
-// A run that cannot reach a daemon is a runtime failure, shown once.
+// A local-provider run that cannot reach a daemon is a runtime failure,
+// shown once, that names the ways to give it one.
 func TestRunNoDaemon(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	fe, out := newFake(t, nil, nil)
@@ -78,7 +79,7 @@ func TestRunNoDaemon(t *testing.T) {
 	if !errors.As(err, &reported) || engine.IsConfigError(err) {
 		t.Errorf("Run = %v, want a runtime error marked as shown", err)
 	}
-	if !strings.Contains(out.String(), "\nerror: asking the Docker daemon for its platform: no Docker daemon answers") || strings.Count(out.String(), "error: ") != 1 || fe.emitted {
+	if !strings.Contains(out.String(), "error: registry-provider local keeps its images on the Docker daemon: no Docker daemon answers") || strings.Count(out.String(), "error: ") != 1 || fe.emitted {
 		t.Errorf("log %q (emitted %v), want one error", out.String(), fe.emitted)
 	}
 }

@@ -177,8 +177,10 @@ func glRun(t *testing.T, dir string, env []string, name string, args ...string) 
 func (p *glPipeline) run(t *testing.T) (string, string) {
 	t.Helper()
 	args := append(slices.Clone(p.gcl[1:]),
-		"--helper-image", p.helper, "--pull-policy", "if-not-present",
-		"--volume", p.sock+":/var/run/docker.sock", "--network", "host")
+		"--helper-image", p.helper, "--pull-policy", "if-not-present", "--network", "host")
+	if p.sock != "" { // else the jobs have no Docker socket
+		args = append(args, "--volume", p.sock+":/var/run/docker.sock")
+	}
 	for _, v := range p.vars {
 		args = append(args, "--variable", v)
 	}
@@ -262,6 +264,25 @@ func TestGitLabComponent(t *testing.T) {
 	if strings.Contains(out, "docker_ecr_cache_build") {
 		t.Errorf("a hit built:\n%s", out)
 	}
+
+	// The same job with no Docker socket and a buildkit-host, into
+	// another project's registry: it builds on the BuildKit daemon, which
+	// pushes, then hits with the registry alone.
+	t.Run("daemonless", func(t *testing.T) {
+		q := *p
+		q.sock = ""
+		other := reg.Host + "/group/daemonless"
+		q.vars = append(slices.DeleteFunc(slices.Clone(p.vars), func(v string) bool { return strings.HasPrefix(v, "CI_REGISTRY_IMAGE=") }),
+			"CI_REGISTRY_IMAGE="+other, "DOCKER_ECR_CACHE_BUILDKIT_HOST="+testenv.BuildKit(t))
+		t.Cleanup(func() { ecrRemoveImages(other + "/build-cache") })
+		for _, hit := range []string{"false", "true"} {
+			out, report := q.run(t)
+			if !strings.Contains(report, "DOCKER_ECR_CACHE_CACHE_HIT="+hit+"\n") || !strings.Contains(out, "daemonless: no Docker daemon answers") ||
+				!strings.Contains(out, "in the built image, input is one, cache hit "+hit) {
+				t.Fatalf("cache hit %s: report:\n%s\nlog:\n%s", hit, report, out)
+			}
+		}
+	})
 
 	// The component's image, and the action's FROM-scratch one, have
 	// neither docker nor kubectl: the buildkit-hosts that run them are

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client"
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer" // docker-container://
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"         // kube-pod://
@@ -29,7 +30,10 @@ type Builder struct {
 	progress io.Writer
 }
 
-var _ engine.Builder = (*Builder)(nil)
+var (
+	_ engine.Builder         = (*Builder)(nil)
+	_ engine.PlatformBuilder = (*Builder)(nil)
+)
 
 // New makes a Builder for the daemon at host. It does not connect yet:
 // the first Build does. progress receives the builds' progress, as
@@ -88,6 +92,22 @@ func helperProblem(addr string) error {
 			"or run where %s is installed", addr, cmd, cmd, cmd)
 	}
 	return nil
+}
+
+// Platform is the platform the daemon builds for when none is given: its
+// first worker's first, normalized as containerd does (arm is arm/v7), as
+// the Docker daemon's platform is.
+func (b *Builder) Platform(ctx context.Context) (string, error) {
+	workers, err := b.c.ListWorkers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("listing the workers of %s: %w", b.host, err)
+	}
+	for _, w := range workers {
+		if len(w.Platforms) > 0 {
+			return platforms.Format(platforms.Normalize(w.Platforms[0])), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no worker with a platform: set the platform option", b.host)
 }
 
 // Close ends the connection to the daemon.

@@ -386,3 +386,17 @@ func testContext(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestPlatform: the workers' platform is this machine's, as a daemonless
+// run hashes it, and the Docker daemon's on the same machine is.
+func TestPlatform(t *testing.T) {
+	t.Parallel()
+	b := newBuilder(t, testenv.BuildKit(t), nil)
+	p, err := b.Platform(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := engine.DefaultPlatform(); p != want {
+		t.Errorf("Platform = %q, want %q", p, want)
+	}
+}

@@ -27,7 +27,10 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
-var _ engine.Docker = (*Client)(nil)
+var (
+	_ engine.Docker = (*Client)(nil)
+	_ engine.Pinger = (*Client)(nil)
+)
 
 // Client is a Docker Engine, reached through DOCKER_HOST and friends.
 type Client struct {
@@ -79,14 +82,25 @@ func (c *Client) ready(ctx context.Context) error {
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				from = "from DOCKER_HOST=" + h
 			}
-			c.pingErr = fmt.Errorf("no Docker daemon answers at %s (%s): %w; start dockerd, or set DOCKER_HOST to a daemon that runs",
-				c.api.DaemonHost(), from, err)
+			c.pingErr = fmt.Errorf("no Docker daemon answers at %s (%s): %w", c.api.DaemonHost(), from, err)
 			return
 		}
 		// Negotiate from this answer: else the first call pings again.
 		c.api.NegotiateAPIVersionPing(ping)
 	})
-	return c.pingErr
+	if c.pingErr != nil {
+		return fmt.Errorf("%w; start dockerd, or set DOCKER_HOST to a daemon that runs", c.pingErr)
+	}
+	return nil
+}
+
+// Ping reports whether a daemon answers, once for the client's life (the
+// engine's Pinger): without one, a run is daemonless.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.ready(ctx); err == nil {
+		return nil
+	}
+	return c.pingErr // without ready's advice to start dockerd
 }
 
 // Close releases the connection to the daemon.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 func TestNewUnreachable(t *testing.T) {
@@ -25,6 +26,26 @@ func TestNewUnreachable(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestPing: with no daemon, Ping says where none answers, once, and
+// without the advice to start one (a run then goes daemonless); with the
+// test bed's, it answers nil.
+func TestPing(t *testing.T) {
+	bed := testenv.Docker(t)
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	c, err := New(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Ping(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no Docker daemon answers at unix:///nonexistent/docker.sock") || strings.Contains(err.Error(), "start dockerd") {
+		t.Errorf("Ping = %v", err)
+	}
+	t.Setenv("DOCKER_HOST", bed)
+	if c, _ = New(context.Background(), nil); c.Ping(context.Background()) != nil {
+		t.Errorf("Ping with the test bed's daemon: %v", c.Ping(context.Background()))
 	}
 }
 

@@ -21,11 +21,13 @@ import (
 )
 
 var (
-	_ engine.Registry = (*Registry)(nil)
-	_ engine.Docker   = (*Docker)(nil)
-	_ engine.Builder  = (*Docker)(nil)
-	_ engine.Builder  = (*Builder)(nil)
-	_ engine.Reporter = (*Reporter)(nil)
+	_ engine.Registry        = (*Registry)(nil)
+	_ engine.Docker          = (*Docker)(nil)
+	_ engine.Builder         = (*Docker)(nil)
+	_ engine.Builder         = (*Builder)(nil)
+	_ engine.Pinger          = (*Docker)(nil)
+	_ engine.PlatformBuilder = (*Builder)(nil)
+	_ engine.Reporter        = (*Reporter)(nil)
 )
 
 // calls records calls and injects failures.
@@ -210,10 +212,16 @@ type Docker struct {
 	Images map[string]engine.Image
 	// Arch is what Platform returns; empty means linux/amd64.
 	Arch string
+	// Absent, when set, is what Ping answers: no daemon answers. Ping is
+	// not recorded in Calls, so that Calls are the daemon's work.
+	Absent error
 	// Specs are the builds asked for, in order.
 	Specs []engine.BuildSpec
 	ids   int
 }
+
+// Ping answers Absent.
+func (d *Docker) Ping(context.Context) error { return d.Absent }
 
 // NewDocker returns a daemon with no images that pushes into reg.
 func NewDocker(reg *Registry) *Docker {
@@ -331,6 +339,8 @@ func Digest(s string) string {
 type Builder struct {
 	calls
 	Registry *Registry
+	// Arch is what Platform returns; empty means linux/amd64.
+	Arch string
 	// Specs are the builds asked for, in order.
 	Specs []engine.BuildSpec
 }
@@ -357,6 +367,17 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 		b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.ImageLabels()})
 	}
 	return engine.BuildResult{ID: fmt.Sprintf("sha256:bk-%d", n), Digest: digest, Pushed: true}, nil
+}
+
+// Platform returns Arch, or linux/amd64, as the workers' platform.
+func (b *Builder) Platform(ctx context.Context) (string, error) {
+	if err := b.call(ctx, "Platform"); err != nil {
+		return "", err
+	}
+	if b.Arch == "" {
+		return "linux/amd64", nil
+	}
+	return b.Arch, nil
 }
 
 // Built returns the builds asked for so far.
