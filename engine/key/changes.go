@@ -157,18 +157,18 @@ func Changed(recorded, recordedKey string, now Key) []Change {
 			continue
 		}
 		// Recorded file by file, or not at all: compare the files.
-		depth := -1 // file by file
+		var dirs []string // nil: file by file
 		if len(p.Inputs) > SmallPattern {
-			depth, _ = group(inputs, p.Inputs, MaxGroups)
+			dirs = group(inputs, p.Inputs, MaxGroups)
 		}
 		report := func(kind ChangeKind, in string) {
-			switch {
-			case depth < 0:
+			switch d := groupOf(dirs, in); {
+			case dirs == nil:
 				add(kind, in)
-			case depth == 0:
+			case d == "":
 				add(Modified, name)
 			default:
-				add(Modified, describeGroup(p.Entry, groupDir(inputPath(in), depth), depth))
+				add(Modified, describeGroup(p.Entry, d, dirs))
 			}
 		}
 		now := map[string]bool{}
@@ -218,21 +218,24 @@ func changedGroups(old Recorded, p Pattern, inputs []Input, add func(ChangeKind,
 		return
 	}
 	was := map[string]string{}
+	dirs := make([]string, 0, len(old.Groups))
 	for _, g := range old.Groups {
 		was[g.Dir] = g.Digest
+		dirs = append(dirs, g.Dir)
 	}
-	for _, g := range groupsAt(inputs, p.Inputs, old.Depth) {
+	slices.Sort(dirs)
+	for _, g := range groupsOf(inputs, p.Inputs, dirs) {
 		d, ok := was[g.Dir]
 		switch {
 		case !ok:
-			add(Added, describeGroup(p.Entry, g.Dir, old.Depth))
+			add(Added, describeGroup(p.Entry, g.Dir, dirs))
 		case d != g.Digest:
-			add(Modified, describeGroup(p.Entry, g.Dir, old.Depth))
+			add(Modified, describeGroup(p.Entry, g.Dir, dirs))
 		}
 		delete(was, g.Dir)
 	}
 	for dir := range was {
-		add(Removed, describeGroup(p.Entry, dir, old.Depth))
+		add(Removed, describeGroup(p.Entry, dir, dirs))
 	}
 }
 

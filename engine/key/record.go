@@ -42,13 +42,12 @@ type Recorded struct {
 	Name   string  `json:"name"`
 	Digest string  `json:"digest"`
 	Files  int     `json:"files,omitempty"`
-	Depth  int     `json:"depth,omitempty"` // the groups' directories' most parts
 	Groups []Group `json:"groups,omitempty"`
 }
 
-// Group is the inputs of a cache-on entry under one directory: a
-// directory of Depth parts stands for it and all below, a shorter one
-// for its own files only.
+// Group is the inputs of a cache-on entry under one directory, less
+// those of the entry's groups of directories below it: a file belongs to
+// the group of the longest directory that holds it.
 type Group struct {
 	Dir    string `json:"dir"`
 	Files  int    `json:"files"`
@@ -124,7 +123,7 @@ func record(k Key, small, groups int) []Recorded {
 		}
 		r := Recorded{Name: PatternInput + p.Entry, Digest: groupDigest(inputs, p.Inputs), Files: len(p.Inputs)}
 		if groups > 0 {
-			r.Depth, r.Groups = group(inputs, p.Inputs, groups)
+			r.Groups = groupsOf(inputs, p.Inputs, group(inputs, p.Inputs, groups))
 		}
 		summarized = append(summarized, r)
 		for _, i := range p.Inputs {
@@ -165,51 +164,102 @@ func inputPath(name string) string {
 	return p
 }
 
-// groupDir is the directory of the file p cut to its first depth parts.
-func groupDir(p string, depth int) string {
-	dir := path.Dir(p)
-	if dir == "." || depth == 0 {
-		return "."
+// fileDir is the directory of the input in.
+func fileDir(in string) string { return path.Dir(inputPath(in)) }
+
+// child is the directory below dir on the way to sub, a directory
+// inside dir.
+func child(dir, sub string) string {
+	rest := sub
+	if dir != "." {
+		rest = strings.TrimPrefix(sub, dir+"/")
 	}
-	parts := strings.Split(dir, "/")
-	return strings.Join(parts[:min(depth, len(parts))], "/")
+	first, _, _ := strings.Cut(rest, "/")
+	return path.Join(dir, first)
 }
 
-// group groups the inputs at idx by directory: at the greatest depth
-// that gives at most most groups (deeper directories merged into their
-// parents), sorted by directory. Depth 0 is no groups: even the top
-// directories are more than most.
-func group(inputs []Input, idx []int, most int) (int, []Group) {
-	deepest := 0
-	for _, i := range idx {
-		if d := path.Dir(inputPath(inputs[i].Name)); d != "." {
-			deepest = max(deepest, strings.Count(d, "/")+1)
-		}
+// group chooses the directories that group the inputs at idx, at most
+// most of them: from the whole tree (.), the group of the most files is
+// split into its subdirectories while the groups stay at most most.
+func group(inputs []Input, idx []int, most int) []string {
+	type node struct {
+		dir     string
+		members []int
+		done    bool
 	}
-	depth := deepest
-	for ; depth > 0; depth-- {
-		dirs := map[string]bool{}
-		for _, i := range idx {
-			dirs[groupDir(inputPath(inputs[i].Name), depth)] = true
-			if len(dirs) > most {
-				break
+	groups := []*node{{dir: ".", members: idx}}
+	for {
+		var g *node
+		for _, n := range groups {
+			if !n.done && (g == nil || len(n.members) > len(g.members)) {
+				g = n
 			}
 		}
-		if len(dirs) <= most {
+		if g == nil {
 			break
 		}
+		g.done = true
+		var own []int
+		children := map[string][]int{}
+		for _, i := range g.members {
+			if d := fileDir(inputs[i].Name); d == g.dir {
+				own = append(own, i)
+			} else {
+				c := child(g.dir, d)
+				children[c] = append(children[c], i)
+			}
+		}
+		count := len(groups) - 1 + len(children)
+		if len(own) > 0 {
+			count++
+		}
+		if len(children) == 0 || count > most {
+			continue
+		}
+		g.members = own
+		if len(own) == 0 {
+			groups = slices.DeleteFunc(groups, func(n *node) bool { return n == g })
+		}
+		dirs := make([]string, 0, len(children))
+		for d := range children {
+			dirs = append(dirs, d)
+		}
+		slices.Sort(dirs)
+		for _, d := range dirs {
+			groups = append(groups, &node{dir: d, members: children[d]})
+		}
 	}
-	if depth == 0 {
-		return 0, nil
+	dirs := make([]string, 0, len(groups))
+	for _, n := range groups {
+		dirs = append(dirs, n.dir)
 	}
-	return depth, groupsAt(inputs, idx, depth)
+	slices.Sort(dirs)
+	return dirs
 }
 
-// groupsAt groups the inputs at idx by their directories cut to depth.
-func groupsAt(inputs []Input, idx []int, depth int) []Group {
+// groupOf is the one of dirs that holds the file of input in: the
+// longest, or "" if none does.
+func groupOf(dirs []string, in string) string {
+	for d := fileDir(in); ; d = path.Dir(d) {
+		if _, ok := slices.BinarySearch(dirs, d); ok {
+			return d
+		}
+		if d == "." || d == "/" {
+			return ""
+		}
+	}
+}
+
+// groupsOf groups the inputs at idx by dirs (see groupOf), sorted by
+// directory; an input that none holds (new since dirs were chosen) is
+// grouped by its own directory.
+func groupsOf(inputs []Input, idx []int, dirs []string) []Group {
 	members := map[string][]int{}
 	for _, i := range idx {
-		d := groupDir(inputPath(inputs[i].Name), depth)
+		d := groupOf(dirs, inputs[i].Name)
+		if d == "" {
+			d = fileDir(inputs[i].Name)
+		}
 		members[d] = append(members[d], i)
 	}
 	out := make([]Group, 0, len(members))
@@ -220,13 +270,18 @@ func groupsAt(inputs []Input, idx []int, depth int) []Group {
 	return out
 }
 
-// describeGroup names a group of entry for people.
-func describeGroup(entry, dir string, depth int) string {
-	switch {
-	case dir == ".":
-		return fmt.Sprintf("%s%s in ./ (top level)", PatternInput, entry)
-	case strings.Count(dir, "/")+1 >= depth:
-		return fmt.Sprintf("%s%s under %s/", PatternInput, entry, dir)
+// describeGroup names the group dir of entry for people: "under dir/"
+// when no other group of dirs lies below it, else "in dir/".
+func describeGroup(entry, dir string, dirs []string) string {
+	below := dir == "." && len(dirs) > 1
+	for _, d := range dirs {
+		below = below || strings.HasPrefix(d, dir+"/")
 	}
-	return fmt.Sprintf("%s%s in %s/", PatternInput, entry, dir)
+	if below {
+		return fmt.Sprintf("%s%s in %s/", PatternInput, entry, dir)
+	}
+	if dir == "." {
+		return PatternInput + entry
+	}
+	return fmt.Sprintf("%s%s under %s/", PatternInput, entry, dir)
 }

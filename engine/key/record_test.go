@@ -116,8 +116,8 @@ func TestRecordGroups(t *testing.T) {
 	k := synthetic(map[string][]string{"src/**/*.go": files}, func(f string) string { return "sha256:" + f })
 	rec := decode(t, Record(k))
 	last := rec[len(rec)-1]
-	if last.Name != "cache-on src/**/*.go" || last.Files != 1001 || last.Depth != 3 {
-		t.Fatalf("entry = %s, %d files, depth %d; want cache-on src/**/*.go, 1001 files, depth 3", last.Name, last.Files, last.Depth)
+	if last.Name != "cache-on src/**/*.go" || last.Files != 1001 {
+		t.Fatalf("entry = %s, %d files; want cache-on src/**/*.go, 1001 files", last.Name, last.Files)
 	}
 	var dirs []string
 	for _, g := range last.Groups {
@@ -130,15 +130,26 @@ func TestRecordGroups(t *testing.T) {
 	if !reflect.DeepEqual(dirs, want) {
 		t.Errorf("groups = %v, want %v", dirs, want)
 	}
-	// 40 directories: depth 3 gives 41 groups, so they merge to depth 1.
+	// 40 directories side by side are more than MaxGroups: one group.
 	k = synthetic(map[string][]string{"src/**/*.go": treeFiles("src", 40, 1000)}, func(f string) string { return "sha256:" + f })
 	rec = decode(t, Record(k))
-	if last := rec[len(rec)-1]; last.Depth != 1 || len(last.Groups) != 1 || last.Groups[0].Dir != "src" || last.Groups[0].Files != 1000 {
-		t.Errorf("40 directories: depth %d, groups %+v; want depth 1, one group src of 1000", last.Depth, last.Groups)
-	}
-	// Summaries give the entry's count and the record's digest.
 	if s := Summaries(k); len(s) != 1 || s[0].Files != 1000 || s[0].Digest != rec[len(rec)-1].Digest {
 		t.Errorf("Summaries = %+v", s)
+	}
+	if last := rec[len(rec)-1]; len(last.Groups) != 1 || last.Groups[0].Dir != "src" || last.Groups[0].Files != 1000 {
+		t.Errorf("40 directories: groups %+v; want one group src of 1000", last.Groups)
+	}
+	// A wide tree beside a narrow one: the narrow one is split, the wide
+	// one stays whole.
+	mixed := append(treeFiles("vendor", 100, 2000), treeFiles("app", 4, 400)...)
+	slices.Sort(mixed)
+	rec = decode(t, Record(synthetic(map[string][]string{"**/*.go": mixed}, func(f string) string { return "sha256:" + f })))
+	dirs = nil
+	for _, g := range rec[len(rec)-1].Groups {
+		dirs = append(dirs, g.Dir)
+	}
+	if want := []string{"app/d00/sub", "app/d01/sub", "app/d02/sub", "app/d03/sub", "vendor"}; !reflect.DeepEqual(dirs, want) {
+		t.Errorf("mixed tree: groups %v, want %v", dirs, want)
 	}
 }
 
@@ -167,13 +178,13 @@ func TestChangedGroups(t *testing.T) {
 	slices.Sort(more)
 	grown := synthetic(map[string][]string{"src/**/*.go": more, "go.sum": {"go.sum"}}, func(f string) string { return "sha256:" + f })
 	got := Changed(string(Record(before)), before.Tag, grown)
-	if want := []Change{{Added, "cache-on src/**/*.go in src/new/"}}; !reflect.DeepEqual(got, want) {
+	if want := []Change{{Added, "cache-on src/**/*.go under src/new/"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("new directory: Changed = %v, want %v", got, want)
 	}
 	// A record without groups names the entry.
 	rec := decode(t, Record(before))
 	for i := range rec {
-		rec[i].Groups, rec[i].Depth = nil, 0
+		rec[i].Groups = nil
 	}
 	b, _ := json.Marshal(rec)
 	if got := Changed(string(b), before.Tag, after); !reflect.DeepEqual(got, []Change{{Modified, "cache-on src/**/*.go"}}) {
