@@ -48,6 +48,7 @@ type Config struct {
 	BuildkiteRegistry   string            // buildkite-registry
 	Prune               bool              // prune
 	KeepLast            int               // keep-last
+	Verbose             bool              // verbose
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.

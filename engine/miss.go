@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -76,11 +75,7 @@ func (e *Engine) prepare(ctx context.Context, s *state) error {
 func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	log, p := e.Reporter, &s.plan
 	log.Phase(PhaseBuild, s.Ref)
-	inputs, err := json.Marshal(key.PublishedInputs(s.Key.Inputs))
-	if err != nil {
-		return fmt.Errorf("recording the key's inputs: %w", err)
-	}
-	labels := map[string]string{LabelKey: s.Tag, LabelInputs: string(inputs)}
+	labels := map[string]string{LabelKey: s.Tag, LabelInputs: string(key.Record(s.Key))}
 	spec := BuildSpec{
 		ContextDir: p.ContextDir,
 		Dockerfile: p.Dockerfile,

@@ -74,6 +74,7 @@ var Options = []Option{
 	{"buildkite-registry", String, "Slug of the Buildkite Packages container registry, required with buildkite-packages.", func(c *Config) any { return &c.BuildkiteRegistry }},
 	{"prune", Bool, "After the run, delete the images of keys older than max-age-days, but the newest keep-last and latest's (not on ECR, whose lifecycle policy does it).", func(c *Config) any { return &c.Prune }},
 	{"keep-last", Int, "The newest keys whose images prune keeps whatever their age (default: 10).", func(c *Config) any { return &c.KeepLast }},
+	{"verbose", Bool, "Log every cache-on file with its digest, besides the one line per cache-on entry (its file count and digest).", func(c *Config) any { return &c.Verbose }},
 }
 
 // OptionNames lists every option name.

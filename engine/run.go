@@ -166,14 +166,7 @@ func (e *Engine) key(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	for _, in := range key.PublishedInputs(k.Inputs) {
-		d := ShortDigest(in.Digest)
-		if d == "" {
-			d = "(value not shown)"
-		}
-		log.Infof("  %-40s %s", in.Name, d)
-	}
-	log.Infof("key %s (%d inputs)", k.Tag, len(k.Inputs))
+	logInputs(log, k, s.plan.Config.Verbose)
 
 	repo, err := e.Registry.Repository(ctx)
 	if err != nil {
@@ -215,4 +208,38 @@ func (e *Engine) platform(ctx context.Context, s *state) (platform func() (strin
 		e.Reporter.Infof("platform %s, %s (set platform to choose another)", a.platform, whose)
 		return a.platform, nil
 	}, cancel
+}
+
+// logInputs prints the key's inputs: one line each, but one line per
+// cache-on entry (its file count and digest), its files one by one only if
+// verbose.
+func logInputs(log Reporter, k key.Key, verbose bool) {
+	inputs := key.PublishedInputs(k.Inputs)
+	line := func(in key.Input) {
+		d := ShortDigest(in.Digest)
+		if d == "" {
+			d = "(value not shown)"
+		}
+		log.Infof("  %-40s %s", in.Name, d)
+	}
+	inPattern := make([]bool, len(inputs))
+	for _, p := range k.CacheOn {
+		for _, i := range p.Inputs {
+			inPattern[i] = true
+		}
+	}
+	for i, in := range inputs {
+		if !inPattern[i] {
+			line(in)
+		}
+	}
+	for i, sum := range key.Summaries(k) {
+		log.Infof("  %-40s %s (%d files)", key.PatternInput+sum.Entry, ShortDigest(sum.Digest), sum.Files)
+		if verbose {
+			for _, j := range k.CacheOn[i].Inputs {
+				line(inputs[j])
+			}
+		}
+	}
+	log.Infof("key %s (%d inputs)", k.Tag, len(k.Inputs))
 }

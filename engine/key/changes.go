@@ -1,10 +1,14 @@
 package key
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // ChangeKind says how a key input differs from the previous image's.
@@ -82,39 +86,180 @@ func PublishedInputs(inputs []Input) []Input {
 	return out
 }
 
-// Changed compares the inputs recorded on a previous image (recorded, the
-// JSON of its PublishedInputs, and recordedKey, its key's tag) with now's key, sorted by input name. Build args are compared by
-// name: their values are never recorded. When no recorded input differs
-// but the recorded key does, and there are build args, their values
-// changed: that is said by elimination.
+// Changed compares the inputs recorded on a previous image (recorded, its
+// Record or the per-input JSON of older versions, and recordedKey, its
+// key's tag) with now's key, sorted by input name. A cache-on entry
+// recorded as a digest is compared group by group: a change names the
+// entry and the directory that changed. An entry recorded file by file is
+// compared file by file, its changes folded into directory groups when the
+// entry is no longer small. Build args are compared by name: their values
+// are never recorded. When no recorded input differs but the recorded key
+// does, and there are build args, their values changed: that is said by
+// elimination.
 func Changed(recorded, recordedKey string, now Key) []Change {
-	var before []Input
+	var before []Recorded
 	if json.Unmarshal([]byte(recorded), &before) != nil {
 		return nil
 	}
-	old := map[string]string{}
-	for _, in := range PublishedInputs(before) {
-		old[in.Name] = in.Digest
+	oldInputs := map[string]string{}
+	oldPatterns := map[string]Recorded{}
+	for _, r := range before {
+		switch {
+		case strings.HasPrefix(r.Name, PatternInput):
+			oldPatterns[r.Name] = r
+		case r.Name == omittedInput:
+		case strings.HasPrefix(r.Name, BuildArgInput):
+			oldInputs[r.Name] = ""
+		default:
+			oldInputs[r.Name] = r.Digest
+		}
 	}
-	var changed []Change
-	buildArgs := false
-	for _, in := range PublishedInputs(now.Inputs) {
-		buildArgs = buildArgs || strings.HasPrefix(in.Name, BuildArgInput)
-		d, ok := old[in.Name]
+	inputs := PublishedInputs(now.Inputs)
+	set := map[Change]bool{}
+	add := func(kind ChangeKind, name string) { set[Change{kind, name}] = true }
+	consumed := map[string]bool{} // old inputs compared with now's
+	compare := func(in Input) (ChangeKind, bool) {
+		consumed[in.Name] = true
+		d, ok := oldInputs[in.Name]
 		switch {
 		case !ok:
-			changed = append(changed, Change{Added, in.Name})
+			return Added, true
 		case d != in.Digest:
-			changed = append(changed, Change{Modified, in.Name})
+			return Modified, true
 		}
-		delete(old, in.Name)
+		return 0, false
 	}
-	for name := range old {
-		changed = append(changed, Change{Removed, name})
+	inPattern := make([]bool, len(inputs))
+	for _, p := range now.CacheOn {
+		for _, i := range p.Inputs {
+			inPattern[i] = true
+		}
 	}
-	if len(changed) == 0 && buildArgs && recordedKey != "" && recordedKey != now.Tag {
-		changed = append(changed, Change{Unrecorded, BuildArgValues})
+	buildArgs := false
+	for i, in := range inputs {
+		buildArgs = buildArgs || strings.HasPrefix(in.Name, BuildArgInput)
+		if kind, ok := compare(in); ok && !inPattern[i] {
+			add(kind, in.Name)
+		}
 	}
-	slices.SortFunc(changed, func(a, b Change) int { return strings.Compare(a.Input, b.Input) })
+	seen := map[string]bool{}
+	for _, p := range now.CacheOn {
+		name := PatternInput + p.Entry
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if old, ok := oldPatterns[name]; ok {
+			delete(oldPatterns, name)
+			if old.Digest != groupDigest(inputs, p.Inputs) {
+				changedGroups(old, p, inputs, add)
+			}
+			continue
+		}
+		// Recorded file by file, or not at all: compare the files.
+		var dirs []string // nil: file by file
+		if len(p.Inputs) > SmallPattern {
+			dirs = group(inputs, p.Inputs, MaxGroups)
+		}
+		report := func(kind ChangeKind, in string) {
+			switch d := groupOf(dirs, in); {
+			case dirs == nil:
+				add(kind, in)
+			case d == "":
+				add(Modified, name)
+			default:
+				add(Modified, describeGroup(p.Entry, d, dirs))
+			}
+		}
+		now := map[string]bool{}
+		for _, i := range p.Inputs {
+			now[inputs[i].Name] = true
+			if kind, ok := compare(inputs[i]); ok {
+				report(kind, inputs[i].Name)
+			}
+		}
+		for in := range oldInputs {
+			if !now[in] && matchesEntry(p.Entry, in) {
+				consumed[in] = true
+				report(Removed, in)
+			}
+		}
+	}
+	for in := range oldInputs {
+		if !consumed[in] {
+			add(Removed, in)
+		}
+	}
+	for name := range oldPatterns {
+		add(Removed, name)
+	}
+	if len(set) == 0 && buildArgs && recordedKey != "" && recordedKey != now.Tag {
+		add(Unrecorded, BuildArgValues)
+	}
+	changed := make([]Change, 0, len(set))
+	for c := range set {
+		changed = append(changed, c)
+	}
+	slices.SortFunc(changed, func(a, b Change) int {
+		return cmp.Or(strings.Compare(a.Input, b.Input), cmp.Compare(a.Kind, b.Kind))
+	})
+	if len(changed) == 0 {
+		return nil
+	}
 	return changed
+}
+
+// changedGroups adds the changes of the cache-on entry p since old, its
+// record: the groups whose digests differ, or the entry itself when old
+// has no groups.
+func changedGroups(old Recorded, p Pattern, inputs []Input, add func(ChangeKind, string)) {
+	if len(old.Groups) == 0 {
+		add(Modified, PatternInput+p.Entry)
+		return
+	}
+	was := map[string]string{}
+	dirs := make([]string, 0, len(old.Groups))
+	for _, g := range old.Groups {
+		was[g.Dir] = g.Digest
+		dirs = append(dirs, g.Dir)
+	}
+	slices.Sort(dirs)
+	for _, g := range groupsOf(inputs, p.Inputs, dirs) {
+		d, ok := was[g.Dir]
+		switch {
+		case !ok:
+			add(Added, describeGroup(p.Entry, g.Dir, dirs))
+		case d != g.Digest:
+			add(Modified, describeGroup(p.Entry, g.Dir, dirs))
+		}
+		delete(was, g.Dir)
+	}
+	for dir := range was {
+		add(Removed, describeGroup(p.Entry, dir, dirs))
+	}
+}
+
+// matchesEntry reports whether the cache-on entry (glob#selector) would
+// match the recorded input in, a file or JSON selection.
+func matchesEntry(entry, in string) bool {
+	glob, sel, _ := strings.Cut(entry, "#")
+	var p string
+	if sel == "" {
+		var ok bool
+		if p, ok = strings.CutPrefix(in, "file "); !ok {
+			return false
+		}
+	} else {
+		rest, ok := strings.CutPrefix(in, "json ")
+		if !ok || !strings.HasSuffix(rest, "#"+sel) {
+			return false
+		}
+		p = strings.TrimSuffix(rest, "#"+sel)
+	}
+	glob = path.Clean(strings.TrimPrefix(glob, "./"))
+	if !hasDotName(glob) && hasDotName(p) {
+		return false
+	}
+	ok, err := doublestar.Match(glob, p)
+	return ok && err == nil
 }

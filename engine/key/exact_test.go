@@ -254,7 +254,7 @@ func TestCancelNamesThePhase(t *testing.T) {
 		t.Errorf("jsonDigest: %v", err)
 	}
 	s = Spec{Dir: dir, DockerfileInline: "FROM scratch\n", CacheOn: []string{"**/package.json"}}
-	if _, err := s.cacheOnInputs(ctx); err == nil || !strings.Contains(err.Error(), `listing the files of cache-on "**/package.json": context canceled`) {
+	if _, _, err := s.cacheOnInputs(ctx); err == nil || !strings.Contains(err.Error(), `listing the files of cache-on "**/package.json": context canceled`) {
 		t.Errorf("cacheOnInputs: %v", err)
 	}
 }

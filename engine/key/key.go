@@ -38,6 +38,9 @@ type Input struct {
 type Key struct {
 	Tag    string  `json:"key"`
 	Inputs []Input `json:"inputs"`
+	// CacheOn are the cache-on entries and the inputs each matched: they
+	// are not hashed, they say how Record groups the inputs.
+	CacheOn []Pattern `json:"-"`
 }
 
 // Spec is what the key hashes, as the plan gives it.
@@ -129,7 +132,7 @@ func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key
 	if err != nil {
 		return Key{}, err
 	}
-	files, err := s.cacheOnInputs(ctx)
+	files, patterns, err := s.cacheOnInputs(ctx)
 	if err != nil {
 		return Key{}, err
 	}
@@ -158,6 +161,11 @@ func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key
 		}
 		add("cache-key", []byte(b.String()))
 	}
+	for i := range patterns {
+		for j := range patterns[i].Inputs {
+			patterns[i].Inputs[j] += len(inputs)
+		}
+	}
 	inputs = append(inputs, files...)
 
 	h := sha256.New()
@@ -166,7 +174,7 @@ func (s Spec) compute(ctx context.Context, platform func() (string, error)) (Key
 		frame(h, in.Name)
 		frame(h, in.Digest)
 	}
-	return Key{Tag: hex.EncodeToString(h.Sum(nil))[:Length], Inputs: inputs}, nil
+	return Key{Tag: hex.EncodeToString(h.Sum(nil))[:Length], Inputs: inputs, CacheOn: patterns}, nil
 }
 
 // frame writes s length-prefixed, so that no two input lists hash alike.
@@ -234,9 +242,9 @@ func dirName(dir string) string {
 // an error naming the link. Only regular files are hashed: a wildcard
 // leaves out what is not one (a FIFO, a device, a socket, a link to a
 // directory), and a pattern naming one exactly is an error.
-func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
+func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, []Pattern, error) {
 	if len(s.CacheOn) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	dir := s.Dir
 	if dir == "" {
@@ -244,7 +252,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 	}
 	ck, err := openCheckout(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading cache-on: %w", err)
+		return nil, nil, fmt.Errorf("reading cache-on: %w", err)
 	}
 	defer ck.Close()
 	t := newTree(ctx, ck)
@@ -258,7 +266,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 		sel := sels[text]
 		if text != "" && sel == nil {
 			if sel, err = compileSelector(text); err != nil {
-				return nil, configf("cache-on %s: %v", preview(pattern), err)
+				return nil, nil, configf("cache-on %s: %v", preview(pattern), err)
 			}
 			sels[text] = sel
 		}
@@ -269,7 +277,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 			if !ok {
 				k = len(jobs)
 				ids[id] = k
-				jobs = append(jobs, hashJob{path: p, selector: text, sel: sel})
+				jobs = append(jobs, hashJob{id: k, path: p, selector: text, sel: sel})
 			}
 			jobs[k].exact = jobs[k].exact || exact
 			matches[i] = append(matches[i], k)
@@ -277,45 +285,61 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, error) {
 		var outside *outsideError
 		switch {
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("listing the files of cache-on %s: %w", preview(pattern), ctx.Err())
+			return nil, nil, fmt.Errorf("listing the files of cache-on %s: %w", preview(pattern), ctx.Err())
 		case errors.As(err, &outside):
-			return nil, configf("cache-on %s %v: %s", preview(pattern), err, fixOutside)
+			return nil, nil, configf("cache-on %s %v: %s", preview(pattern), err, fixOutside)
 		case err != nil:
-			return nil, configf("cache-on %s: %v", preview(pattern), err)
+			return nil, nil, configf("cache-on %s: %v", preview(pattern), err)
 		case len(matches[i]) == 0 && !s.AllowEmptyCacheOn:
-			return nil, errMatchesNothing(pattern, dir)
+			return nil, nil, errMatchesNothing(pattern, dir)
 		}
 	}
 	if err := hashAll(ctx, ck, jobs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, pattern := range s.CacheOn {
 		if len(matches[i]) > 0 && !s.AllowEmptyCacheOn && !slices.ContainsFunc(matches[i], func(k int) bool { return !jobs[k].skip }) {
-			return nil, errMatchesNothing(strings.TrimSpace(pattern), dir)
+			return nil, nil, errMatchesNothing(strings.TrimSpace(pattern), dir)
 		}
 	}
 	slices.SortFunc(jobs, func(a, b hashJob) int {
 		return cmp.Or(strings.Compare(a.path, b.path), strings.Compare(a.selector, b.selector))
 	})
 	inputs := make([]Input, 0, len(jobs))
+	at := make([]int, len(jobs)) // a job's input, by its id; -1 if none
 	for _, j := range jobs {
+		at[j.id] = len(inputs)
+		if j.skip {
+			at[j.id] = -1
+		}
 		var outside *outsideError
 		var irregular *notRegularError
 		switch {
 		case j.skip:
 		case errors.As(j.err, &outside):
-			return nil, configf("cache-on %s %v: %s", j.path, j.err, fixOutside)
+			return nil, nil, configf("cache-on %s %v: %s", j.path, j.err, fixOutside)
 		case errors.As(j.err, &irregular):
-			return nil, configf("cache-on %s %v: cache-on hashes regular files only: remove it from cache-on", j.path, j.err)
+			return nil, nil, configf("cache-on %s %v: cache-on hashes regular files only: remove it from cache-on", j.path, j.err)
 		case j.err != nil:
-			return nil, configf("cache-on %s: %v", j.path, j.err)
+			return nil, nil, configf("cache-on %s: %v", j.path, j.err)
 		case j.selector == "":
 			inputs = append(inputs, Input{Name: "file " + j.path, Digest: j.digest})
 		default:
 			inputs = append(inputs, Input{Name: "json " + j.path + "#" + j.selector, Digest: j.digest})
 		}
 	}
-	return inputs, nil
+	patterns := make([]Pattern, len(s.CacheOn))
+	for i, pattern := range s.CacheOn {
+		patterns[i].Entry = strings.TrimSpace(pattern)
+		for _, id := range matches[i] {
+			if at[id] >= 0 {
+				patterns[i].Inputs = append(patterns[i].Inputs, at[id])
+			}
+		}
+		slices.Sort(patterns[i].Inputs)
+		patterns[i].Inputs = slices.Compact(patterns[i].Inputs)
+	}
+	return inputs, patterns, nil
 }
 
 const fixOutside = "cache-on hashes files inside the checkout only: point the link inside it, or narrow the pattern"
@@ -328,6 +352,7 @@ func errMatchesNothing(pattern, dir string) error {
 // exact is set if a pattern without wildcards named it; skip if it is no
 // regular file and only wildcards matched it.
 type hashJob struct {
+	id             int // the job's index before sorting
 	path, selector string
 	sel            *selector // selector, compiled
 	exact, skip    bool

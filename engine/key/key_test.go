@@ -566,7 +566,7 @@ func TestCacheOnInputsSameAsReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 5; i++ {
-				got, err := c.cacheOnInputs(t.Context())
+				got, _, err := c.cacheOnInputs(t.Context())
 				if err != nil {
 					t.Fatal(err)
 				}
