@@ -34,7 +34,7 @@ func refusesOverwrite(err error) bool {
 // Lister is a Registry that lists its repository's tags, so that a miss
 // finds the newest key's image where no moving tag is kept.
 type Lister interface {
-	Tags(ctx context.Context, auth Auth) ([]string, error)
+	ListTags(ctx context.Context, auth Auth) ([]string, error)
 }
 
 // Warmer is a Registry that can start getting its credential in the

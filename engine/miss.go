@@ -117,7 +117,10 @@ func (e *Engine) newest(ctx context.Context, s *state) (tag string, labels map[s
 	if !ok || !s.can.Remote || !s.can.Labels {
 		return "", nil
 	}
-	tags, err := l.Tags(ctx, s.auth)
+	tags, err := l.ListTags(ctx, s.auth)
+	if errors.Is(err, ErrUnsupported) {
+		return "", nil
+	}
 	if err != nil {
 		e.Reporter.Warnf("could not list the tags of %s to find the newest key's image: %v", s.Image, err)
 		return "", nil

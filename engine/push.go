@@ -109,7 +109,9 @@ func (e *Engine) latestRefused(ctx context.Context, s *state, err error) error {
 // latestIsOlder reports whether latest may be moved to this run's image:
 // when it is absent, or names a build that started before this one. Runs
 // on several agents finish in any order, and latest must not move back.
-// When latest's labels cannot be read, it is left where it is.
+// When latest's labels cannot be read, it is left where it is. With
+// restore: false, latest may name the key's image this run replaced: it
+// moves when that one started before this one.
 func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	latest := s.latest()
 	labels, err := e.latestLabels(ctx, s)
@@ -119,7 +121,7 @@ func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	case err != nil:
 		e.Reporter.Warnf("could not read %s, so it is left where it is: %v", latest, err)
 		return false
-	case labels[LabelKey] == s.Tag:
+	case labels[LabelKey] == s.Tag && s.plan.Config.Restore:
 		e.Reporter.Infof("%s already names an image of key %s", latest, s.Tag)
 		return false
 	}
