@@ -211,6 +211,12 @@ func TestRunStoreBranches(t *testing.T) {
 			if tt.err == "" && (res.CacheHit != tt.hit || res.Built != tt.built || res.Pushed != tt.push) {
 				t.Errorf("hit %v built %v pushed %v; want %v %v %v", res.CacheHit, res.Built, res.Pushed, tt.hit, tt.built, tt.push)
 			}
+			if unstored := tt.err == "" && tt.built && !tt.push; res.Unstored != unstored {
+				t.Errorf("Unstored = %v, want %v", res.Unstored, unstored)
+			}
+			if res.Unstored && !strings.Contains(engine.Summary(res), "not stored") {
+				t.Errorf("summary %q", engine.Summary(res))
+			}
 			if tt.puts != nil {
 				want := make([]string, len(tt.puts))
 				for i, p := range tt.puts {

@@ -38,6 +38,7 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	switch {
 	case !cfg.Save:
 		e.Reporter.Infof("save: false: %s is handed over from this machine; nothing is pushed and latest is not moved", s.Ref)
+		s.Unstored = true
 		return nil
 	case s.byBuilder:
 		return e.builderPushed(ctx, s)

@@ -24,6 +24,7 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 	switch {
 	case errors.Is(err, ErrDenied) && s.plan.Config.ForkPullRequest:
 		e.Reporter.Warnf("the registry refused to store %s (%v): this run is a pull request from a fork, whose credential may not push, so the image built here is handed over from this machine, and latest is not moved", s.Ref, err)
+		s.Unstored = true
 		return nil
 	case err != nil && refusesOverwrite(err) && !s.plan.Config.Restore:
 		return fmt.Errorf("restore: false: pushing %s: %w: a key's image cannot be replaced in this repository; change cache-key to build a new key instead", s.Ref, err)

@@ -100,7 +100,7 @@ type Registry struct {
 	// Immutable refuses to overwrite a stored tag, as an ECR repository
 	// with IMMUTABLE tag mutability does, on a push and on Tag.
 	Immutable bool
-	Cred            engine.Auth
+	Cred      engine.Auth
 	// Tags holds the stored images by tag.
 	Tags map[string]Manifest
 }
