@@ -13,8 +13,8 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/fake"
 )
 
-// pushDenied is a push the registry refused, as engine/docker marks it.
-var pushDenied = fmt.Errorf("denied: requested access to the resource is denied: %w", engine.ErrDenied)
+// errPushDenied is a push the registry refused, as engine/docker marks it.
+var errPushDenied = fmt.Errorf("denied: requested access to the resource is denied: %w", engine.ErrDenied)
 
 // keyTag is a tag shaped as a key's, made from s.
 func keyTag(s string) string { return fake.Digest(s)[len("sha256:"):][:key.Length] }
@@ -105,7 +105,7 @@ func TestRunStoreBranches(t *testing.T) {
 			set:  func(c *engine.Config) { c.ForkPullRequest = true },
 			before: func(r *rig) {
 				r.store("latest", older, time.Hour)
-				r.dock.Fail = map[string]error{"Push " + r.ref: pushDenied}
+				r.dock.Fail = map[string]error{"Push " + r.ref: errPushDenied}
 			},
 			built: true, puts: []string{}, latest: "OLD", cacheFrom: "latest",
 			warn: []string{"the registry refused to store REF", "pull request from a fork", "handed over from this machine, and latest is not moved"},
@@ -114,7 +114,7 @@ func TestRunStoreBranches(t *testing.T) {
 			name: "a refused push outside a fork's pull request fails",
 			before: func(r *rig) {
 				r.store("latest", older, time.Hour)
-				r.dock.Fail = map[string]error{"Push " + r.ref: pushDenied}
+				r.dock.Fail = map[string]error{"Push " + r.ref: errPushDenied}
 			},
 			err: "pushing REF: denied", built: true, puts: []string{}, latest: "OLD", cacheFrom: "latest",
 		},
@@ -128,8 +128,8 @@ func TestRunStoreBranches(t *testing.T) {
 			name: "a fork's refused prepare warns, and the refused push hands over",
 			set:  func(c *engine.Config) { c.ForkPullRequest = true },
 			before: func(r *rig) {
-				r.reg.Fail = map[string]error{"Prepare": pushDenied}
-				r.dock.Fail = map[string]error{"Push " + r.ref: pushDenied}
+				r.reg.Fail = map[string]error{"Prepare": errPushDenied}
+				r.dock.Fail = map[string]error{"Push " + r.ref: errPushDenied}
 			},
 			built: true, puts: []string{}, latest: "",
 			warn: []string{"preparing " + repo + ": denied", "the registry refused to store REF"},
@@ -334,7 +334,7 @@ func TestStoreConfigErrors(t *testing.T) {
 			t.Errorf("Validate = %v, want a ConfigError containing %q", err, tt.want)
 		}
 	}
-	if !errors.Is(pushDenied, engine.ErrDenied) {
-		t.Fatal("pushDenied is not ErrDenied")
+	if !errors.Is(errPushDenied, engine.ErrDenied) {
+		t.Fatal("errPushDenied is not ErrDenied")
 	}
 }

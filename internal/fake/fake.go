@@ -225,7 +225,7 @@ func (r *Registry) put(tag string, m Manifest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old, ok := r.Tags[tag]; ok && r.Immutable && old.Digest != m.Digest {
-		return fmt.Errorf("ImageTagAlreadyExistsException: The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", tag, r.Repo)
+		return fmt.Errorf("ImageTagAlreadyExistsException: The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable", tag, r.Repo)
 	}
 	r.Calls = append(r.Calls, "Put "+tag)
 	r.Tags[tag] = m
