@@ -26,9 +26,11 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	cache := e.explain(ctx, s)
 	if s.can.Remote && cfg.Save {
 		if err := e.prepare(ctx, s); err != nil {
-			if !errors.Is(err, ErrDenied) || !cfg.ForkPullRequest {
+			if !cfg.ForkPullRequest {
 				return err
 			}
+			// A fork's credential may not create the repository nor set
+			// its policy: the push tells whether it may store the image.
 			e.Reporter.Warnf("%v: this run is a pull request from a fork, so the build goes on, and its push may be refused too", err)
 		}
 	}
