@@ -182,6 +182,34 @@ func TestRunStoreBranches(t *testing.T) {
 			log: []string{"changed since " + repo + ":" + keyTag("b")},
 		},
 		{
+			name: "push-latest: false reads the newest key's image before a latest left behind",
+			set:  func(c *engine.Config) { c.PushLatest = false },
+			before: func(r *rig) {
+				r.store("latest", older, 5*time.Hour)
+				r.store(keyTag("a"), older, 3*time.Hour)
+				r.store(keyTag("b"), older, time.Hour)
+			},
+			built: true, push: true, puts: []string{"KEY"}, latest: "OLD", cacheFrom: keyTag("b"), previous: keyTag("b"),
+		},
+		{
+			name: "push-latest: false reads fallback-tag first",
+			set:  func(c *engine.Config) { c.PushLatest = false; c.FallbackTag = "release" },
+			before: func(r *rig) {
+				r.store("latest", older, 5*time.Hour)
+				r.store("release", older, 4*time.Hour)
+				r.store(keyTag("b"), older, time.Hour)
+			},
+			built: true, push: true, latest: "OLD", cacheFrom: "release", previous: "release",
+		},
+		{
+			name: "push-latest: false reads latest when nothing else is there",
+			set:  func(c *engine.Config) { c.PushLatest = false },
+			before: func(r *rig) {
+				r.store("latest", older, 5*time.Hour)
+			},
+			built: true, push: true, latest: "OLD", cacheFrom: "latest", previous: "latest",
+		},
+		{
 			name: "a registry that cannot list: no previous image",
 			set:  func(c *engine.Config) { c.PushLatest = false },
 			before: func(r *rig) {

@@ -51,30 +51,36 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 }
 
 // explain logs the miss and what changed since the previous image, whose
-// labels it reads as the forward-only check does (labels): latest, else
-// fallback-tag, else the newest key's image (newest). It returns the
-// previous image's reference when it is in the registry, to be layer
-// cache, or "".
+// labels it reads as the forward-only check does (labels). The previous
+// image is latest, else fallback-tag, else the newest key's image
+// (newest); with push-latest: false, which keeps no moving tag, latest is
+// read last, as a tag kept by other means. It returns the previous
+// image's reference when it is in the registry, to be layer cache, or "".
 func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
+	cfg := &s.plan.Config
+	order := []string{"latest", cfg.FallbackTag, newestKey}
+	if !cfg.PushLatest {
+		order = []string{cfg.FallbackTag, newestKey, "latest"}
+	}
 	var labels map[string]string
-	var err error
-	ref := ""
-	for _, tag := range []string{"latest", s.plan.Config.FallbackTag} {
-		if tag == "" {
+	err, ref := ErrNotFound, ""
+	for _, tag := range order {
+		switch tag {
+		case "":
 			continue
-		}
-		ref = s.Image + ":" + tag
-		labels, err = e.labels(ctx, s, tag)
-		if errors.Is(err, ErrUnsupported) { // no labels: only ask whether the tag is there
-			_, err = e.Registry.Lookup(ctx, tag, s.auth)
+		case newestKey:
+			if t, l := e.newest(ctx, s); t != "" {
+				ref, labels, err = s.Image+":"+t, l, nil
+			}
+		default:
+			ref = s.Image + ":" + tag
+			labels, err = e.labels(ctx, s, tag)
+			if errors.Is(err, ErrUnsupported) { // no labels: only ask whether the tag is there
+				_, err = e.Registry.Lookup(ctx, tag, s.auth)
+			}
 		}
 		if !errors.Is(err, ErrNotFound) {
 			break
-		}
-	}
-	if errors.Is(err, ErrNotFound) {
-		if tag, l := e.newest(ctx, s); tag != "" {
-			ref, labels, err = s.Image+":"+tag, l, nil
 		}
 	}
 	switch {
@@ -92,6 +98,10 @@ func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
 	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, key.DescribeChanges(s.Changed, 20, func(name string) string { return name }))
 	return cache
 }
+
+// newestKey stands for the newest key's image in explain's order: no tag
+// has this name.
+const newestKey = " newest key"
 
 // isKeyTag reports whether t is shaped as a key's tag: key.Length
 // lower-case hex digits.

@@ -99,11 +99,8 @@ func (e *Engine) latestRefused(ctx context.Context, s *state, err error) error {
 	if ctx.Err() != nil || !refusesOverwrite(err) {
 		return err
 	}
-	hint := "fallback-tag, or the newest key's image where the registry lists tags, is layer cache instead"
-	if s.plan.Config.FallbackTag != "" {
-		hint = fmt.Sprintf("%s:%s is layer cache instead while it is there", s.Image, s.plan.Config.FallbackTag)
-	}
-	e.Reporter.Warnf("%s was not moved, and %s stays where it was: %v; the next miss reads %s", s.latest(), s.latest(), err, hint)
+	e.Reporter.Warnf("%s was not moved and names an older build: %v; on a registry with immutable tags, set push-latest: false: "+
+		"a miss then builds on fallback-tag, or on the newest key's image", s.latest(), err)
 	return nil
 }
 

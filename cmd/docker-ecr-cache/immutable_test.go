@@ -59,7 +59,7 @@ func TestECRImmutableLatestOnlyWarns(t *testing.T) {
 	job.rebuildWith(t, "second")
 	second := job.run(t)
 	second.expect(t, srv, 0)
-	second.says(t, "latest was not moved", "cannot be overwritten because the repository is immutable", "using "+srv.RegistryHost+"/"+job.name+":latest as layer cache")
+	second.says(t, "latest was not moved", "set push-latest: false", "cannot be overwritten because the repository is immutable", "using "+srv.RegistryHost+"/"+job.name+":latest as layer cache")
 	if got, _, _ := manifestOf(t, srv, job.name, "latest"); got != latest {
 		t.Errorf("latest moved to %s", got)
 	}
@@ -67,14 +67,23 @@ func TestECRImmutableLatestOnlyWarns(t *testing.T) {
 		t.Errorf("the second key's tag names %q, want %s", got, second.Outputs["DIGEST"])
 	}
 
+	// As the warning advises, push-latest: false: the next miss builds on
+	// the newest key's image, not on the latest left behind.
+	job.options["PUSH_LATEST"] = "false"
+	job.rebuildWith(t, "third")
+	third := job.run(t)
+	third.expect(t, srv, 0)
+	image := srv.RegistryHost + "/" + job.name
+	third.says(t, "changed since "+image+":"+second.Outputs["TAG"], "using "+image+":"+second.Outputs["TAG"]+" as layer cache")
+
 	// restore: false cannot replace a key's image here: a clear error, and
 	// the key tag keeps its image.
 	job.options["RESTORE"] = "false"
 	again := job.run(t)
 	again.expect(t, srv, 1)
 	again.says(t, "restore: false", "a key's image cannot be replaced in this repository; change cache-key")
-	if got, _, _ := manifestOf(t, srv, job.name, second.Outputs["TAG"]); got != second.Outputs["DIGEST"] {
-		t.Errorf("restore: false overwrote the key tag: %s, was %s", got, second.Outputs["DIGEST"])
+	if got, _, _ := manifestOf(t, srv, job.name, third.Outputs["TAG"]); got != third.Outputs["DIGEST"] {
+		t.Errorf("restore: false overwrote the key tag: %s, was %s", got, third.Outputs["DIGEST"])
 	}
 }
 
