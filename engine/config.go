@@ -49,6 +49,15 @@ type Config struct {
 	Prune               bool              // prune
 	KeepLast            int               // keep-last
 	Verbose             bool              // verbose
+	Save                bool              // save
+	Restore             bool              // restore
+	FallbackTag         string            // fallback-tag
+
+	// ForkPullRequest: the run is a pull request from a fork, whose
+	// credential may not push. The front end decides it from its CI's own
+	// facts; a push the registry refuses then hands the image over from
+	// this machine with a warning, rather than fail the run.
+	ForkPullRequest bool
 
 	// WorkDir is the directory relative paths resolve against: the
 	// checkout. Adapters set it; empty means the process's directory.
@@ -88,6 +97,8 @@ func NewConfig() Config {
 		ExportEnvVariable: DefaultImageVar,
 		RegistryProvider:  ProviderECR,
 		PushLatest:        true,
+		Save:              true,
+		Restore:           true,
 		LocalPrefix:       DefaultLocalPrefix,
 		DefaultName:       "build-cache/docker-ecr-cache",
 	}

@@ -63,6 +63,11 @@ func (e *Engine) pull(ctx context.Context, s *state) error {
 // pushed, rather than build it again. Run calls it only when the image's
 // key label is the key.
 func (e *Engine) pushLocal(ctx context.Context, s *state) error {
+	if !s.plan.Config.Save {
+		e.Reporter.Infof("%s was built on this machine before: save: false, so it is handed over without a push", s.Ref)
+		s.CacheHit = true
+		return nil
+	}
 	e.Reporter.Infof("%s is on this machine but not in the registry: pushing it", s.Ref)
 	if err := e.prepare(ctx, s); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"time"
 )
 
@@ -13,6 +14,28 @@ var ErrNotFound = errors.New("not found")
 // ErrDenied marks a registry's refusal of a credential or of an action
 // (HTTP 401 or 403), as the daemon reports a refused push.
 var ErrDenied = errors.New("denied by the registry")
+
+// ErrImmutable marks a registry's refusal to overwrite a tag, as an ECR
+// repository with IMMUTABLE tag mutability refuses.
+var ErrImmutable = errors.New("the registry refuses to overwrite a tag")
+
+// Immutable matches a registry's message refusing to overwrite a tag: ECR's
+// ImageTagAlreadyExistsException ("… cannot be overwritten because the
+// repository is immutable"), and the immutable-tag rules of other
+// registries.
+var Immutable = regexp.MustCompile(`(?i)cannot be overwritten|ImageTagAlreadyExists|\bimmutable\b`)
+
+// refusesOverwrite reports whether err is a registry's refusal to
+// overwrite a tag.
+func refusesOverwrite(err error) bool {
+	return errors.Is(err, ErrImmutable) || Immutable.MatchString(err.Error())
+}
+
+// Lister is a Registry that lists its repository's tags, so that a miss
+// finds the newest key's image where no moving tag is kept.
+type Lister interface {
+	ListTags(ctx context.Context, auth Auth) ([]string, error)
+}
 
 // Warmer is a Registry that can start getting its credential in the
 // background, so that the token exchange overlaps the key's computation.

@@ -13,22 +13,37 @@ import (
 
 // miss says what changed since the previous image, builds the key's image
 // with the previous one as layer cache, and stores it: pushed to the
-// registry, or tagged latest on the daemon for the local provider. Run
-// holds the machine's build lock of the key meanwhile.
+// registry, or tagged latest on the daemon for the local provider; with
+// save: false it is only handed over. Run holds the machine's build lock
+// of the key meanwhile.
 func (e *Engine) miss(ctx context.Context, s *state) error {
+	cfg := &s.plan.Config
 	if err := e.canBuild(s); err != nil {
 		return err
 	}
-	latestStored := e.explain(ctx, s)
-	if s.can.Remote {
+	if s.CacheHit { // restore: false
+		e.Reporter.Infof("restore: false: %s is stored, but is built again and replaces it", s.Ref)
+		s.CacheHit, s.Digest = false, ""
+	}
+	cache := e.explain(ctx, s)
+	if s.can.Remote && cfg.Save {
 		if err := e.prepare(ctx, s); err != nil {
-			return err
+			if !cfg.ForkPullRequest {
+				return err
+			}
+			// A fork's credential may not create the repository nor set
+			// its policy: the push tells whether it may store the image.
+			e.Reporter.Warnf("%v: this run is a pull request from a fork, so the build goes on, and its push may be refused too", err)
 		}
 	}
-	if err := e.build(ctx, s, latestStored); err != nil {
+	if err := e.build(ctx, s, cache); err != nil {
 		return err
 	}
 	switch {
+	case !cfg.Save:
+		e.Reporter.Infof("save: false: %s is handed over from this machine; nothing is pushed and latest is not moved", s.Ref)
+		s.Unstored = true
+		return nil
 	case s.byBuilder:
 		return e.builderPushed(ctx, s)
 	case s.can.Remote:
@@ -37,28 +52,116 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 	return e.moveLatest(ctx, s)
 }
 
-// explain logs the miss and what changed since the previous image, latest,
-// whose labels it reads as the forward-only check does (latestLabels). It
-// reports whether latest is in the registry, to be layer cache.
-func (e *Engine) explain(ctx context.Context, s *state) (latestStored bool) {
-	labels, err := e.latestLabels(ctx, s)
-	if errors.Is(err, ErrUnsupported) { // no labels: only ask whether latest is there
-		_, err = e.Registry.Lookup(ctx, "latest", s.auth)
+// explain logs the miss and what changed since the previous image, whose
+// labels it reads as the forward-only check does (labels). The previous
+// image is latest, else fallback-tag, else the newest key's image
+// (newest); with push-latest: false, which keeps no moving tag, latest is
+// read last, as a tag kept by other means. It returns the previous
+// image's reference when it is in the registry, to be layer cache, or "".
+func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
+	cfg := &s.plan.Config
+	order := []string{"latest", cfg.FallbackTag, newestKey}
+	if !cfg.PushLatest {
+		order = []string{cfg.FallbackTag, newestKey, "latest"}
+	}
+	var labels map[string]string
+	err, ref := ErrNotFound, ""
+	for _, tag := range order {
+		switch tag {
+		case "":
+			continue
+		case newestKey:
+			if t, l := e.newest(ctx, s); t != "" {
+				ref, labels, err = s.Image+":"+t, l, nil
+			}
+		default:
+			ref = s.Image + ":" + tag
+			labels, err = e.labels(ctx, s, tag)
+			if errors.Is(err, ErrUnsupported) { // no labels: only ask whether the tag is there
+				_, err = e.Registry.Lookup(ctx, tag, s.auth)
+			}
+		}
+		if !errors.Is(err, ErrNotFound) {
+			break
+		}
 	}
 	switch {
-	case err == nil:
-		latestStored = s.can.Remote
-	case !errors.Is(err, ErrNotFound):
-		e.Reporter.Warnf("could not read %s, so it is neither layer cache nor compared with: %v", s.latest(), err)
+	case err == nil && s.can.Remote:
+		cache = ref
+	case err != nil && !errors.Is(err, ErrNotFound):
+		e.Reporter.Warnf("could not read %s, so it is neither layer cache nor compared with: %v", ref, err)
 	}
 	if labels == nil {
 		e.Reporter.Infof("cache miss: no image for key %s", s.Tag)
-		return latestStored
+		return cache
 	}
-	s.Previous = s.latest()
+	s.Previous = ref
 	s.Changed = key.Changed(labels[LabelInputs], labels[LabelKey], s.Key)
 	e.Reporter.Infof("cache miss: no image for key %s; changed since %s: %s", s.Tag, s.Previous, key.DescribeChanges(s.Changed, 20, func(name string) string { return name }))
-	return latestStored
+	return cache
+}
+
+// newestKey stands for the newest key's image in explain's order: no tag
+// has this name.
+const newestKey = " newest key"
+
+// isKeyTag reports whether t is shaped as a key's tag: key.Length
+// lower-case hex digits.
+func isKeyTag(t string) bool {
+	if len(t) != key.Length {
+		return false
+	}
+	for _, c := range t {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxNewest bounds the key images whose labels newest reads.
+const maxNewest = 100
+
+// newest finds the newest key's image by its build-started label, where
+// neither latest nor fallback-tag is in the registry (a registry with
+// immutable tags): it lists the tags and reads the labels of at most
+// maxNewest. It returns "" when the registry cannot list or label, or
+// holds no image of this cache's making.
+func (e *Engine) newest(ctx context.Context, s *state) (tag string, labels map[string]string) {
+	l, ok := e.Registry.(Lister)
+	if !ok || !s.can.Remote || !s.can.Labels {
+		return "", nil
+	}
+	tags, err := l.ListTags(ctx, s.auth)
+	if errors.Is(err, ErrUnsupported) {
+		return "", nil
+	}
+	if err != nil {
+		e.Reporter.Warnf("could not list the tags of %s to find the newest key's image: %v", s.Image, err)
+		return "", nil
+	}
+	var keys []string
+	for _, t := range tags {
+		if t != s.Tag && t != "latest" && t != s.plan.Config.FallbackTag && isKeyTag(t) {
+			keys = append(keys, t)
+		}
+	}
+	if len(keys) > maxNewest {
+		e.Reporter.Warnf("%s holds %d key tags: the newest of %d of them is layer cache", s.Image, len(keys), maxNewest)
+		keys = keys[len(keys)-maxNewest:]
+	}
+	var newest time.Time
+	for _, t := range keys {
+		l, err := e.Registry.Labels(ctx, t, s.auth)
+		if err != nil {
+			continue // pruned meanwhile, or unreadable: not a candidate
+		}
+		started, ok := parseStarted(l[LabelBuildStarted])
+		if ok && l[LabelKey] == t && started.After(newest) {
+			tag, labels, newest = t, l, started
+		}
+	}
+	return tag, labels
 }
 
 // prepare readies the repository for a push.
@@ -70,9 +173,9 @@ func (e *Engine) prepare(ctx context.Context, s *state) error {
 	return nil
 }
 
-// build builds the plan's image under the key's tag, with latest as layer
-// cache when it is in the registry.
-func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
+// build builds the plan's image under the key's tag, with cache, the
+// previous image in the registry, as layer cache.
+func (e *Engine) build(ctx context.Context, s *state, cache string) error {
 	log, p := e.Reporter, &s.plan
 	log.Phase(PhaseBuild, s.Ref)
 	labels := map[string]string{LabelKey: s.Tag, LabelInputs: string(key.Record(s.Key))}
@@ -92,7 +195,7 @@ func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	if p.Dockerfile == "" {
 		spec.Inline = []byte(p.Config.DockerfileInline)
 	}
-	e.cacheSources(s, &spec, latestStored)
+	e.cacheSources(s, &spec, cache)
 	if _, err := os.Stat(spec.ContextDir); err != nil {
 		return Configf("context %q: %v: set context to an existing directory", spec.ContextDir, err)
 	}
@@ -117,13 +220,13 @@ func (e *Engine) build(ctx context.Context, s *state, latestStored bool) error {
 	return nil
 }
 
-// cacheSources gives spec its layer cache. latest, when it is in the
-// registry, and cache-from are read with either builder (the Docker daemon
+// cacheSources gives spec its layer cache. The previous image, cache,
+// when it is in the registry, and cache-from are read with either builder (the Docker daemon
 // reads their inline cache). A BuildKit host also reads and writes the
 // full cache (mode=max) at cache-to, <image>:buildcache by default: it
 // pushes during the build, with the credential just fetched. A ref not
 // pushed yet is skipped by the builders.
-func (e *Engine) cacheSources(s *state, spec *BuildSpec, latestStored bool) {
+func (e *Engine) cacheSources(s *state, spec *BuildSpec, cache string) {
 	p := &s.plan
 	if p.BuildKit.Addr != "" {
 		spec.CacheTo = CacheRef(s.Image, p.Config.CacheTo)
@@ -132,8 +235,8 @@ func (e *Engine) cacheSources(s *state, spec *BuildSpec, latestStored bool) {
 	if p.Flags.NoCache {
 		return
 	}
-	if latestStored {
-		spec.CacheFrom = append(spec.CacheFrom, s.latest())
+	if cache != "" {
+		spec.CacheFrom = append(spec.CacheFrom, cache)
 	}
 	spec.CacheFrom = append(spec.CacheFrom, p.Config.CacheFrom...)
 	for _, ref := range spec.CacheFrom {

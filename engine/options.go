@@ -75,6 +75,9 @@ var Options = []Option{
 	{"prune", Bool, "After the run, delete the images of keys older than max-age-days, but the newest keep-last and latest's (not on ECR, whose lifecycle policy does it).", func(c *Config) any { return &c.Prune }},
 	{"keep-last", Int, "The newest keys whose images prune keeps whatever their age (default: 10).", func(c *Config) any { return &c.KeepLast }},
 	{"verbose", Bool, "Log every cache-on file with its digest, besides the one line per cache-on entry (its file count and digest).", func(c *Config) any { return &c.Verbose }},
+	{"save", Bool, "Store the image a miss builds: push the key tag and move latest (default: true). false: build and hand the image over from this machine, pushing nothing.", func(c *Config) any { return &c.Save }},
+	{"restore", Bool, "Use the key's stored image on a hit (default: true). false: build even on a hit, then move the key tag to the new image, as a nightly rebuild for base-image fixes does.", func(c *Config) any { return &c.Restore }},
+	{"fallback-tag", String, "Tag that layer cache and the miss's explanation read when latest is absent or push-latest is false, as on a registry with immutable tags; without either, the newest key's image, found by its labels.", func(c *Config) any { return &c.FallbackTag }},
 }
 
 // OptionNames lists every option name.

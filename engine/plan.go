@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ type Plan struct {
 	UnhashedBuildArgs []string
 }
 
+// tagName is the grammar of an image tag.
+var tagName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
 // Validate reports every problem with c at once, each naming the option.
 func (c *Config) Validate() error {
 	_, err := c.Plan()
@@ -64,6 +68,12 @@ func (c *Config) Plan() (*Plan, error) {
 	}
 	if c.KeepLast < 0 {
 		add("keep-last is %d: give a whole number of keys, 0 or more", c.KeepLast)
+	}
+	if c.FallbackTag != "" && !tagName.MatchString(c.FallbackTag) {
+		add("fallback-tag %q is not a tag: use up to 128 letters, digits, _, . and -, not starting with . or -", c.FallbackTag)
+	}
+	if !c.Save && c.BuildKitHost != "" {
+		add("save: false with buildkit-host: the BuildKit host pushes what it builds; build on the Docker daemon, or set save: true")
 	}
 	if err := c.exportVarProblem(); err != nil {
 		errs = append(errs, err)

@@ -21,7 +21,14 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 		return fmt.Errorf("not pushing %s: %w", s.Ref, err)
 	}
 	digest, err := e.Docker.Push(ctx, s.Ref, s.auth)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrDenied) && s.plan.Config.ForkPullRequest:
+		e.Reporter.Warnf("the registry refused to store %s (%v): this run is a pull request from a fork, whose credential may not push, so the image built here is handed over from this machine, and latest is not moved", s.Ref, err)
+		s.Unstored = true
+		return nil
+	case err != nil && refusesOverwrite(err) && !s.plan.Config.Restore:
+		return fmt.Errorf("restore: false: pushing %s: %w: a key's image cannot be replaced in this repository; change cache-key to build a new key instead", s.Ref, err)
+	case err != nil:
 		return fmt.Errorf("pushing %s: %w", s.Ref, err)
 	}
 	s.Pushed = true
@@ -67,7 +74,7 @@ func (e *Engine) moveLatest(ctx context.Context, s *state) error {
 	case s.byBuilder:
 		e.Reporter.Phase(PhasePush, latest)
 		if err := e.Registry.Tag(ctx, s.Tag, "latest", s.auth); err != nil {
-			return fmt.Errorf("moving %s to %s: %w", latest, s.Ref, err)
+			return e.latestRefused(ctx, s, fmt.Errorf("moving %s to %s: %w", latest, s.Ref, err))
 		}
 		e.Reporter.Infof("%s now names %s", latest, s.Ref)
 		return nil
@@ -79,15 +86,30 @@ func (e *Engine) moveLatest(ctx context.Context, s *state) error {
 		return fmt.Errorf("not pushing %s: %w", latest, err)
 	}
 	if _, err := e.Docker.Push(ctx, latest, s.auth); err != nil {
-		return fmt.Errorf("pushing %s: %w", latest, err)
+		return e.latestRefused(ctx, s, fmt.Errorf("pushing %s: %w", latest, err))
 	}
+	return nil
+}
+
+// latestRefused warns that latest could not move because the registry
+// refuses to overwrite a tag, and carries on: the key tag is stored, and a
+// run never fails for latest on a registry with immutable tags. Any other
+// error, or a cancelled run, still fails.
+func (e *Engine) latestRefused(ctx context.Context, s *state, err error) error {
+	if ctx.Err() != nil || !refusesOverwrite(err) {
+		return err
+	}
+	e.Reporter.Warnf("%s was not moved and names an older build: %v; on a registry with immutable tags, set push-latest: false: "+
+		"a miss then builds on fallback-tag, or on the newest key's image", s.latest(), err)
 	return nil
 }
 
 // latestIsOlder reports whether latest may be moved to this run's image:
 // when it is absent, or names a build that started before this one. Runs
 // on several agents finish in any order, and latest must not move back.
-// When latest's labels cannot be read, it is left where it is.
+// When latest's labels cannot be read, it is left where it is. With
+// restore: false, latest may name the key's image this run replaced: it
+// moves when that one started before this one.
 func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	latest := s.latest()
 	labels, err := e.latestLabels(ctx, s)
@@ -97,7 +119,7 @@ func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	case err != nil:
 		e.Reporter.Warnf("could not read %s, so it is left where it is: %v", latest, err)
 		return false
-	case labels[LabelKey] == s.Tag:
+	case labels[LabelKey] == s.Tag && s.plan.Config.Restore:
 		e.Reporter.Infof("%s already names an image of key %s", latest, s.Tag)
 		return false
 	}
@@ -114,18 +136,23 @@ func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	return true
 }
 
-// latestLabels reads latest's labels, for the miss's explanation and the
-// forward-only check alike: from the registry, which is the truth on every
-// agent, or from the daemon for the local provider. It answers ErrNotFound
-// when there is no latest, and ErrUnsupported when the provider cannot
-// read labels.
+// latestLabels reads latest's labels, for the forward-only check.
 func (e *Engine) latestLabels(ctx context.Context, s *state) (map[string]string, error) {
+	return e.labels(ctx, s, "latest")
+}
+
+// labels reads the labels of tag's image, for the miss's explanation and
+// the forward-only check alike: from the registry, which is the truth on
+// every agent, or from the daemon for the local provider. It answers
+// ErrNotFound when there is no such tag, and ErrUnsupported when the
+// provider cannot read labels.
+func (e *Engine) labels(ctx context.Context, s *state, tag string) (map[string]string, error) {
 	switch {
 	case !s.can.Remote:
-		img, err := e.Docker.Inspect(ctx, s.latest())
+		img, err := e.Docker.Inspect(ctx, s.Image+":"+tag)
 		return img.Labels, err
 	case !s.can.Labels:
 		return nil, ErrUnsupported
 	}
-	return e.Registry.Labels(ctx, "latest", s.auth)
+	return e.Registry.Labels(ctx, tag, s.auth)
 }

@@ -20,6 +20,7 @@ type Result struct {
 	Pulled   bool          `json:"-"`
 	Built    bool          `json:"-"`
 	Pushed   bool          `json:"-"`
+	Unstored bool          `json:"-"` // built, and only on this machine: save: false, or a fork's refused push
 	Elapsed  time.Duration `json:"-"`
 	Saved    time.Duration `json:"-"` // the recorded build time a hit avoided
 	Changed  []key.Change  `json:"-"` // inputs that differ from the previous image, on a miss
@@ -82,6 +83,8 @@ func Summary(r Result) string {
 		return fmt.Sprintf("cache hit: %s in %s, saving a %s build", r.Ref, r.Elapsed.Round(time.Millisecond), r.Saved.Round(100*time.Millisecond))
 	case r.CacheHit:
 		return fmt.Sprintf("cache hit: %s in %s", r.Ref, r.Elapsed.Round(time.Millisecond))
+	case r.Unstored:
+		return fmt.Sprintf("cache miss: built %s in %s, on this machine only: not stored", r.Ref, r.Elapsed.Round(100*time.Millisecond))
 	default:
 		return fmt.Sprintf("cache miss: built and stored %s in %s", r.Ref, r.Elapsed.Round(100*time.Millisecond))
 	}

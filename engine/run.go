@@ -55,6 +55,8 @@ const (
 // waiting on another run's build.
 func (s *state) way() way {
 	switch {
+	case !s.plan.Config.Restore:
+		return build
 	case s.CacheHit:
 		return take
 	case s.isLocal && s.labelled():

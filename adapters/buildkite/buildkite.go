@@ -32,6 +32,7 @@ func Load(env frontend.Env) (engine.Config, error) {
 	c := engine.NewConfig()
 	c.Getenv = getenv
 	c.WorkDir = env.Dir
+	c.ForkPullRequest = forkPullRequest(getenv)
 	if name := DefaultName(getenv); name != "" {
 		c.DefaultName = name
 	}

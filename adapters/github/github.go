@@ -87,6 +87,7 @@ func Load(env frontend.Env) (engine.Config, error) {
 		}
 	}
 
+	c.ForkPullRequest = forkPullRequest(gc.EventName, gc.Event)
 	owner, repo := gc.Repo()
 	if owner != "" && repo != "" {
 		c.DefaultName = "build-cache/" + strings.ToLower(owner+"/"+repo)

@@ -50,6 +50,10 @@ func Load(args []string, e frontend.Env) (engine.Config, env.Settings, error) {
 		errs = append(errs, engine.Configf("output-file is empty: name the dotenv report that `artifacts: reports: dotenv` lists (default %s)", DefaultReport))
 	}
 
+	// A merge request from a fork runs in the source project, whose job
+	// token may not push to the target's registry.
+	src, dst := getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_ID"), getenv("CI_MERGE_REQUEST_PROJECT_ID")
+	c.ForkPullRequest = src != "" && dst != "" && src != dst
 	registry := engine.StripScheme(getenv("CI_REGISTRY"))
 	if c.RegistryProvider == "" {
 		if registry == "" {

@@ -34,8 +34,11 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return w.stop(err)
 	})
 	if err != nil {
-		if denied.MatchString(err.Error()) {
-			err = deniedError{err}
+		switch {
+		case engine.Immutable.MatchString(err.Error()):
+			err = markedError{err, engine.ErrImmutable}
+		case denied.MatchString(err.Error()):
+			err = markedError{err, engine.ErrDenied}
 		}
 		return "", err // the caller names ref
 	}
@@ -64,9 +67,9 @@ func (c *Client) push(ctx context.Context, w *watchdog, ref, enc string) (string
 // denied is the daemon's message for a registry's 401 or 403.
 var denied = regexp.MustCompile(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
 
-// deniedError is a push the registry refused: it reads as the daemon's
-// message and is engine.ErrDenied.
-type deniedError struct{ err error }
+// markedError is a push the registry refused: it reads as the daemon's
+// message and is mark (engine.ErrDenied or engine.ErrImmutable).
+type markedError struct{ err, mark error }
 
-func (e deniedError) Error() string   { return e.err.Error() }
-func (e deniedError) Unwrap() []error { return []error{e.err, engine.ErrDenied} }
+func (e markedError) Error() string   { return e.err.Error() }
+func (e markedError) Unwrap() []error { return []error{e.err, e.mark} }

@@ -1,7 +1,9 @@
 package ecrtest
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -26,10 +28,54 @@ func (s *Server) startFront(t testing.TB) string {
 			}}})
 			return
 		}
+		if name, tag, ok := tagPut(r); ok && s.immutable(name) && s.retags(r, name, tag) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{
+				"code":    "TAG_INVALID",
+				"message": "The image tag '" + tag + "' already exists in the '" + name + "' repository and cannot be overwritten because the repository is immutable.",
+			}}})
+			return
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// tagPut reports whether r puts a manifest under a tag (not a digest),
+// and which.
+func tagPut(r *http.Request) (name, tag string, ok bool) {
+	name, ok = repoOf(r.URL.Path)
+	if !ok || r.Method != http.MethodPut {
+		return "", "", false
+	}
+	_, tag, ok = strings.Cut(r.URL.Path, "/manifests/")
+	if !ok || strings.Contains(tag, ":") {
+		return "", "", false
+	}
+	return name, tag, true
+}
+
+// retags reports whether the manifest put to name:tag would move the tag:
+// the tag names another image already, as ECR's immutable repositories
+// refuse (ImageTagAlreadyExistsException). It reads r's body and puts it
+// back for the registry.
+func (s *Server) retags(r *http.Request, name, tag string) bool {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	head, _ := http.NewRequest(http.MethodHead, "http://"+s.Registry.Host+"/v2/"+name+"/manifests/"+tag, nil)
+	head.Header.Set("Authorization", r.Header.Get("Authorization"))
+	head.Header.Set("Accept", r.Header.Get("Content-Type"))
+	resp, err := http.DefaultClient.Do(head)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && resp.Header.Get("Docker-Content-Digest") != digest(body)
 }
 
 // repoOf is the repository name in /v2/<name>/{blobs,manifests,tags}/….

@@ -45,7 +45,7 @@ func (s *Server) shape(r *Repo) repository {
 		RepositoryName:     r.Name,
 		RepositoryURI:      s.RegistryHost + "/" + r.Name,
 		CreatedAt:          epoch(r.Created),
-		ImageTagMutability: "MUTABLE",
+		ImageTagMutability: map[bool]string{false: "MUTABLE", true: "IMMUTABLE"}[r.Immutable],
 	}
 }
 
@@ -99,9 +99,10 @@ func (s *Server) describeRepositories(in []byte) (any, *apiError) {
 
 func (s *Server) createRepository(in []byte) (any, *apiError) {
 	var req struct {
-		RegistryID     string `json:"registryId"`
-		RepositoryName string `json:"repositoryName"`
-		Tags           []tag  `json:"tags"`
+		RegistryID         string `json:"registryId"`
+		RepositoryName     string `json:"repositoryName"`
+		Tags               []tag  `json:"tags"`
+		ImageTagMutability string `json:"imageTagMutability"`
 	}
 	if err := decode(in, &req); err != nil {
 		return nil, err
@@ -127,6 +128,7 @@ func (s *Server) createRepository(in []byte) (any, *apiError) {
 		return nil, errorf("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", req.RepositoryName, account)
 	}
 	r := s.newRepo(account, req.RepositoryName, tags, "")
+	r.Immutable = req.ImageTagMutability == "IMMUTABLE"
 	s.repos[key] = r
 	return map[string]any{"repository": s.shape(r)}, nil
 }

@@ -46,6 +46,9 @@ type Repo struct {
 	Tags    map[string]string
 	Policy  string // lifecycle policy text, empty for none
 	Created time.Time
+	// Immutable: IMMUTABLE tag mutability, under which the registry
+	// refuses to move a tag that names an image.
+	Immutable bool
 }
 
 // Server is the ECR and STS API, and the registry behind it.
@@ -145,6 +148,28 @@ func (s *Server) newRepo(account, name string, tags map[string]string, policy st
 		Policy:  policy,
 		Created: time.Now(),
 	}
+}
+
+// SetImmutable gives a repository IMMUTABLE tag mutability, as
+// PutImageTagMutability does.
+func (s *Server) SetImmutable(account, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.repos[account+"/"+name]; ok {
+		r.Immutable = true
+	}
+}
+
+// immutable reports whether a repository called name has IMMUTABLE tags.
+func (s *Server) immutable(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.repos {
+		if r.Name == name && r.Immutable {
+			return true
+		}
+	}
+	return false
 }
 
 // hasRepo reports whether any account has a repository called name: the

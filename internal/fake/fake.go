@@ -28,6 +28,7 @@ var (
 	_ engine.Pinger          = (*Docker)(nil)
 	_ engine.PlatformBuilder = (*Builder)(nil)
 	_ engine.Reporter        = (*Reporter)(nil)
+	_ engine.Lister          = (*Registry)(nil)
 )
 
 // calls records calls and injects failures.
@@ -96,7 +97,12 @@ type Registry struct {
 	// NoLabels and NoTag opt out of reading labels and of tagging in the
 	// registry: Can says so, and Labels or Tag answer ErrUnsupported.
 	NoLabels, NoTag bool
-	Cred            engine.Auth
+	// NoList makes ListTags answer ErrUnsupported.
+	NoList bool
+	// Immutable refuses to overwrite a stored tag, as an ECR repository
+	// with IMMUTABLE tag mutability does, on a push and on Tag.
+	Immutable bool
+	Cred      engine.Auth
 	// Tags holds the stored images by tag.
 	Tags map[string]Manifest
 }
@@ -155,6 +161,27 @@ func (r *Registry) Labels(ctx context.Context, tag string, _ engine.Auth) (map[s
 	return m.Labels, nil
 }
 
+// ListTags returns the stored tags, sorted, unless NoList.
+func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, error) {
+	if err := r.call(ctx, "ListTags"); err != nil {
+		return nil, err
+	}
+	if r.NoList {
+		return nil, fmt.Errorf("listing %s: %w", r.Repo, engine.ErrUnsupported)
+	}
+	if auth != r.Cred {
+		return nil, fmt.Errorf("%s: 401 UNAUTHORIZED", r.Repo)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tags := make([]string, 0, len(r.Tags))
+	for t := range r.Tags {
+		tags = append(tags, t)
+	}
+	slices.Sort(tags)
+	return tags, nil
+}
+
 // Prepare records the call.
 func (r *Registry) Prepare(ctx context.Context) error { return r.call(ctx, "Prepare") }
 
@@ -174,8 +201,7 @@ func (r *Registry) Tag(ctx context.Context, tag, newTag string, auth engine.Auth
 	if !ok {
 		return fmt.Errorf("%s:%s: %w", r.Repo, tag, engine.ErrNotFound)
 	}
-	r.put(newTag, m)
-	return nil
+	return r.put(newTag, m)
 }
 
 // manifest returns the image stored under tag, or under the digest of
@@ -195,12 +221,17 @@ func (r *Registry) manifest(tag string) (Manifest, bool) {
 	return m, ok
 }
 
-// put stores an image under tag, as a push does.
-func (r *Registry) put(tag string, m Manifest) {
+// put stores an image under tag, as a push does; with Immutable, a tag
+// already stored is refused with ECR's error.
+func (r *Registry) put(tag string, m Manifest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if old, ok := r.Tags[tag]; ok && r.Immutable && old.Digest != m.Digest {
+		return fmt.Errorf("ImageTagAlreadyExistsException: The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable", tag, r.Repo)
+	}
 	r.Calls = append(r.Calls, "Put "+tag)
 	r.Tags[tag] = m
+	return nil
 }
 
 // Docker is an in-memory engine.Docker whose pushes land in Registry.
@@ -308,7 +339,9 @@ func (d *Docker) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return "", fmt.Errorf("push access denied for %s", ref)
 	}
 	digest := Digest(img.ID)
-	d.Registry.put(tag, Manifest{Digest: digest, Labels: img.Labels})
+	if err := d.Registry.put(tag, Manifest{Digest: digest, Labels: img.Labels}); err != nil {
+		return "", err
+	}
 	d.mu.Lock()
 	img.RepoDigests = append(slices.Clip(img.RepoDigests), repo+"@"+digest)
 	d.Images[ref] = img
@@ -364,7 +397,9 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 		if repo != b.Registry.Repo {
 			return engine.BuildResult{}, fmt.Errorf("push access denied for %s", t)
 		}
-		b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.ImageLabels()})
+		if err := b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.ImageLabels()}); err != nil {
+			return engine.BuildResult{}, err
+		}
 	}
 	return engine.BuildResult{ID: fmt.Sprintf("sha256:bk-%d", n), Digest: digest, Pushed: true}, nil
 }

@@ -25,3 +25,12 @@ func (r *Registry) Labels(ctx context.Context, tag string, auth engine.Auth) (ma
 	}
 	return r.lookup.Labels(ctx, repo, tag, auth)
 }
+
+// ListTags lists the repository's tags through the registry API.
+func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, error) {
+	repo, err := r.Repository(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.lookup.Tags(ctx, repo, auth)
+}

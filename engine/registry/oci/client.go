@@ -193,6 +193,25 @@ func (c *Client) Labels(ctx context.Context, repo, tag string, auth engine.Auth)
 	return cfg.Config.Labels, nil
 }
 
+// Tags lists repo's tags, every page of them. A missing repository has
+// none.
+func (c *Client) Tags(ctx context.Context, repo string, auth engine.Auth) ([]string, error) {
+	ref, err := Reference(repo, "latest")
+	if err != nil {
+		return nil, err
+	}
+	ctx = retry.Phase(ctx, c.Retry)
+	tags, err := remote.List(ref.Context(), c.options(ctx, auth)...)
+	if err != nil {
+		var te *transport.Error
+		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("listing the tags of %s: %w", repo, err)
+	}
+	return tags, nil
+}
+
 // explain turns a missing manifest or repository into engine.ErrNotFound.
 // A HEAD answer has no body, so for any other refusal one GET fetches the
 // registry's own code and message (DENIED: …) for the user.

@@ -20,7 +20,10 @@ type Registry struct {
 	Fixes string
 }
 
-var _ engine.Registry = (*Registry)(nil)
+var (
+	_ engine.Registry = (*Registry)(nil)
+	_ engine.Lister   = (*Registry)(nil)
+)
 
 // New returns the provider for c.Registry, which Config.Validate checked.
 func New(c *engine.Config, log engine.Reporter) *Registry {
@@ -56,6 +59,11 @@ func (r *Registry) Lookup(ctx context.Context, tag string, auth engine.Auth) (st
 // Labels reads the labels of tag's image config.
 func (r *Registry) Labels(ctx context.Context, tag string, auth engine.Auth) (map[string]string, error) {
 	return r.Client.Labels(ctx, r.Repo, tag, auth)
+}
+
+// ListTags lists the repository's tags.
+func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, error) {
+	return r.Client.Tags(ctx, r.Repo, auth)
 }
 
 // Prepare does nothing: registries create repositories on push.
