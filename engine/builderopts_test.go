@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // TestBuilderOptionProblems checks the messages of the builder options:
@@ -64,7 +66,7 @@ func TestBuilderOptionProblems(t *testing.T) {
 // and gives bare unhashed build args their value from the environment.
 func TestPlanBuilder(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n", "tls/ca.pem": "x", "tls/cert.pem": "x", "tls/key.pem": "x"})
+	dir := testenv.Tree(t, map[string]string{"Dockerfile": "FROM scratch\n", "tls/ca.pem": "x", "tls/cert.pem": "x", "tls/key.pem": "x"})
 	c := NewConfig()
 	c.WorkDir = dir
 	c.RegistryProvider, c.Registry = ProviderRegistry, "ghcr.io/org/app"
@@ -94,7 +96,7 @@ func TestPlanBuilder(t *testing.T) {
 // of a configuration without them.
 func TestKeyUnchangedByBuilderOptions(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, keyTree())
+	dir := testenv.Tree(t, keyTree())
 	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)

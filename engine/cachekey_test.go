@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // cache-key is an input of its own: empty leaves the key as it was (the
@@ -12,7 +13,7 @@ import (
 // one by one, so that no two lists hash alike.
 func TestCacheKeyInput(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, keyTree())
+	dir := testenv.Tree(t, keyTree())
 	keyOf := func(parts ...string) key.Key {
 		c := keyConfig(dir, defaultEnv())
 		c.CacheKey = parts

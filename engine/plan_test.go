@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 func TestPlan(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, map[string]string{"build/Dockerfile": "FROM scratch\n", "npmrc": "x"})
+	dir := testenv.Tree(t, map[string]string{"build/Dockerfile": "FROM scratch\n", "npmrc": "x"})
 	c := NewConfig()
 	c.WorkDir = dir
 	c.Dockerfile = "build/Dockerfile"
@@ -298,7 +300,7 @@ func TestPlanRegistryPasswordNotEchoed(t *testing.T) {
 // checkout, symlinks resolved.
 func TestPlanCheckout(t *testing.T) {
 	t.Parallel()
-	outside := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n", "ctx/f": "x"})
+	outside := testenv.Tree(t, map[string]string{"Dockerfile": "FROM scratch\n", "ctx/f": "x"})
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -354,7 +356,7 @@ func TestPlanCheckout(t *testing.T) {
 			for k, v := range tt.files {
 				files[k] = v
 			}
-			dir := writeTree(t, files)
+			dir := testenv.Tree(t, files)
 			for name, target := range tt.links {
 				if err := os.Symlink(strings.Replace(target, "OUT", outside, 1), filepath.Join(dir, name)); err != nil {
 					t.Fatal(err)

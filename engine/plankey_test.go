@@ -8,29 +8,8 @@ import (
 	"testing"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
-
-// writeTree writes files (slash paths to content) under a new temporary
-// directory and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		writeFile(t, dir, name, content)
-	}
-	return dir
-}
-
-func writeFile(t *testing.T, dir, name, content string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -78,7 +57,7 @@ func defaultEnv() map[string]string { return map[string]string{"BARE": "from-env
 // plan of gives the same pinned key.
 func TestComputeKeyGolden(t *testing.T) {
 	t.Parallel()
-	c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	c := keyConfig(testenv.Tree(t, keyTree()), defaultEnv())
 	const want = "4ebbb6e5b095a81ffa5c14d58cc106162a194568"
 	if k := mustKey(t, &c); k.Tag != want {
 		t.Errorf("key = %s, want %s", k.Tag, want)
@@ -89,7 +68,7 @@ func TestComputeKeyGolden(t *testing.T) {
 // environment, additional-build-args, secrets) changes the key or not.
 func TestComputeKeyConfigChanges(t *testing.T) {
 	t.Parallel()
-	base := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	base := keyConfig(testenv.Tree(t, keyTree()), defaultEnv())
 	baseKey := mustKey(t, &base)
 	tests := []struct {
 		name    string
@@ -121,7 +100,7 @@ func TestComputeKeyConfigChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := defaultEnv()
-			c := keyConfig(writeTree(t, keyTree()), env)
+			c := keyConfig(testenv.Tree(t, keyTree()), env)
 			tt.change(&c, env)
 			if changed := mustKey(t, &c).Tag != baseKey.Tag; changed != tt.changes {
 				t.Errorf("key changed = %v, want %v", changed, tt.changes)
@@ -134,14 +113,14 @@ func TestComputeKeyConfigChanges(t *testing.T) {
 // ConfigErrors (exit 2); its other errors are not.
 func TestComputeKeyConfigError(t *testing.T) {
 	t.Parallel()
-	c := keyConfig(writeTree(t, keyTree()), defaultEnv())
+	c := keyConfig(testenv.Tree(t, keyTree()), defaultEnv())
 	c.CacheOn = append(c.CacheOn, "missing.json#.deps")
 	_, err := ComputeKey(t.Context(), &c)
 	if !IsConfigError(err) || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("cache-on matching nothing: %v, want a ConfigError naming it", err)
 	}
 
-	c = keyConfig(writeTree(t, keyTree()), defaultEnv())
+	c = keyConfig(testenv.Tree(t, keyTree()), defaultEnv())
 	c.Platform = ""
 	p, err := c.Plan()
 	if err != nil {
@@ -163,9 +142,9 @@ func TestCheckoutProblems(t *testing.T) {
 	base := t.TempDir()
 	checkout, outside := filepath.Join(base, "checkout"), filepath.Join(base, "outside")
 	for name, content := range keyTree() {
-		writeFile(t, checkout, name, content)
+		testenv.WriteFile(t, checkout, name, content)
 	}
-	writeFile(t, outside, "secret.txt", "outside the checkout")
+	testenv.WriteFile(t, outside, "secret.txt", "outside the checkout")
 	if err := os.Symlink(outside, filepath.Join(checkout, "root")); err != nil {
 		t.Skipf("symlinks: %v", err)
 	}

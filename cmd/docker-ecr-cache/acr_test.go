@@ -22,9 +22,7 @@ func TestACRProvider(t *testing.T) {
 	dockerHost := testenv.Docker(t)
 	s := azuretest.Start(t)
 
-	work := t.TempDir()
-	testenv.Busybox(t, work)
-	googleWriteFile(t, work, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo acr > /marker\"]\n")
+	work := markerWork(t, "acr")
 	name := fmt.Sprintf("build-cache/acr-e2e-%d", time.Now().UnixNano())
 	image := s.RegistryHost + "/" + name
 	env := []string{
@@ -38,7 +36,6 @@ func TestACRProvider(t *testing.T) {
 	for k, v := range s.Env() {
 		env = append(env, k+"="+v)
 	}
-	t.Cleanup(func() { googleRemoveImages(dockerHost, image+":latest") })
 	run := func(env []string) testenv.Result {
 		t.Helper()
 		r := testenv.RunCommand(t, work, env)
@@ -49,27 +46,14 @@ func TestACRProvider(t *testing.T) {
 	}
 
 	miss := run(env)
-	if miss.Code != 0 || miss.Outputs["CACHE_HIT"] != "false" || miss.Outputs["IMAGE"] != image {
-		t.Fatalf("miss: exit %d, outputs %q\n%s", miss.Code, miss.Outputs, miss.Stderr)
-	}
-	tag := miss.Outputs["TAG"]
-	t.Cleanup(func() { googleRemoveImages(dockerHost, image+":"+tag) })
-	reqs := strings.Join(s.Requests(), "\n")
-	for _, want := range []string{"PUT /v2/" + name + "/manifests/" + tag + " 201", "PUT /v2/" + name + "/manifests/latest 201"} {
-		if !strings.Contains(reqs, want) {
-			t.Errorf("the registry saw no %q:\n%s", want, reqs)
-		}
-	}
+	tag := checkMissPushed(t, dockerHost, image, "/v2/"+name+"/manifests/", miss, s.Requests)
 	if s.Count("token") != 1 || s.Count("exchange") != 1 || s.Count("acr-token") == 0 {
 		t.Errorf("a miss took %d Azure AD tokens, %d exchanges and %d ACR tokens; want 1, 1 and some",
 			s.Count("token"), s.Count("exchange"), s.Count("acr-token"))
 	}
 
 	s.Reset()
-	hit := run(env)
-	if hit.Code != 0 || hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
-		t.Fatalf("hit: exit %d, outputs %q\n%s", hit.Code, hit.Outputs, hit.Stderr)
-	}
+	checkHitSame(t, miss, run(env))
 	if got := s.Requests(); len(got) != 1 || got[0] != "HEAD /v2/"+name+"/manifests/"+tag+" 200" {
 		t.Errorf("a hit made registry requests %q, want one HEAD", got)
 	}

@@ -21,9 +21,7 @@ func TestBuildkitePackagesProvider(t *testing.T) {
 	s := bkpackagestest.Start(t)
 	agent := s.Agent(t, s.Token)
 
-	work := t.TempDir()
-	testenv.Busybox(t, work)
-	googleWriteFile(t, work, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo packages > /marker\"]\n")
+	work := markerWork(t, "packages")
 	name := fmt.Sprintf("app-%d", time.Now().UnixNano())
 	image := s.Host + "/" + bkpackagestest.Org + "/" + bkpackagestest.Registry + "/" + name
 	env := []string{
@@ -36,7 +34,6 @@ func TestBuildkitePackagesProvider(t *testing.T) {
 		"DOCKER_ECR_CACHE_REGISTRY_HOSTNAME=" + s.Host,
 		"DOCKER_ECR_CACHE_ECR_NAME=" + name,
 	}
-	t.Cleanup(func() { googleRemoveImages(dockerHost, image+":latest") })
 	run := func(env []string) testenv.Result {
 		t.Helper()
 		r := testenv.RunCommand(t, work, env)
@@ -47,27 +44,13 @@ func TestBuildkitePackagesProvider(t *testing.T) {
 	}
 
 	miss := run(env)
-	if miss.Code != 0 || miss.Outputs["CACHE_HIT"] != "false" || miss.Outputs["IMAGE"] != image {
-		t.Fatalf("miss: exit %d, outputs %q\n%s", miss.Code, miss.Outputs, miss.Stderr)
-	}
-	tag := miss.Outputs["TAG"]
-	t.Cleanup(func() { googleRemoveImages(dockerHost, image+":"+tag) })
-	path := "/v2/" + bkpackagestest.Org + "/" + bkpackagestest.Registry + "/" + name + "/manifests/"
-	reqs := strings.Join(s.Requests(), "\n")
-	for _, want := range []string{"PUT " + path + tag + " 201", "PUT " + path + "latest 201"} {
-		if !strings.Contains(reqs, want) {
-			t.Errorf("the registry saw no %q:\n%s", want, reqs)
-		}
-	}
+	checkMissPushed(t, dockerHost, image, "/v2/"+bkpackagestest.Org+"/"+bkpackagestest.Registry+"/"+name+"/manifests/", miss, s.Requests)
 	calls := bkpackagestest.Calls(t, agent)
 	if len(calls) == 0 || calls[0] != "oidc request-token --audience "+s.Audience {
 		t.Errorf("agent calls %q, want oidc request-token --audience %s", calls, s.Audience)
 	}
 
-	hit := run(env)
-	if hit.Code != 0 || hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
-		t.Fatalf("hit: exit %d, outputs %q\n%s", hit.Code, hit.Outputs, hit.Stderr)
-	}
+	checkHitSame(t, miss, run(env))
 
 	// A token the registry does not take (another registry's audience):
 	// a refusal that names the fixes, not a miss.

@@ -743,13 +743,7 @@ func bkCheckout(t *testing.T, files map[string]string) string {
 	dir := t.TempDir()
 	testenv.Busybox(t, dir)
 	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.WriteFile(t, dir, name, content)
 	}
 	return dir
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/prune"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
@@ -81,15 +80,7 @@ func TestRunWhilePruning(t *testing.T) {
 	}
 	run := func() (int, string) {
 		var out, errs strings.Builder
-		getenv := func(k string) string {
-			for _, kv := range env {
-				if n, v, _ := strings.Cut(kv, "="); n == k {
-					return v
-				}
-			}
-			return ""
-		}
-		code := realMain(context.Background(), []string{"run"}, frontend.Env{Environ: env, Getenv: getenv, Dir: work, Stdout: &out, Stderr: &errs})
+		code := realMain(context.Background(), []string{"run"}, listEnv(env, work, &out, &errs))
 		return code, out.String() + errs.String()
 	}
 	code, log := run()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -11,10 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
@@ -24,34 +21,14 @@ import (
 
 // pushKey pushes an image the cache would have made for key, built age ago.
 func pushKey(t *testing.T, repo, key string, age time.Duration) {
-	t.Helper()
-	layer, err := random.Layer(32, "application/vnd.docker.image.rootfs.diff.tar.gzip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{
+	testenv.PushImage(t, repo+":"+key, testenv.LabelledImage(t, map[string]string{
 		engine.LabelKey:          key,
 		engine.LabelBuildStarted: fmt.Sprint(time.Now().Add(-age).Unix()),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(repo+":"+key, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	}))
 }
 
-func runPrune(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errs bytes.Buffer
+// listEnv is the front end's environment of env (KEY=value lines) in dir.
+func listEnv(env []string, dir string, stdout, stderr io.Writer) frontend.Env {
 	getenv := func(k string) string {
 		for _, kv := range env {
 			if n, v, _ := strings.Cut(kv, "="); n == k {
@@ -60,8 +37,13 @@ func runPrune(t *testing.T, env []string, args ...string) (code int, stdout, std
 		}
 		return ""
 	}
-	code = realMain(context.Background(), append([]string{"prune"}, args...),
-		frontend.Env{Environ: env, Getenv: getenv, Dir: t.TempDir(), Stdout: &out, Stderr: &errs})
+	return frontend.Env{Environ: env, Getenv: getenv, Dir: dir, Stdout: stdout, Stderr: stderr}
+}
+
+func runPrune(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	code = realMain(context.Background(), append([]string{"prune"}, args...), listEnv(env, t.TempDir(), &out, &errs))
 	t.Logf("prune %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out.String(), errs.String())
 	return code, out.String(), errs.String()
 }
@@ -151,17 +133,9 @@ func TestRunWithPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"HOME=" + t.TempDir(), "DOCKER_HOST=" + dockerHost, "DOCKER_ECR_CACHE_LOCK_DIR=" + t.TempDir()}
-	getenv := func(k string) string {
-		for _, kv := range env {
-			if n, v, _ := strings.Cut(kv, "="); n == k {
-				return v
-			}
-		}
-		return ""
-	}
 	var out, errs bytes.Buffer
 	code := realMain(context.Background(), []string{"run", "--registry-provider", "registry", "--registry", repo, "--prune", "--keep-last", "0", "--max-age-days", "7"},
-		frontend.Env{Environ: env, Getenv: getenv, Dir: work, Stdout: &out, Stderr: &errs})
+		listEnv(env, work, &out, &errs))
 	t.Logf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errs.String())
 	if code != 0 {
 		t.Fatalf("exit %d", code)

@@ -17,6 +17,7 @@ import (
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/prune"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/ghcrtest"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 const (
@@ -83,8 +84,8 @@ func seedGHCR(t *testing.T, s *ghcrtest.Server) []string {
 	s.SetPushed(second, now.Add(-2*time.Hour))
 	want = append(want, "untagged:"+first)
 
-	user := push(t, repo, "scratch", image(t, map[string]string{"maintainer": "someone"}))
-	push(t, repo, "scratch", image(t, map[string]string{"maintainer": "someone else"}))
+	user := push(t, repo, "scratch", testenv.LabelledImage(t, map[string]string{"maintainer": "someone"}))
+	push(t, repo, "scratch", testenv.LabelledImage(t, map[string]string{"maintainer": "someone else"}))
 	s.SetPushed(user, now.Add(-40*day))
 
 	// A two-platform key: its index is tagged, its images untagged.

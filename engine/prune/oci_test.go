@@ -14,7 +14,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -30,54 +29,17 @@ const day = 24 * time.Hour
 // keyTag is the nth made-up key.
 func keyTag(n int) string { return fmt.Sprintf("%040x", 0xca0000+n) }
 
-// image is a small image with labels and a layer of its own, as pushes
-// of different keys have.
-func image(t testing.TB, labels map[string]string) v1.Image {
-	t.Helper()
-	layer, err := random.Layer(64, "application/vnd.docker.image.rootfs.diff.tar.gzip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Config.Labels = labels
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // cacheImage is the image the cache would have pushed for key, built at
 // started.
 func cacheImage(t testing.TB, key string, started time.Time) v1.Image {
-	return image(t, map[string]string{
+	return testenv.LabelledImage(t, map[string]string{
 		engine.LabelKey:          key,
 		engine.LabelBuildStarted: fmt.Sprintf("%d.%09d", started.Unix(), started.Nanosecond()),
 	})
 }
 
 func push(t testing.TB, repo, tag string, img v1.Image) string {
-	t.Helper()
-	ref, err := name.ParseReference(repo+":"+tag, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
+	return testenv.PushImage(t, repo+":"+tag, img)
 }
 
 // tags lists what the registry holds: tag -> digest.
@@ -131,8 +93,8 @@ func TestPruneRegistry(t *testing.T) {
 	copyTag(t, repo, keyTag(20), "stable")
 	copyTag(t, repo, keyTag(15), keyTag(99))
 	old := now.Add(-60 * day)
-	push(t, repo, "user-image", image(t, map[string]string{"maintainer": "someone"}))
-	push(t, repo, keyTag(98), image(t, map[string]string{engine.LabelBuildStarted: fmt.Sprint(old.Unix())})) // no key label
+	push(t, repo, "user-image", testenv.LabelledImage(t, map[string]string{"maintainer": "someone"}))
+	push(t, repo, keyTag(98), testenv.LabelledImage(t, map[string]string{engine.LabelBuildStarted: fmt.Sprint(old.Unix())})) // no key label
 	before := tags(t, repo)
 
 	policy := prune.Policy{MaxAge: 7 * day, KeepLast: 10}

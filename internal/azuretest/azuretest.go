@@ -22,7 +22,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -41,6 +40,8 @@ import (
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/sirupsen/logrus"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/token"              // token access controller
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
@@ -70,11 +71,11 @@ type Server struct {
 	key   *rsa.PrivateKey // signs the registry's access tokens
 	keyID string
 
-	mu       sync.Mutex
-	aad      map[string]bool // access tokens the authority handed out
-	refresh  map[string]bool // refresh tokens the registry handed out
-	counts   map[string]int  // requests by endpoint
-	requests []string        // "METHOD /path status" of registry requests
+	mu      sync.Mutex
+	aad     map[string]bool    // access tokens the authority handed out
+	refresh map[string]bool    // refresh tokens the registry handed out
+	counts  map[string]int     // requests by endpoint
+	log     testenv.RequestLog // registry requests
 }
 
 // Start starts the authority and the registry for the test's lifetime.
@@ -87,10 +88,10 @@ func Start(t testing.TB) *Server {
 	s := &Server{
 		TenantID:       "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		ClientID:       "0d6c1b9e-1f2a-4c1b-9a59-7d1e2f3a4b5c",
-		ClientSecret:   "client~secret-" + randomHex(t, 16),
-		FederatedToken: "federated." + randomHex(t, 24),
+		ClientSecret:   "client~secret-" + testenv.RandomHex(16),
+		FederatedToken: "federated." + testenv.RandomHex(24),
 		key:            key,
-		keyID:          randomHex(t, 8),
+		keyID:          testenv.RandomHex(8),
 		aad:            map[string]bool{},
 		refresh:        map[string]bool{},
 		counts:         map[string]int{},
@@ -125,11 +126,9 @@ func (s *Server) Count(endpoint string) int {
 // Requests returns "METHOD /path status" for every registry request but
 // the API checks (GET /v2/) and the token service's.
 func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []string
-	for _, r := range s.requests {
-		if !strings.HasPrefix(r, "GET /v2/ ") && !strings.Contains(r, " /oauth2/") {
+	for _, r := range s.log.Requests() {
+		if !strings.Contains(r, " /oauth2/") {
 			out = append(out, r)
 		}
 	}
@@ -138,8 +137,9 @@ func (s *Server) Requests() []string {
 
 // Reset forgets the requests and counts so far.
 func (s *Server) Reset() {
+	s.log.Reset()
 	s.mu.Lock()
-	s.requests, s.counts = nil, map[string]int{}
+	s.counts = map[string]int{}
 	s.mu.Unlock()
 }
 
@@ -216,7 +216,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 	case !resourceScope(f.Get("scope")):
 		aadError(w, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope "+f.Get("scope")+" is not valid.")
 	default:
-		token := "eyJ0eXAiOiJKV1QifQ.aad-" + randomString(24)
+		token := "eyJ0eXAiOiJKV1QifQ.aad-" + testenv.RandomHex(24)
 		s.mu.Lock()
 		s.aad[token] = true
 		s.mu.Unlock()
@@ -245,22 +245,18 @@ func (s *Server) startRegistry(t testing.TB) {
 	}}
 	logrus.SetLevel(logrus.FatalLevel)
 	app := handlers.NewApp(context.Background(), cfg)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &status{ResponseWriter: w, code: http.StatusOK}
+	srv := httptest.NewUnstartedServer(s.log.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/oauth2/exchange":
 			s.count("exchange")
-			s.exchange(rec, r)
+			s.exchange(w, r)
 		case "/oauth2/token":
 			s.count("acr-token")
-			s.accessToken(rec, r)
+			s.accessToken(w, r)
 		default:
-			app.ServeHTTP(rec, r)
+			app.ServeHTTP(w, r)
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, rec.code))
-		s.mu.Unlock()
-	}))
+	})))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -346,7 +342,7 @@ func (s *Server) sign(extra map[string]any, life time.Duration) string {
 	claims := jwt.MapClaims{
 		"iss": Issuer, "sub": s.ClientID, "aud": s.RegistryHost,
 		"iat": now.Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(life).Unix(),
-		"jti": randomString(16),
+		"jti": testenv.RandomHex(16),
 	}
 	for k, v := range extra {
 		claims[k] = v
@@ -389,29 +385,6 @@ func aadError(w http.ResponseWriter, code int, errCode string, aadsts int, msg s
 // acrError is the registry's error answer.
 func acrError(w http.ResponseWriter, code int, errCode, msg string) {
 	writeJSON(w, code, map[string]any{"errors": []map[string]string{{"code": errCode, "message": msg}}})
-}
-
-type status struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *status) WriteHeader(code int) {
-	s.code = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func randomHex(t testing.TB, n int) string {
-	t.Helper()
-	return randomString(n)
-}
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // resourceScope reports whether scope asks for the registry's resource,

@@ -13,7 +13,6 @@ package bkpackagestest
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,9 +44,7 @@ type Server struct {
 	Backend  *testenv.Registry // the registry behind the front
 
 	key *rsa.PrivateKey
-
-	mu       sync.Mutex
-	requests []string // "METHOD /path status" of every request to the front
+	log testenv.RequestLog // every request to the front
 }
 
 // Start starts the front and its registry for the test's lifetime.
@@ -60,21 +56,17 @@ func Start(t testing.TB) *Server {
 	}
 	s := &Server{key: key, Backend: testenv.StartRegistry(t, testenv.RegistryOptions{})}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: s.Backend.Host})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &status{ResponseWriter: w, code: http.StatusOK}
+	srv := httptest.NewServer(s.log.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.authorized(r) {
 			r.Host = s.Backend.Host
-			proxy.ServeHTTP(rec, r)
-		} else {
-			rec.Header().Set("WWW-Authenticate", `Basic realm="Buildkite Packages"`)
-			rec.Header().Set("Content-Type", "application/json")
-			rec.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(rec, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+			proxy.ServeHTTP(w, r)
+			return
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, rec.code))
-		s.mu.Unlock()
-	}))
+		w.Header().Set("WWW-Authenticate", `Basic realm="Buildkite Packages"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+	})))
 	t.Cleanup(srv.Close)
 	s.Host = strings.TrimPrefix(srv.URL, "http://")
 	s.Audience = "https://" + s.Host + "/" + Org + "/" + Registry
@@ -96,7 +88,7 @@ func (s *Server) Sign(t testing.TB, audience string, expires time.Time) string {
 		"exp":               expires.Unix(),
 		"organization_slug": Org,
 		"pipeline_slug":     "app",
-		"job_id":            randomHex(t, 16),
+		"job_id":            testenv.RandomHex(16),
 	})
 	signed, err := tok.SignedString(s.key)
 	if err != nil {
@@ -119,17 +111,7 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // Requests returns "METHOD /path status" for every request to the front
 // but the API checks (GET /v2/).
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.requests {
-		if !strings.HasPrefix(r, "GET /v2/ ") {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) Requests() []string { return s.log.Requests() }
 
 // Agent writes a stub buildkite-agent into a new directory, to be put
 // first on PATH, and returns the directory. It prints token for `oidc
@@ -178,23 +160,4 @@ func Calls(t testing.TB, agentDir string) []string {
 		t.Fatal(err)
 	}
 	return strings.Split(strings.TrimSpace(string(b)), "\n")
-}
-
-type status struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *status) WriteHeader(code int) {
-	s.code = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func randomHex(t testing.TB, n int) string {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }

@@ -115,11 +115,11 @@ func (s *Server) Requests() []string {
 func (s *Server) front() http.Handler {
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: s.Registry.Host})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
+		rec := testenv.NewStatusRecorder(w)
 		proxy.ServeHTTP(rec, r)
 		path := strings.TrimPrefix(r.URL.Path, "/v2/")
 		repo, ref, ok := strings.Cut(path, "/manifests/")
-		if r.Method != http.MethodPut || !ok || rec.status != http.StatusCreated {
+		if r.Method != http.MethodPut || !ok || rec.Status != http.StatusCreated {
 			return
 		}
 		owner, pkg, _ := strings.Cut(repo, "/")
@@ -128,16 +128,6 @@ func (s *Server) front() http.Handler {
 		}
 		s.pushed(pkg, rec.Header().Get("Docker-Content-Digest"), ref)
 	})
-}
-
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // pushed records a manifest push: a new version, or a tag moved onto it.
@@ -189,10 +179,10 @@ func (s *Server) sorted() []*Version {
 }
 
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec := testenv.NewStatusRecorder(w)
 	s.serve(rec, r)
 	s.mu.Lock()
-	s.requests = append(s.requests, fmt.Sprintf("%s %s %d", r.Method, r.URL.RequestURI(), rec.status))
+	s.requests = append(s.requests, fmt.Sprintf("%s %s %d", r.Method, r.URL.RequestURI(), rec.Status))
 	s.mu.Unlock()
 }
 

@@ -13,7 +13,6 @@ package googletest
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -72,10 +71,10 @@ func Start(t testing.TB, opts Options) *Server {
 		project = DefaultProject
 	}
 	s := &Server{
-		Token:       "ya29.test-" + randomHex(t, 24),
+		Token:       "ya29.test-" + testenv.RandomHex(24),
 		Project:     project,
 		ClientEmail: "docker-ecr-cache@" + project + ".iam.gserviceaccount.com",
-		KeyID:       randomHex(t, 20),
+		KeyID:       testenv.RandomHex(20),
 		Key:         key,
 		expiresIn:   opts.ExpiresIn,
 	}
@@ -133,13 +132,4 @@ func (s *Server) Refusals() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.refusals...)
-}
-
-func randomHex(t testing.TB, n int) string {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/distribution/distribution/v3/configuration"
@@ -37,9 +36,8 @@ type RegistryOptions struct {
 type Registry struct {
 	Host string // 127.0.0.1:port
 
-	srv      *httptest.Server
-	mu       sync.Mutex
-	requests []string
+	srv *httptest.Server
+	log RequestLog
 }
 
 // StartRegistry starts a registry for the test's lifetime.
@@ -76,19 +74,15 @@ func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 	}
 	app := handlers.NewApp(context.Background(), cfg)
 	r := &Registry{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: 200}
+	r.srv = httptest.NewServer(r.log.Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if opts.RefuseTags && req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") {
-			rec.Header().Set("Content-Type", "application/json")
-			rec.WriteHeader(http.StatusForbidden)
-			fmt.Fprint(rec, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
 		} else {
-			app.ServeHTTP(rec, req)
+			app.ServeHTTP(w, req)
 		}
-		r.mu.Lock()
-		r.requests = append(r.requests, fmt.Sprintf("%s %s %d", req.Method, req.URL.Path, rec.status))
-		r.mu.Unlock()
-	}))
+	})))
 	r.Host = strings.TrimPrefix(r.srv.URL, "http://")
 	return r, nil
 }
@@ -97,33 +91,8 @@ func NewRegistry(opts RegistryOptions, dir string) (*Registry, error) {
 func (r *Registry) Close() { r.srv.Close() }
 
 // Requests returns "METHOD /path status" for every request so far but the
-// API version checks (GET /v2/) that clients send to learn the registry's
-// auth scheme: what is left are the requests that read or write images.
-func (r *Registry) Requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, req := range r.requests {
-		if !strings.HasPrefix(req, "GET /v2/ ") {
-			out = append(out, req)
-		}
-	}
-	return out
-}
+// API version checks (GET /v2/).
+func (r *Registry) Requests() []string { return r.log.Requests() }
 
 // Reset forgets the requests so far.
-func (r *Registry) Reset() {
-	r.mu.Lock()
-	r.requests = nil
-	r.mu.Unlock()
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
+func (r *Registry) Reset() { r.log.Reset() }
