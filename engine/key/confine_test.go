@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // checkoutWithOutside makes base/checkout from keyTree and base/outside
@@ -18,10 +20,10 @@ func checkoutWithOutside(t *testing.T) (checkout, outside string) {
 	base := t.TempDir()
 	checkout, outside = filepath.Join(base, "checkout"), filepath.Join(base, "outside")
 	for name, content := range keyTree() {
-		writeFile(t, checkout, name, content)
+		testenv.WriteFile(t, checkout, name, content)
 	}
-	writeFile(t, outside, "secret.txt", "outside the checkout")
-	writeFile(t, outside, "etc/hostname", "outside host")
+	testenv.WriteFile(t, outside, "secret.txt", "outside the checkout")
+	testenv.WriteFile(t, outside, "etc/hostname", "outside host")
 	return checkout, outside
 }
 
@@ -224,7 +226,7 @@ func TestCacheOnIrregularFiles(t *testing.T) {
 func TestDockerfileInCheckout(t *testing.T) {
 	t.Parallel()
 	checkout, outside := checkoutWithOutside(t)
-	writeFile(t, outside, "Dockerfile", "FROM outside\n")
+	testenv.WriteFile(t, outside, "Dockerfile", "FROM outside\n")
 	symlink(t, filepath.Join(outside, "Dockerfile"), filepath.Join(checkout, "out/Dockerfile"))
 	symlink(t, outside, filepath.Join(checkout, "outdir"))
 	symlink(t, "../Dockerfile", filepath.Join(checkout, "in/Dockerfile"))
@@ -305,7 +307,7 @@ func TestComputeKeyCancelled(t *testing.T) {
 	for i := range 1500 {
 		files[filepath.Join("many", string(rune('a'+i%26)), string(rune('a'+i/26%26)), "f"+string(rune('a'+i/676))+".txt")] = "x"
 	}
-	checkout := writeTree(t, files)
+	checkout := testenv.Tree(t, files)
 	huge := filepath.Join(checkout, "huge.bin")
 	f, err := os.Create(huge)
 	if err != nil {

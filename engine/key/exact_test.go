@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // TestSelectedValuesExact: the pairs of documents that gave the
@@ -36,7 +38,7 @@ func TestSelectedValuesExact(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			digestOf := func(doc string) (string, error) {
-				dir := writeTree(t, map[string]string{"v.json": doc})
+				dir := testenv.Tree(t, map[string]string{"v.json": doc})
 				s := Spec{Dir: dir, DockerfileInline: "FROM scratch\n", Platform: "linux/amd64", CacheOn: []string{"v.json#" + tt.selector}}
 				k, err := Compute(t.Context(), s, nil)
 				if err != nil {
@@ -157,7 +159,7 @@ func TestErrorsQuoteValuesShort(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeTree(t, map[string]string{"v.json": tt.doc})
+			dir := testenv.Tree(t, map[string]string{"v.json": tt.doc})
 			s := Spec{Dir: dir, DockerfileInline: "FROM scratch\n", Platform: "linux/amd64", CacheOn: []string{"v.json#" + tt.selector}}
 			_, err := Compute(t.Context(), s, nil)
 			if err == nil || !isConfigError(err) {
@@ -200,7 +202,7 @@ func TestParseBounds(t *testing.T) {
 		t.Errorf("cancelled at 100ms: %v after %v, want the parse to stop at once", err, took)
 	}
 
-	dir := writeTree(t, map[string]string{"big.json": string(doc)})
+	dir := testenv.Tree(t, map[string]string{"big.json": string(doc)})
 	ctx, cancel = context.WithCancel(t.Context())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start = time.Now()
@@ -222,7 +224,7 @@ func TestParseBounds(t *testing.T) {
 // TestCancelNamesThePhase: a cancelled key says where it stopped.
 func TestCancelNamesThePhase(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, keyTree())
+	dir := testenv.Tree(t, keyTree())
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	tests := []struct {

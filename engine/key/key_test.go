@@ -17,30 +17,9 @@ import (
 	"testing"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 	"github.com/itchyny/gojq"
 )
-
-// writeTree writes files (slash paths to content) under a new temporary
-// directory and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		writeFile(t, dir, name, content)
-	}
-	return dir
-}
-
-func writeFile(t *testing.T, dir, name, content string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func mustKey(t *testing.T, s Spec) Key {
 	t.Helper()
@@ -93,7 +72,7 @@ func isConfigError(err error) bool {
 // Scheme if that is wanted, and update this value.
 func TestComputeKeyGolden(t *testing.T) {
 	t.Parallel()
-	c := keySpec(writeTree(t, keyTree()))
+	c := keySpec(testenv.Tree(t, keyTree()))
 	k := mustKey(t, c)
 	const want = "4ebbb6e5b095a81ffa5c14d58cc106162a194568"
 	if k.Tag != want {
@@ -128,7 +107,7 @@ func TestComputeKeyGolden(t *testing.T) {
 
 func TestComputeKeySameInputsSameKey(t *testing.T) {
 	t.Parallel()
-	base := keySpec(writeTree(t, keyTree()))
+	base := keySpec(testenv.Tree(t, keyTree()))
 	want := mustKey(t, base)
 
 	tests := []struct {
@@ -145,7 +124,7 @@ func TestComputeKeySameInputsSameKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			// A fresh checkout elsewhere: the key must not depend on where it is.
-			c := keySpec(writeTree(t, keyTree()))
+			c := keySpec(testenv.Tree(t, keyTree()))
 			c.CacheOn = tt.cacheOn
 			got := mustKey(t, c)
 			if got.Tag != want.Tag {
@@ -160,7 +139,7 @@ func TestComputeKeySameInputsSameKey(t *testing.T) {
 
 func TestComputeKeyInputChanges(t *testing.T) {
 	t.Parallel()
-	baseKey := mustKey(t, keySpec(writeTree(t, keyTree())))
+	baseKey := mustKey(t, keySpec(testenv.Tree(t, keyTree())))
 
 	tests := []struct {
 		name    string
@@ -168,7 +147,7 @@ func TestComputeKeyInputChanges(t *testing.T) {
 		changes bool
 	}{
 		{"dockerfile content", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "Dockerfile", "FROM node:24\nCOPY . .\n")
+			testenv.WriteFile(t, dir, "Dockerfile", "FROM node:24\nCOPY . .\n")
 		}, true},
 		{"dockerfile-inline instead of the same-named file", func(t *testing.T, s *Spec, dir string) {
 			s.DockerfileInline = "FROM node:24\n"
@@ -184,13 +163,13 @@ func TestComputeKeyInputChanges(t *testing.T) {
 		}, true},
 		{"flags", func(t *testing.T, s *Spec, dir string) { s.Flags = "--network=none" }, true},
 		{"cache-on file content", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "yarn.lock", "left-pad@^1.3.0:\n  version \"1.3.1\"\n")
+			testenv.WriteFile(t, dir, "yarn.lock", "left-pad@^1.3.0:\n  version \"1.3.1\"\n")
 		}, true},
 		{"nested file matched by **", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "tools/deep/x/y/package.json", `{"name":"deeper"}`)
+			testenv.WriteFile(t, dir, "tools/deep/x/y/package.json", `{"name":"deeper"}`)
 		}, true},
 		{"new file matching a glob", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "packages/c/package.json", `{"name":"c"}`)
+			testenv.WriteFile(t, dir, "packages/c/package.json", `{"name":"c"}`)
 		}, true},
 		{"file moved", func(t *testing.T, s *Spec, dir string) {
 			if err := os.Rename(filepath.Join(dir, "packages", "a"), filepath.Join(dir, "packages", "a2")); err != nil {
@@ -198,27 +177,27 @@ func TestComputeKeyInputChanges(t *testing.T) {
 			}
 		}, true},
 		{"selected JSON value", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "config.json", `{"deps":{"x":"1.1","y":"2.0"},"version":"1.2.3","scripts":{"test":"jest"}}`)
+			testenv.WriteFile(t, dir, "config.json", `{"deps":{"x":"1.1","y":"2.0"},"version":"1.2.3","scripts":{"test":"jest"}}`)
 		}, true},
 		{"JSON outside the selected path", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "config.json", `{"deps":{"x":"1.0","y":"2.0"},"version":"9.9.9","scripts":{"test":"vitest"},"new":1}`)
+			testenv.WriteFile(t, dir, "config.json", `{"deps":{"x":"1.0","y":"2.0"},"version":"9.9.9","scripts":{"test":"vitest"},"new":1}`)
 		}, false},
 		{"JSON reformatted", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "config.json", "{\n  \"version\": \"1.2.3\",\n  \"deps\": {\"y\": \"2.0\", \"x\": \"1.0\"},\n  \"scripts\": {\"test\": \"jest\"}\n}\n")
+			testenv.WriteFile(t, dir, "config.json", "{\n  \"version\": \"1.2.3\",\n  \"deps\": {\"y\": \"2.0\", \"x\": \"1.0\"},\n  \"scripts\": {\"test\": \"jest\"}\n}\n")
 		}, false},
 		{"file in a dot-directory", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, ".git/package.json", `{"changed":true}`)
-			writeFile(t, dir, "packages/a/.cache/package.json", `{"new":true}`)
+			testenv.WriteFile(t, dir, ".git/package.json", `{"changed":true}`)
+			testenv.WriteFile(t, dir, "packages/a/.cache/package.json", `{"new":true}`)
 		}, false},
 		{"file matching no glob", func(t *testing.T, s *Spec, dir string) {
-			writeFile(t, dir, "packages/b/src/index.ts", "export const b = 3;\n")
-			writeFile(t, dir, "packages/b/package.json.bak", "{}")
+			testenv.WriteFile(t, dir, "packages/b/src/index.ts", "export const b = 3;\n")
+			testenv.WriteFile(t, dir, "packages/b/package.json.bak", "{}")
 		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := writeTree(t, keyTree())
+			dir := testenv.Tree(t, keyTree())
 			s := keySpec(dir)
 			tt.change(t, &s, dir)
 			got := mustKey(t, s)
@@ -246,15 +225,24 @@ func TestComputeKeyFraming(t *testing.T) {
 			func(t *testing.T, c *Spec, dir string) { c.BuildArgs = []string{"A=1", "B=2"} },
 			func(t *testing.T, c *Spec, dir string) { c.BuildArgs = []string{"A=1B=2"} }},
 		{"file name and content",
-			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "ab", "c"); c.CacheOn = []string{"ab"} },
-			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "a", "bc"); c.CacheOn = []string{"a"} }},
+			func(t *testing.T, c *Spec, dir string) {
+				testenv.WriteFile(t, dir, "ab", "c")
+				c.CacheOn = []string{"ab"}
+			},
+			func(t *testing.T, c *Spec, dir string) {
+				testenv.WriteFile(t, dir, "a", "bc")
+				c.CacheOn = []string{"a"}
+			}},
 		{"two files and one",
 			func(t *testing.T, c *Spec, dir string) {
-				writeFile(t, dir, "f1", "x")
-				writeFile(t, dir, "f2", "y")
+				testenv.WriteFile(t, dir, "f1", "x")
+				testenv.WriteFile(t, dir, "f2", "y")
 				c.CacheOn = []string{"f*"}
 			},
-			func(t *testing.T, c *Spec, dir string) { writeFile(t, dir, "f1", "xy"); c.CacheOn = []string{"f*"} }},
+			func(t *testing.T, c *Spec, dir string) {
+				testenv.WriteFile(t, dir, "f1", "xy")
+				c.CacheOn = []string{"f*"}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +274,7 @@ func TestComputeKeyFraming(t *testing.T) {
 
 func TestMatchFilesGlobstar(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, map[string]string{
+	dir := testenv.Tree(t, map[string]string{
 		"package.json":                     "{}",
 		"a/package.json":                   "{}",
 		"a/b/c/package.json":               "{}",
@@ -379,7 +367,7 @@ func referenceHiddenByWildcard(glob, p string) bool {
 
 func TestMatchFilesSameAsGlobWalk(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, map[string]string{
+	dir := testenv.Tree(t, map[string]string{
 		"package.json":                "{}",
 		"yarn.lock":                   "",
 		"a/package.json":              "{}",
@@ -547,7 +535,7 @@ func TestCacheOnInputsSameAsReference(t *testing.T) {
 			files[".git/objects/"+p+"obj"] = "x"
 		}
 	}
-	dir := writeTree(t, files)
+	dir := testenv.Tree(t, files)
 	tests := [][]string{
 		{"**/package.json", "yarn.lock"},
 		{"**/package.json#.deps", "**/package.json", "yarn.lock"},
@@ -594,7 +582,7 @@ func TestCacheOnMatchingNothing(t *testing.T) {
 			t.Parallel()
 			files := keyTree()
 			files[".git/HEAD"] = "ref: refs/heads/main\n"
-			dir := writeTree(t, files)
+			dir := testenv.Tree(t, files)
 			c := keySpec(dir)
 			want := mustKey(t, c)
 
@@ -631,7 +619,7 @@ func TestCacheOnErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := keySpec(writeTree(t, keyTree()))
+			c := keySpec(testenv.Tree(t, keyTree()))
 			c.CacheOn = append(c.CacheOn, tt.pattern)
 			_, err := Compute(t.Context(), c, nil)
 			if err == nil || !isConfigError(err) || !strings.Contains(err.Error(), tt.want) {
@@ -654,7 +642,7 @@ func TestMissingDockerfile(t *testing.T) {
 			t.Parallel()
 			files := keyTree()
 			delete(files, "Dockerfile")
-			c := keySpec(writeTree(t, files))
+			c := keySpec(testenv.Tree(t, files))
 			c.Dockerfile = tt.dockerfile
 			_, err := Compute(t.Context(), c, nil)
 			if err == nil || !isConfigError(err) {
@@ -709,7 +697,7 @@ func TestEnters(t *testing.T) {
 // GlobWalk reads, read ahead (so that it reads none itself), and no others.
 func TestPrefetch(t *testing.T) {
 	t.Parallel()
-	dir := writeTree(t, map[string]string{
+	dir := testenv.Tree(t, map[string]string{
 		"yarn.lock":                               "",
 		"packages/p1/package.json":                "{}",
 		"packages/p1/src/deep/x.ts":               "",

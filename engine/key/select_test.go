@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
 // TestSelectorBounds: a selector whose output grows without end, or a JSON
@@ -17,7 +19,7 @@ func TestSelectorBounds(t *testing.T) {
 	t.Parallel()
 	files := keyTree()
 	files["p.json"] = `{"a":[1,2,3],"b":"x"}`
-	checkout := writeTree(t, files)
+	checkout := testenv.Tree(t, files)
 	big, err := os.Create(filepath.Join(checkout, "big.json"))
 	if err != nil {
 		t.Fatal(err)
