@@ -15,9 +15,12 @@ go build -o bin/docker-ecr-cache ./cmd/docker-ecr-cache
 docker image ls --format '{{.Repository}}:{{.Tag}}' build-cache/example |
   { grep -v ':latest$' || true; } | xargs -r docker rmi >/dev/null
 
+# The test bed's own variables share the tool's prefix: the tool would take
+# them for options it does not know.
 for run in first second; do
   echo "### $run run" >&2
-  bin/docker-ecr-cache \
+  env -u DOCKER_ECR_CACHE_REQUIRE_DOCKER -u DOCKER_ECR_CACHE_DOCKERD_DIR -u DOCKER_ECR_CACHE_BUILDKITD_DIR \
+    bin/docker-ecr-cache \
     --registry-provider local \
     --ecr-name build-cache/example \
     --dockerfile example/Dockerfile \
