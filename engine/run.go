@@ -236,7 +236,11 @@ func logInputs(log Reporter, k key.Key, verbose bool) {
 		}
 	}
 	for i, sum := range key.Summaries(k) {
-		log.Infof("  %-40s %s (%d files)", key.PatternInput+sum.Entry, ShortDigest(sum.Digest), sum.Files)
+		files := "files"
+		if sum.Files == 1 {
+			files = "file"
+		}
+		log.Infof("  %-40s %s (%d %s)", key.PatternInput+sum.Entry, ShortDigest(sum.Digest), sum.Files, files)
 		if verbose {
 			for _, j := range k.CacheOn[i].Inputs {
 				line(inputs[j])
