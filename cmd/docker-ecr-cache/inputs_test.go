@@ -79,7 +79,7 @@ func TestMissWith100000Inputs(t *testing.T) {
 	if n := strings.Count(miss.Stderr, "/sub/f"); n > 0 {
 		t.Errorf("the log names %d files; want one line per cache-on entry", n)
 	}
-	for _, want := range []string{"cache-on src/**/*.txt", "(100000 files)", "cache-on go.sum", "(1 files)"} {
+	for _, want := range []string{"cache-on src/**/*.txt", "(100000 files)", "cache-on go.sum", "(1 file)"} {
 		if !strings.Contains(miss.Stderr, want) {
 			t.Errorf("the log lacks %q", want)
 		}
