@@ -10,19 +10,15 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
-	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -51,7 +47,6 @@ type Client struct {
 	progress io.Writer
 	once     sync.Once
 	pingErr  error
-	platform string // the daemon's, when its /version answered the first call
 }
 
 // New returns a client for the daemon named by the environment (DOCKER_HOST,
@@ -77,60 +72,24 @@ func New(_ context.Context, progress io.Writer) (*Client, error) {
 }
 
 // ready checks once that the daemon answers, negotiating the API version.
-// On a unix socket one unversioned GET /version does it and also tells the
-// platform, so that a hit asks the daemon twice in all, as `docker image
-// inspect` does; elsewhere a ping does it.
 func (c *Client) ready(ctx context.Context) error {
 	c.once.Do(func() {
 		pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		var err error
-		if strings.HasPrefix(c.api.DaemonHost(), "unix://") {
-			err = c.version(pingCtx)
-		} else {
-			var ping types.Ping
-			if ping, err = c.api.Ping(pingCtx); err == nil {
-				// Negotiate from this answer: else the first call pings again.
-				c.api.NegotiateAPIVersionPing(ping)
-			}
-		}
+		ping, err := c.api.Ping(pingCtx)
 		if err != nil {
 			from := "DOCKER_HOST is not set, so the default was tried"
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				from = "from DOCKER_HOST=" + h
 			}
 			c.pingErr = fmt.Errorf("no Docker daemon answers at %s (%s): %w", c.api.DaemonHost(), from, err)
+			return
 		}
+		// Negotiate from this answer: else the first call pings again.
+		c.api.NegotiateAPIVersionPing(ping)
 	})
 	if c.pingErr != nil {
 		return fmt.Errorf("%w; start dockerd, or set DOCKER_HOST to a daemon that runs", c.pingErr)
-	}
-	return nil
-}
-
-// version asks the daemon's unversioned /version, which every API version
-// serves, negotiates the API version from its answer and keeps the
-// platform.
-func (c *Client) version(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+client.DummyHost+"/version", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.api.HTTPClient().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /version: %s", resp.Status)
-	}
-	var v types.Version
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v); err != nil {
-		return fmt.Errorf("reading the daemon's version: %w", err)
-	}
-	c.api.NegotiateAPIVersionPing(types.Ping{APIVersion: v.APIVersion, OSType: v.Os})
-	if c.platform, err = normalizePlatform(v.Os, v.Arch); err != nil {
-		c.platform = "" // Platform asks again, and says why
 	}
 	return nil
 }
@@ -191,9 +150,6 @@ func (c *Client) Tag(ctx context.Context, src, dst string) error {
 func (c *Client) Platform(ctx context.Context) (string, error) {
 	if err := c.ready(ctx); err != nil {
 		return "", err
-	}
-	if c.platform != "" {
-		return c.platform, nil
 	}
 	v, err := c.api.ServerVersion(ctx)
 	if err != nil {
