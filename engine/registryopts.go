@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -294,18 +293,6 @@ func (c *Config) hostedProblems() []error {
 	return errs
 }
 
-// loopbackHost reports whether host[:port] is localhost or a loopback
-// address, where the test registries live.
-func loopbackHost(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	ip := net.ParseIP(h)
-	return h == "localhost" || ip != nil && ip.IsLoopback()
-}
-
 // acrHost reports whether host is an ACR login server, or on loopback: the
 // Azure AD token, good for every registry of the tenant, goes there.
 func acrHost(host string) bool {
@@ -315,7 +302,7 @@ func acrHost(host string) bool {
 			return true
 		}
 	}
-	return loopbackHost(host)
+	return Loopback(host)
 }
 
 // githubHost reports whether the GitHub token may go to host: ghcr.io,
@@ -323,7 +310,7 @@ func acrHost(host string) bool {
 // names, or loopback.
 func (c *Config) githubHost(host string) bool {
 	h := strings.ToLower(host)
-	if h == "ghcr.io" || loopbackHost(host) {
+	if h == "ghcr.io" || Loopback(host) {
 		return true
 	}
 	server := StripScheme(strings.ToLower(c.getenv("GITHUB_SERVER_URL")))
