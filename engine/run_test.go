@@ -666,8 +666,11 @@ func TestRunConfigErrors(t *testing.T) {
 		if !engine.IsConfigError(err) || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("error = %v, want a ConfigError about the Dockerfile", err)
 		}
-		if len(r.dock.Called()) > 0 {
-			t.Errorf("the daemon was used before the key: %q", r.dock.Called())
+		// The platform is asked while the files are hashed (a question
+		// with no effect); nothing else may reach the daemon.
+		used := slices.DeleteFunc(r.dock.Called(), func(c string) bool { return c == "Platform" })
+		if len(used) > 0 {
+			t.Errorf("the daemon was used before the key: %q", used)
 		}
 	})
 	t.Run("a provider's name that is no reference", func(t *testing.T) {
