@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"regexp"
 	"time"
 )
 
@@ -19,16 +18,17 @@ var ErrDenied = errors.New("denied by the registry")
 // repository with IMMUTABLE tag mutability refuses.
 var ErrImmutable = errors.New("the registry refuses to overwrite a tag")
 
-// Immutable matches a registry's message refusing to overwrite a tag: ECR's
+// Immutable is the expression, compiled on first use, that matches a
+// registry's message refusing to overwrite a tag: ECR's
 // ImageTagAlreadyExistsException ("… cannot be overwritten because the
 // repository is immutable"), and the immutable-tag rules of other
 // registries.
-var Immutable = regexp.MustCompile(`(?i)cannot be overwritten|ImageTagAlreadyExists|\bimmutable\b`)
+var Immutable = lazyRegexp(`(?i)cannot be overwritten|ImageTagAlreadyExists|\bimmutable\b`)
 
 // refusesOverwrite reports whether err is a registry's refusal to
 // overwrite a tag.
 func refusesOverwrite(err error) bool {
-	return errors.Is(err, ErrImmutable) || Immutable.MatchString(err.Error())
+	return errors.Is(err, ErrImmutable) || Immutable().MatchString(err.Error())
 }
 
 // Lister is a Registry that lists its repository's tags, so that a miss

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -45,7 +44,7 @@ type Plan struct {
 }
 
 // tagName is the grammar of an image tag.
-var tagName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var tagName = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // Validate reports every problem with c at once, each naming the option.
 func (c *Config) Validate() error {
@@ -69,7 +68,7 @@ func (c *Config) Plan() (*Plan, error) {
 	if c.KeepLast < 0 {
 		add("keep-last is %d: give a whole number of keys, 0 or more", c.KeepLast)
 	}
-	if c.FallbackTag != "" && !tagName.MatchString(c.FallbackTag) {
+	if c.FallbackTag != "" && !tagName().MatchString(c.FallbackTag) {
 		add("fallback-tag %q is not a tag: use up to 128 letters, digits, _, . and -, not starting with . or -", c.FallbackTag)
 	}
 	if !c.Save && c.BuildKitHost != "" {
@@ -82,7 +81,7 @@ func (c *Config) Plan() (*Plan, error) {
 	errs = append(errs, c.CheckoutProblems()...)
 	for i, a := range c.BuildArgs {
 		name, _, _ := strings.Cut(a, "=")
-		if !envName.MatchString(name) {
+		if !envName().MatchString(name) {
 			// The entry is not shown: it may hold a value.
 			add("build-args entry %d does not start with a valid NAME: write NAME or NAME=value", i+1)
 		}

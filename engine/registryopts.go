@@ -227,7 +227,7 @@ func (c *Config) googleProblems() []error {
 }
 
 // A Buildkite organization or registry slug.
-var buildkiteSlug = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+var buildkiteSlug = lazyRegexp(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
 
 // DefaultBuildkiteHost is the Buildkite Packages registry host.
 const DefaultBuildkiteHost = "packages.buildkite.com"
@@ -271,13 +271,13 @@ func (c *Config) hostedProblems() []error {
 		switch {
 		case org == "":
 			add("buildkite-organization is required with registry-provider: buildkite-packages outside a Buildkite job: set it to the organization's slug")
-		case !buildkiteSlug.MatchString(org):
+		case !buildkiteSlug().MatchString(org):
 			add("buildkite-organization %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in the organization's URL", org)
 		}
 		switch {
 		case reg == "":
 			add("buildkite-registry is required with registry-provider: buildkite-packages: set it to the container registry's slug, as in packages.buildkite.com/ORG/REGISTRY")
-		case !buildkiteSlug.MatchString(reg):
+		case !buildkiteSlug().MatchString(reg):
 			add("buildkite-registry %q is not a Buildkite slug: use lower-case letters, digits and hyphens, as in packages.buildkite.com/ORG/REGISTRY", reg)
 		}
 	}

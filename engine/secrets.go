@@ -48,7 +48,7 @@ func ParseSecret(s string, getenv func(string) string) (Secret, error) {
 	case sec.Env == "" && sec.Src == "":
 		sec.Env = sec.ID
 	}
-	if !envName.MatchString(sec.ID) && sec.Src == "" && sec.Env == sec.ID {
+	if !envName().MatchString(sec.ID) && sec.Src == "" && sec.Env == sec.ID {
 		return sec, Configf("secrets entry %q is not a variable name: write NAME or id=…,src=…", s)
 	}
 	if sec.Env != "" && getenv(sec.Env) == "" {

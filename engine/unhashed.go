@@ -21,7 +21,7 @@ func CheckUnhashedBuildArgs(buildArgs, unhashed []string) error {
 	for _, a := range unhashed {
 		name, _, _ := strings.Cut(a, "=")
 		switch {
-		case !envName.MatchString(name):
+		case !envName().MatchString(name):
 			errs = append(errs, fmt.Errorf("unhashed-build-args entry %q does not start with a valid NAME: write NAME or NAME=value", a))
 		case hashed[name]:
 			errs = append(errs, fmt.Errorf("%s is in both build-args and unhashed-build-args: keep it in one list (build-args are part of the key, unhashed-build-args are not)", name))

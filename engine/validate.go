@@ -56,7 +56,7 @@ func pluginOption(name string) bool {
 // one a loader, shell, toolchain, tool or CI reads for its own.
 func (c *Config) exportVarProblem() error {
 	name := c.ExportEnvVariable
-	if !envName.MatchString(name) {
+	if !envName().MatchString(name) {
 		return fmt.Errorf("export-env-variable %q is not a valid variable name: use letters, digits and underscores", name)
 	}
 	upper := strings.ToUpper(name)

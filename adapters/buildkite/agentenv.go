@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // AgentEnv returns the variables the Buildkite agent sets for one instance
@@ -32,10 +33,10 @@ func AgentEnv(config map[string]any, oldAgent bool) ([]string, error) {
 	return out, nil
 }
 
-var dashOrSpace = regexp.MustCompile(`-|\s`)
+var dashOrSpace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-|\s`) })
 
 // agentKey is the agent's formatEnvKey: upper case, - and spaces to _.
-func agentKey(k string) string { return dashOrSpace.ReplaceAllString(strings.ToUpper(k), "_") }
+func agentKey(k string) string { return dashOrSpace().ReplaceAllString(strings.ToUpper(k), "_") }
 
 func flatten(prefix string, v any, out *[]string) error {
 	switch v := v.(type) {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -164,7 +165,7 @@ func Parse(c *engine.Config, s Settings, args []string, env frontend.Env) (Setti
 	if s.Output != "dotenv" && s.Output != "json" {
 		errs = append(errs, engine.Configf("output %q is not known: use dotenv or json", s.Output))
 	}
-	if !dotenvName.MatchString(s.OutputPrefix + "X") {
+	if !dotenvName().MatchString(s.OutputPrefix + "X") {
 		errs = append(errs, engine.Configf("output-prefix %q: a variable name holds only letters, digits and _, and starts with a letter or _", s.OutputPrefix))
 	}
 	if len(errs) > 0 {
@@ -174,13 +175,13 @@ func Parse(c *engine.Config, s Settings, args []string, env frontend.Env) (Setti
 }
 
 // dotenvName is what a dotenv variable's name may be, on every CI.
-var dotenvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var dotenvName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
-var notRepoChars = regexp.MustCompile(`[^a-z0-9._-]+`)
+var notRepoChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9._-]+`) })
 
 // repoName makes a directory name usable in a repository name.
 func repoName(s string) string {
-	s = strings.Trim(notRepoChars.ReplaceAllString(strings.ToLower(s), "-"), "-._")
+	s = strings.Trim(notRepoChars().ReplaceAllString(strings.ToLower(s), "-"), "-._")
 	if s == "" {
 		return "default"
 	}
@@ -206,11 +207,11 @@ func Write(w io.Writer, s Settings, r engine.Result) error {
 	return nil
 }
 
-var plain = regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`)
+var plain = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`) })
 
 // dotenvQuote quotes a value for the shell unless it is plainly safe.
 func dotenvQuote(v string) string {
-	if plain.MatchString(v) {
+	if plain().MatchString(v) {
 		return v
 	}
 	return frontend.ShellQuote(v)

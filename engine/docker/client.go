@@ -18,10 +18,8 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/containerd/platforms"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
@@ -47,6 +45,9 @@ type Client struct {
 	progress io.Writer
 	once     sync.Once
 	pingErr  error
+	// platforms is where the daemons' platforms are remembered
+	// (platformCache); "" remembers nothing.
+	platforms string
 }
 
 // New returns a client for the daemon named by the environment (DOCKER_HOST,
@@ -68,6 +69,7 @@ func New(_ context.Context, progress io.Writer) (*Client, error) {
 		StallPullPush: engine.DefaultStallTimeoutPullPush,
 		api:           api,
 		progress:      progress,
+		platforms:     platformsDir(),
 	}, nil
 }
 
@@ -141,30 +143,6 @@ func (c *Client) Tag(ctx context.Context, src, dst string) error {
 		return fmt.Errorf("tagging %s as %s: %w", src, dst, err)
 	}
 	return nil
-}
-
-// Platform is the platform the daemon builds for when none is given: the
-// OS and architecture its own binary was built for, as the Engine API's
-// version reports them, normalized as containerd does (an arm daemon
-// builds for arm/v7).
-func (c *Client) Platform(ctx context.Context) (string, error) {
-	if err := c.ready(ctx); err != nil {
-		return "", err
-	}
-	v, err := c.api.ServerVersion(ctx)
-	if err != nil {
-		return "", fmt.Errorf("asking the daemon for its version: %w", err)
-	}
-	return normalizePlatform(v.Os, v.Arch)
-}
-
-// normalizePlatform is os/arch[/variant] as containerd normalizes it:
-// x86_64 is amd64, aarch64 is arm64, arm is arm/v7.
-func normalizePlatform(goos, arch string) (string, error) {
-	if goos == "" || arch == "" {
-		return "", fmt.Errorf("the daemon reports no platform (OS %q, architecture %q): set the platform option", goos, arch)
-	}
-	return platforms.Format(platforms.Normalize(ocispec.Platform{OS: goos, Architecture: arch})), nil
 }
 
 // registryAuth is the X-Registry-Auth header for auth; an empty Auth is

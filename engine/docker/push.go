@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -35,9 +36,9 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 	})
 	if err != nil {
 		switch {
-		case engine.Immutable.MatchString(err.Error()):
+		case engine.Immutable().MatchString(err.Error()):
 			err = markedError{err, engine.ErrImmutable}
-		case denied.MatchString(err.Error()):
+		case denied().MatchString(err.Error()):
 			err = markedError{err, engine.ErrDenied}
 		}
 		return "", err // the caller names ref
@@ -65,7 +66,9 @@ func (c *Client) push(ctx context.Context, w *watchdog, ref, enc string) (string
 }
 
 // denied is the daemon's message for a registry's 401 or 403.
-var denied = regexp.MustCompile(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
+var denied = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
+})
 
 // markedError is a push the registry refused: it reads as the daemon's
 // message and is mark (engine.ErrDenied or engine.ErrImmutable).

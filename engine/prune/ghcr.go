@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
@@ -387,11 +388,11 @@ func (g *GHCR) nextPage(link string) (string, error) {
 	return next, nil
 }
 
-var linkNext = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
+var linkNext = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<([^>]+)>;\s*rel="next"`) })
 
 // nextLink is the rel="next" URL of a Link header, or "".
 func nextLink(h string) string {
-	if m := linkNext.FindStringSubmatch(h); m != nil {
+	if m := linkNext().FindStringSubmatch(h); m != nil {
 		return m[1]
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
@@ -58,12 +59,12 @@ func (d Decision) Age(now time.Time) time.Duration {
 	return now.Sub(d.Pushed)
 }
 
-var keyTag = regexp.MustCompile(fmt.Sprintf("^[0-9a-f]{%d}$", key.Length))
+var keyTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(fmt.Sprintf("^[0-9a-f]{%d}$", key.Length)) })
 
 // IsKeyTag reports whether tag has the form of a cache key. Only such tags
 // are candidates: others (latest, buildcache, a user's own) are kept
 // without reading their images.
-func IsKeyTag(tag string) bool { return keyTag.MatchString(tag) }
+func IsKeyTag(tag string) bool { return keyTag().MatchString(tag) }
 
 // Decide applies p to images and returns a decision for each, in the
 // order given. A key image (its key label is its tag) is deleted only when
