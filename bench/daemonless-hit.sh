@@ -7,10 +7,12 @@
 # as releases are (static, stripped). Each side is run $runs times after
 # one warm-up; the median is reported, with each binary's start-up alone
 # (process start and package init: an unknown subcommand, `crane version`).
-#   bench/daemonless-hit.sh [runs, default 5]
+#   bench/daemonless-hit.sh [runs, default 41]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-5}
+# shellcheck disable=SC1091
+. bench/report.sh
+runs=${1:-41}
 eval "$(scripts/buildkitd-up.sh)"
 
 work=$(mktemp -d)
@@ -52,30 +54,37 @@ hit=$(tool)
 grep -qx 'CACHE_HIT=true' <<<"$hit" || { say "the second run is not a hit"; cat "$work/tool.log" >&2; exit 1; }
 
 now() { date +%s%N; }
-# median_ms CMD...: the median wall time of $runs runs of CMD, in ms.
+# median_ms CMD...: the median wall time of $runs runs of CMD, in ms, after
+# one warm-up; its output is dropped, as crane's is.
 median_ms() {
-  "$@" >/dev/null
+  "$@" >/dev/null 2>&1 || true
   local start times=()
   for _ in $(seq 1 "$runs"); do
     start=$(now)
-    "$@" >/dev/null
+    "$@" >/dev/null 2>&1 || true
     times+=("$(( ($(now) - start) / 1000 ))")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1000}'
 }
-# started: docker-ecr-cache's start-up alone; it exits 2 on the unknown
-# subcommand before it reads anything.
-started() { "$work/docker-ecr-cache" no-such-subcommand 2>/dev/null || true; }
-ours=$(median_ms tool)
+# The tool is timed in $app with its environment set once, as crane is, so
+# that neither side pays for a subshell or env(1) per run.
+ours=$(
+  cd "$app"
+  unset "${!DOCKER_ECR_CACHE_@}" BUILDKIT_HOST
+  export HOME=$work DOCKER_HOST=unix:///nonexistent/docker.sock \
+    DOCKER_ECR_CACHE_REGISTRY_PROVIDER=registry DOCKER_ECR_CACHE_REGISTRY="$reg/bench/daemonless"
+  median_ms "$work/docker-ecr-cache"
+)
 crane=$(median_ms "$work/crane" digest --insecure "$ref")
-ours0=$(median_ms started)
+# Start-up alone: an unknown subcommand exits 2 before it reads anything.
+ours0=$(median_ms "$work/docker-ecr-cache" no-such-subcommand)
 crane0=$(median_ms "$work/crane" version)
 ratio=$(awk -v a="$ours" -v b="$crane" 'BEGIN {printf "%.2f", a / b}')
-machine="$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| daemonless registry hit (median of $runs) | whole process | start-up alone | the rest |"
-echo "|---|---:|---:|---:|"
-echo "| docker-ecr-cache (config, key, one manifest HEAD) | $ours ms | $ours0 ms | $(awk -v a="$ours" -v b="$ours0" 'BEGIN {printf "%.1f", a - b}') ms |"
-echo "| crane digest | $crane ms | $crane0 ms | $(awk -v a="$crane" -v b="$crane0" 'BEGIN {printf "%.1f", a - b}') ms |"
-echo "| ratio | ${ratio}× | | |"
-echo
-echo "Measured $machine, by \`bench/daemonless-hit.sh $runs\`."
+rest() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a - b}'; }
+bench_report daemonless-hit "bench/daemonless-hit.sh $runs" <<EOF
+| daemonless registry hit (median of $runs) | whole process | start-up alone | the rest |
+|---|---:|---:|---:|
+| docker-ecr-cache (config, key, one manifest HEAD) | $ours ms | $ours0 ms | $(rest "$ours" "$ours0") ms |
+| crane digest | $crane ms | $crane0 ms | $(rest "$crane" "$crane0") ms |
+| ratio | ${ratio}× | | |
+EOF

@@ -27,22 +27,33 @@ grep -q '^CACHE_HIT=true$' <(hit; cat "$work/out.env") || { echo "second run is 
 # shellcheck disable=SC1091
 . "$work/out.env"
 
-# median_ms CMD...: runs CMD $runs times and prints the median in ms.
-median_ms() {
-  local times=() start end
-  for _ in $(seq "$runs"); do
-    start=$(date +%s%N); "$@" >/dev/null 2>&1; end=$(date +%s%N)
-    times+=($(((end - start) / 1000)))
+# Each round runs the three once, in turn, so that the machine's drift
+# (other work, clock speed) falls on all three alike.
+: >"$work/times"
+for _ in $(seq "$runs"); do
+  for side in base ours given; do
+    case $side in
+      base) cmd=(docker image inspect "$IMAGE_REF") ;;
+      ours) cmd=(hit) ;;
+      given) cmd=(hit_platform_given) ;;
+    esac
+    start=$(date +%s%N)
+    "${cmd[@]}" >/dev/null 2>&1
+    end=$(date +%s%N)
+    echo "$side $(((end - start) / 1000))" >>"$work/times"
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
+done
+# median_ms SIDE: the median of SIDE's times, in ms.
+median_ms() {
+  awk -v side="$1" '$1 == side {print $2}' "$work/times" | sort -n |
+    awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]/1000}'
 }
-
-base=$(median_ms docker image inspect "$IMAGE_REF")
-ours=$(median_ms hit)
-given=$(median_ms hit_platform_given)
+base=$(median_ms base)
+ours=$(median_ms ours)
+given=$(median_ms given)
 ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.2f", a/b}'; }
 {
-  echo "| whole hit, image local (median of $runs runs) | median | ratio |"
+  echo "| whole hit, image local (median of $runs runs, taking turns) | median | ratio |"
   echo "|---|---:|---:|"
   echo "| baseline: \`docker image inspect\` of the same image (CLI process + one API call) | $base ms | 1.00× |"
   echo "| \`registry-provider: local\` | $ours ms | $(ratio "$ours")× |"
