@@ -45,7 +45,7 @@ trap 'rm -rf "$work"' EXIT
 # add_busybox ARCH ROOT puts the pinned static busybox for ARCH in ROOT's
 # /bin, with a link for each of its applets (sh among them).
 add_busybox() {
-  local arch="$1" root="$2" src want got applet
+  local arch="$1" root="$2" src want got applet lister
   src="${BUSYBOX_DIR:+$BUSYBOX_DIR/busybox_linux_$arch}"
   if [[ -z "$src" || ! -f "$src" ]]; then
     if [[ "$arch" != "$host" ]]; then
@@ -69,9 +69,13 @@ add_busybox() {
   chmod 755 "$root/bin/busybox"
   mkdir -p "$root/usr/local/bin"
   ln -s /docker-ecr-cache "$root/usr/local/bin/docker-ecr-cache"
-  # The applets of the pinned version, listed by this machine's copy when
-  # the arch is another.
-  for applet in $(/bin/busybox --list); do
+  # The applets of the pinned version, listed by the copy for this
+  # machine's arch (BUSYBOX_DIR's, else /bin/busybox) when the arch is another.
+  lister=/bin/busybox
+  if [[ -n "${BUSYBOX_DIR:-}" && -f "$BUSYBOX_DIR/busybox_linux_$host" ]]; then
+    lister="$BUSYBOX_DIR/busybox_linux_$host"
+  fi
+  for applet in $("$lister" --list); do
     [[ "$applet" == busybox ]] || ln -s busybox "$root/bin/$applet"
   done
 }
