@@ -366,3 +366,54 @@ func TestStoreConfigErrors(t *testing.T) {
 		t.Fatal("errPushDenied is not ErrDenied")
 	}
 }
+
+// TestRunBuilderRefused: a BuildKit host whose push of the key tag the
+// registry refuses fails the run with a push error naming the fix, not a
+// build error pointing at the Dockerfile, and nothing moves.
+func TestRunBuilderRefused(t *testing.T) {
+	t.Parallel()
+	denied := engine.MarkRefusal(errors.New("failed to push REF: unexpected status from PUT request: 403 Forbidden"))
+	for _, tt := range []struct {
+		name      string
+		set       func(*engine.Config)
+		immutable bool  // the repository's tags cannot be overwritten
+		storeKey  bool  // the key tag is in the registry before the run
+		fail      error // what the builder answers, instead of building
+		mark      error
+		want      string
+	}{
+		{name: "denied", fail: denied, mark: engine.ErrDenied, want: "give the job a credential that may push to " + repo},
+		{name: "denied, a fork's pull request", set: func(c *engine.Config) { c.ForkPullRequest = true }, fail: denied, mark: engine.ErrDenied,
+			want: "build pull requests from forks on a Docker daemon (without buildkit-host)"},
+		{name: "immutable, restore: false", set: func(c *engine.Config) { c.Restore = false }, immutable: true, storeKey: true, mark: engine.ErrImmutable,
+			want: "restore: false: pushing REF: "},
+		{name: "immutable, pushed by another run meanwhile", immutable: true, mark: engine.ErrImmutable,
+			fail: engine.MarkRefusal(errors.New("failed to push REF: tag is immutable")), want: "run the job again to take its image"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, b := bkRig(t, tt.set)
+			r.reg.Immutable = tt.immutable
+			r.store("latest", []key.Input{{Name: "dockerfile", Digest: "sha256:old"}}, time.Hour)
+			latest := r.reg.Tags["latest"]
+			if tt.storeKey {
+				r.store(r.key.Tag, nil, time.Hour)
+			}
+			if tt.fail != nil {
+				b.Fail = map[string]error{"Build " + r.ref: tt.fail}
+			}
+			_, err := r.runWith(t, b)
+			var be *engine.BuildError
+			want := strings.ReplaceAll(tt.want, "REF", r.ref)
+			if err == nil || errors.As(err, &be) || !errors.Is(err, tt.mark) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error = %v (a build error: %v); want a push error marked %v saying %q", err, be != nil, tt.mark, want)
+			}
+			if r.reg.Tags["latest"].Digest != latest.Digest {
+				t.Errorf("latest moved to %+v", r.reg.Tags["latest"])
+			}
+			if _, ok := r.reg.Tags[r.key.Tag]; ok != tt.storeKey {
+				t.Errorf("key tag stored: %v, want %v", ok, tt.storeKey)
+			}
+		})
+	}
+}

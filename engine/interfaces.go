@@ -25,6 +25,30 @@ var ErrImmutable = errors.New("the registry refuses to overwrite a tag")
 // registries.
 var Immutable = lazyRegexp(`(?i)cannot be overwritten|ImageTagAlreadyExists|\bimmutable\b`)
 
+// denied is a registry's 401 or 403, as the daemon and BuildKit word it.
+var denied = lazyRegexp(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
+
+// MarkRefusal marks err, a failed push, with ErrImmutable or ErrDenied
+// when its text is a registry's refusal to overwrite a tag or to take the
+// credential; it still reads as err. Any other err is returned as is.
+func MarkRefusal(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case Immutable().MatchString(err.Error()):
+		return refusal{err, ErrImmutable}
+	case denied().MatchString(err.Error()):
+		return refusal{err, ErrDenied}
+	}
+	return err
+}
+
+// refusal is a push the registry refused: it reads as err and is mark.
+type refusal struct{ err, mark error }
+
+func (r refusal) Error() string   { return r.err.Error() }
+func (r refusal) Unwrap() []error { return []error{r.err, r.mark} }
+
 // refusesOverwrite reports whether err is a registry's refusal to
 // overwrite a tag.
 func refusesOverwrite(err error) bool {

@@ -202,6 +202,9 @@ func (e *Engine) build(ctx context.Context, s *state, cache string) error {
 	started := time.Now()
 	labels[LabelBuildStarted] = formatStarted(started)
 	res, err := e.Builder.Build(ctx, spec)
+	if errors.Is(err, ErrDenied) || errors.Is(err, ErrImmutable) {
+		return e.builderRefused(s, err)
+	}
 	if err != nil {
 		return &BuildError{Ref: s.Ref, Dockerfile: spec.Dockerfile, Err: err}
 	}

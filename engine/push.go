@@ -27,7 +27,7 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 		s.Unstored = true
 		return nil
 	case err != nil && refusesOverwrite(err) && !s.plan.Config.Restore:
-		return fmt.Errorf("restore: false: pushing %s: %w: a key's image cannot be replaced in this repository; change cache-key to build a new key instead", s.Ref, err)
+		return keyImmutable(s, err)
 	case err != nil:
 		return fmt.Errorf("pushing %s: %w", s.Ref, err)
 	}
@@ -36,6 +36,28 @@ func (e *Engine) push(ctx context.Context, s *state) error {
 		return err
 	}
 	return e.moveLatest(ctx, s)
+}
+
+// keyImmutable is the error of restore: false on a repository whose tags
+// cannot be overwritten.
+func keyImmutable(s *state, err error) error {
+	return fmt.Errorf("restore: false: pushing %s: %w: a key's image cannot be replaced in this repository; change cache-key to build a new key instead", s.Ref, err)
+}
+
+// builderRefused is the error of a builder whose push of the key tag the
+// registry refused (a BuildKit host pushes while it builds): a push error
+// naming the fix, not a build error. A fork's pull request cannot be handed
+// an image the builder kept, as a daemon's build can.
+func (e *Engine) builderRefused(s *state, err error) error {
+	switch {
+	case errors.Is(err, ErrDenied) && s.plan.Config.ForkPullRequest:
+		return fmt.Errorf("pushing %s: %w: this run is a pull request from a fork, whose credential may not push, and a BuildKit host hands over only what it pushed; build pull requests from forks on a Docker daemon (without buildkit-host), where a refused push is handed over from the daemon", s.Ref, err)
+	case errors.Is(err, ErrDenied):
+		return fmt.Errorf("pushing %s: %w: give the job a credential that may push to %s", s.Ref, err, s.Image)
+	case !s.plan.Config.Restore:
+		return keyImmutable(s, err)
+	}
+	return fmt.Errorf("pushing %s: %w: another run pushed this key first on a repository whose tags cannot be overwritten; run the job again to take its image", s.Ref, err)
 }
 
 // held asks the registry which image the key tag names after the push of

@@ -156,6 +156,11 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return engine.BuildResult{}, fmt.Errorf("building on %s: %w", b.host, err)
 		}
+		if strings.Contains(err.Error(), "failed to push "+spec.Tags[0]) {
+			// The registry refused the image, not the Dockerfile: a
+			// credential that may not push, or an immutable tag.
+			err = engine.MarkRefusal(err)
+		}
 		return engine.BuildResult{}, fmt.Errorf("building on %s: %w", b.host, p.Explain(err))
 	}
 	digest := resp.ExporterResponse[exptypes.ExporterImageDigestKey]

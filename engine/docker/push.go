@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"sync"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -35,13 +33,7 @@ func (c *Client) Push(ctx context.Context, ref string, auth engine.Auth) (string
 		return w.stop(err)
 	})
 	if err != nil {
-		switch {
-		case engine.Immutable().MatchString(err.Error()):
-			err = markedError{err, engine.ErrImmutable}
-		case denied().MatchString(err.Error()):
-			err = markedError{err, engine.ErrDenied}
-		}
-		return "", err // the caller names ref
+		return "", engine.MarkRefusal(err) // the caller names ref
 	}
 	if digest == "" {
 		return "", fmt.Errorf("the daemon reported no digest for %s, so the push cannot be trusted", ref)
@@ -64,15 +56,3 @@ func (c *Client) push(ctx context.Context, w *watchdog, ref, enc string) (string
 	})
 	return digest, err
 }
-
-// denied is the daemon's message for a registry's 401 or 403.
-var denied = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?i)unauthorized|authentication required|\bdenied\b|forbidden|\b40[13]\b`)
-})
-
-// markedError is a push the registry refused: it reads as the daemon's
-// message and is mark (engine.ErrDenied or engine.ErrImmutable).
-type markedError struct{ err, mark error }
-
-func (e markedError) Error() string   { return e.err.Error() }
-func (e markedError) Unwrap() []error { return []error{e.err, e.mark} }

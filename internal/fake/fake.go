@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -388,17 +389,18 @@ func (b *Builder) Build(ctx context.Context, spec engine.BuildSpec) (engine.Buil
 	b.Specs = append(b.Specs, spec)
 	n := len(b.Specs)
 	b.mu.Unlock()
+	// A refused push is marked, as the BuildKit builder marks it.
 	if spec.Auth != b.Registry.Cred {
-		return engine.BuildResult{}, fmt.Errorf("push access denied")
+		return engine.BuildResult{}, engine.MarkRefusal(errors.New("failed to push: push access denied"))
 	}
 	digest := BuilderDigest(n)
 	for _, t := range spec.Tags {
 		repo, tag := split(t)
 		if repo != b.Registry.Repo {
-			return engine.BuildResult{}, fmt.Errorf("push access denied for %s", t)
+			return engine.BuildResult{}, engine.MarkRefusal(fmt.Errorf("failed to push %s: push access denied", t))
 		}
 		if err := b.Registry.put(tag, Manifest{Digest: digest, Labels: spec.ImageLabels()}); err != nil {
-			return engine.BuildResult{}, err
+			return engine.BuildResult{}, engine.MarkRefusal(fmt.Errorf("failed to push %s: %w", t, err))
 		}
 	}
 	return engine.BuildResult{ID: fmt.Sprintf("sha256:bk-%d", n), Digest: digest, Pushed: true}, nil
