@@ -11,19 +11,22 @@ start=$(date +%s)
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
 
-# Tools the tests need, built once per machine and shared by every test
-# package: buildkitd (the buildkit-host tests start private daemons with it).
-if [ -z "${DOCKER_ECR_CACHE_BUILDKITD:-}" ] && [ "$(id -u)" = 0 ]; then
-  DOCKER_ECR_CACHE_BUILDKITD=$(scripts/buildkitd-up.sh bin)
-  export DOCKER_ECR_CACHE_BUILDKITD
-fi
-
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docker-ecr-cache-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# Built in the background while the tests compile and run, so that their
+# waits on the daemons overlap the compiles: buildkitd, once per machine
+# (the BuildKit tests that find it missing wait on the same lock, in
+# scripts/buildkitd-up.sh bin, and share it), and the release proofs'
+# binary, go build with .goreleaser.yaml's flags (the bats tests at the end
+# wait for it). go vet runs in make lint; go test runs its main checks.
+buildkitd_pid=
+if [ -z "${DOCKER_ECR_CACHE_BUILDKITD:-}" ] && [ "$(id -u)" = 0 ]; then
+  scripts/buildkitd-up.sh bin >/dev/null 2>"$tmp/buildkitd.log" &
+  buildkitd_pid=$!
+fi
+scripts/release-snapshot.sh --host >/dev/null 2>"$tmp/release.log" &
+release_pid=$!
 go build -o "$tmp/testsummary" ./internal/testsummary
-go vet ./...
-# The release proofs' binary: go build with .goreleaser.yaml's flags.
-scripts/release-snapshot.sh --host >/dev/null
 
 # missing WHAT says what is missing: CI (DOCKER_ECR_CACHE_REQUIRE_DOCKER=1)
 # fails, elsewhere the bats tests are skipped.
@@ -55,6 +58,16 @@ fi
 # summary below decides the exit code from the events and the TAP lines.
 go test -json -count=1 -timeout 20m ./... 2>&1 | tee "$tmp/go.json" | "$tmp/testsummary" -progress || true
 : >"$tmp/bats.tap"
+if ! wait "$release_pid"; then
+  cat "$tmp/release.log" >&2
+  echo "building the release proofs' binary (scripts/release-snapshot.sh --host) failed" >&2
+  exit 1
+fi
+if [ -n "$buildkitd_pid" ] && ! wait "$buildkitd_pid"; then
+  cat "$tmp/buildkitd.log" >&2
+  echo "building buildkitd (scripts/buildkitd-up.sh bin) failed" >&2
+  exit 1
+fi
 if $bats; then
   bats --formatter tap tests/buildkite tests/release >"$tmp/bats.tap" 2>&1 || true
   grep -v '^ok ' "$tmp/bats.tap" || true
