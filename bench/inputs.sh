@@ -23,23 +23,12 @@ export LC_ALL=C
 
 reps=${REPS:-5}
 files=${FILES:-100000}
-for tool in go find xargs awk /usr/bin/time; do
-	command -v "$tool" >/dev/null || {
-		echo "inputs.sh: $tool is not installed" >&2
-		exit 2
-	}
-done
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/inputs-bench.XXXXXX")
-cleanup() {
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$src/bench/report.sh"
+bench_need inputs.sh go find xargs awk /usr/bin/time
+bench_workdir inputs
 
 echo "building..." >&2
 (cd "$src" && go build -o "$work/docker-ecr-cache" ./cmd/docker-ecr-cache && go build -o "$work/labelsize" ./bench/labelsize)

@@ -32,23 +32,12 @@ if ((BASH_VERSINFO[0] < 5)); then
 	echo "key.sh: needs bash 5 or later (for EPOCHREALTIME)" >&2
 	exit 2
 fi
-for tool in go sha1sum find xargs awk; do
-	command -v "$tool" >/dev/null || {
-		echo "key.sh: $tool is not installed" >&2
-		exit 2
-	}
-done
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/key-bench.XXXXXX")
-cleanup() {
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$src/bench/report.sh"
+bench_need key.sh go sha1sum find xargs awk
+bench_workdir key
 
 echo "building..." >&2
 (
@@ -183,8 +172,6 @@ done
 table >"$work/table.md"
 echo
 cat "$work/table.md"
-# shellcheck disable=SC1091
-. "$src/bench/report.sh"
 bench_report key "REPS=$reps ORIG_REPS=$orig_reps bench/key.sh" <"$work/table.md"
 ours=keytime
 [[ " ${methods[*]} " == *" cli_key "* ]] && ours=cli_key

@@ -6,6 +6,9 @@
 #                               <!-- bench:NAME --> and <!-- /bench:NAME -->
 #                               in docs/performance.md, after a line giving
 #                               the date, the machine, its load and COMMAND
+#   bench_need SCRIPT TOOL...  exits 2 naming the first TOOL not installed
+#   bench_workdir SCRIPT        sets work to a new temporary directory,
+#                               removed at exit unless KEEP=1
 #   bench_result NAME GROUP LABEL MS
 #                               one figure for bench/chart, in
 #                               bench/results/NAME.tsv (the first call of a
@@ -48,4 +51,28 @@ bench_result() {
     bench_started[$name]=1
   fi
   printf '%s\t%s\t%s\n' "$group" "$label" "$ms" >>"$file"
+}
+
+bench_need() {
+  local script=$1 tool
+  shift
+  for tool; do
+    command -v "$tool" >/dev/null || {
+      echo "$script: $tool is not installed" >&2
+      exit 2
+    }
+  done
+}
+
+bench_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1-bench.XXXXXX")
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  if [[ ${KEEP:-} == 1 ]]; then
+    echo "kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
 }
