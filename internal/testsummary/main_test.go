@@ -39,3 +39,25 @@ func TestSummary(t *testing.T) {
 		t.Errorf("line\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestModuleDownloads: go test's notes of the modules it downloads (a
+// cold module cache) are shown, not counted as a broken package.
+func TestModuleDownloads(t *testing.T) {
+	events := `go: downloading github.com/moby/sys/mount v0.3.4
+{"Action":"output","Package":"q","Output":"ok  \tq\t0.2s\n"}
+{"Action":"pass","Package":"q"}
+# q
+q/x.go:1:1: expected 'package', found 'EOF'
+`
+	s := tally{skipped: map[string]int{}}
+	var out bytes.Buffer
+	if err := s.readJSON(strings.NewReader(events), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "go: downloading github.com/moby/sys/mount v0.3.4\n") {
+		t.Errorf("output %q does not show the download", out.String())
+	}
+	if s.broken != 2 {
+		t.Errorf("broken = %d, want 2 (the build failure's lines, not the download)", s.broken)
+	}
+}
