@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
+# The test binaries, the commands they build and the release proofs'
+# binary share one compile of the dependencies: all static and -trimpath,
+# as releases are built.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docker-ecr-cache-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -83,8 +82,30 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
-// RepoRoot is the module's root directory.
+// RepoRoot is the module's root directory: the nearest directory holding a
+// go.mod above the one go test ran the package's tests in (its source
+// directory), found before any test changes directory. It does not rely on
+// source paths compiled in, which -trimpath removes.
 func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	if repoRoot == "" {
+		panic("testenv: no go.mod above the test's directory")
+	}
+	return repoRoot
 }
+
+var repoRoot = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}()
