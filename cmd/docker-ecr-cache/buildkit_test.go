@@ -102,6 +102,7 @@ func indexOf(requests []string, re string) int {
 // skip-pull-from-cache a miss leaves nothing on the job's daemon. Against
 // an open registry and one that needs a password.
 func TestBuildKitMissHit(t *testing.T) {
+	t.Parallel()
 	bkHost := testenv.BuildKit(t)
 	for _, tc := range []struct {
 		name, user, pass string
@@ -214,6 +215,7 @@ func TestBuildKitSecretsAndUnhashedArgs(t *testing.T) {
 // agent's would be: after a change to the last stage, the earlier stage's
 // slow step does not run again, though it is in no image's layers.
 func TestBuildKitRegistryCacheAfterWipe(t *testing.T) {
+	t.Parallel()
 	d := testenv.StartBuildKitd(t, "")
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	j := newBKJob(t, d.Addr, reg, "", "")

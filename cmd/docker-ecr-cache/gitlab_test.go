@@ -219,6 +219,7 @@ func (p *glPipeline) run(t *testing.T) (string, string) {
 // With the image removed from the daemon, as on a fresh runner, the next
 // pipeline hits, pulls nothing, and the later job runs in it again.
 func TestGitLabComponent(t *testing.T) {
+	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Username: "gitlab-ci-token", Password: glRegistryPassword})
 	p := newGLPipeline(t, reg, "gitlab-ci-token")
 	repo := reg.Host + "/group/project/build-cache"

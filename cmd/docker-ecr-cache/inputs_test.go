@@ -36,6 +36,7 @@ func writeTree(t *testing.T, dir string, dirs, n int) {
 // cache-on entry, and after one file changes the next miss names the
 // entry and the file's directory.
 func TestMissWith100000Inputs(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("writes 100,000 files")
 	}

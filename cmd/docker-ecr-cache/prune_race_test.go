@@ -34,6 +34,7 @@ import (
 // to 475 ms), so that the two race freely. Every run must
 // either hit a whole image or miss and rebuild; none may fail.
 func TestRunWhilePruning(t *testing.T) {
+	t.Parallel()
 	dockerHost := testenv.Docker(t)
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Delete: true})
 

@@ -68,6 +68,7 @@ exec docker exec -i %s buildctl dial-stdio
 // kubectl on PATH that execs into the same container), build and push a
 // miss, and then hit. Without the helper's command, the run is refused.
 func TestBuildKitTransports(t *testing.T) {
+	t.Parallel()
 	name := buildkitdContainer(t)
 	bin := t.TempDir()
 	calls := filepath.Join(t.TempDir(), "kubectl.calls")
