@@ -14,6 +14,9 @@ export DOCKER_HOST
 # binary share one compile of the dependencies: all static and -trimpath,
 # as releases are built.
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
+# Images that earlier runs left under test registries' names: a registry
+# of this run may get one of their ports, and find them.
+docker images --format '{{.Repository}}:{{.Tag}}' | grep '^127\.0\.0\.1:[0-9]*/' | xargs -r docker image rm -f >/dev/null 2>&1 || true
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docker-ecr-cache-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -48,6 +48,10 @@ func TestScripts(t *testing.T) {
 			env.Defer(open.Close)
 			env.Defer(auth.Close)
 			env.Defer(readOnly.Close)
+			// The scripts' keys are fixed: images an earlier run left
+			// under these ports would be hits.
+			testenv.RemoveImages(open.Host, auth.Host, readOnly.Host)
+			env.Defer(func() { testenv.RemoveImages(open.Host, auth.Host, readOnly.Host) })
 			env.Values["registries"] = map[string]*testenv.Registry{"open": open, "auth": auth, "readonly": readOnly}
 			env.Setenv("DOCKER_HOST", dockerHost)
 			env.Setenv("DOCKER_HOST_SAVED", dockerHost)

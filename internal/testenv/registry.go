@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,3 +97,26 @@ func (r *Registry) Requests() []string { return r.log.Requests() }
 
 // Reset forgets the requests so far.
 func (r *Registry) Reset() { r.log.Reset() }
+
+// RemoveImages removes the daemon's images named under any of the
+// registry hosts (127.0.0.1:port/…). A test registry's port may be one an
+// earlier run used, whose images are still on the daemon under the same
+// names: a test that expects a miss removes them first. Best effort: with
+// no daemon it does nothing.
+func RemoveImages(hosts ...string) {
+	out, err := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
+	if err != nil {
+		return
+	}
+	var refs []string
+	for _, ref := range strings.Fields(string(out)) {
+		for _, h := range hosts {
+			if strings.HasPrefix(ref, h+"/") {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	if len(refs) > 0 {
+		_ = exec.Command("docker", append([]string{"image", "rm", "-f"}, refs...)...).Run()
+	}
+}
