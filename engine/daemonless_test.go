@@ -53,7 +53,7 @@ func TestRunDaemonless(t *testing.T) {
 		{
 			name: "miss with buildkit-host: built for the workers' platform, pushed by it, latest moved in the registry", buildkit: true, workers: "linux/arm64",
 			hashed:   "linux/arm64",
-			registry: []string{"Repository", "Auth", "Lookup KEY", "Labels latest", "ListTags", "Prepare", "Put KEY", "Auth", "Lookup KEY", "Labels latest", "Tag KEY latest", "Put latest"},
+			registry: []string{"Repository", "Auth", "Lookup KEY", "Prepare", "Labels latest", "ListTags", "Put KEY", "Auth", "Lookup KEY", "Labels latest", "Tag KEY latest", "Put latest"},
 			builder:  []string{"Platform", "Build REF"},
 			log:      "handed over by reference, not pulled",
 		},

@@ -141,6 +141,27 @@ func TestRunStoreBranches(t *testing.T) {
 			warn: []string{repo + ":latest was not moved", "cannot be overwritten because the repository is immutable"},
 		},
 		{
+			name: "a repository that says latest cannot move: latest is neither pushed nor read first",
+			before: func(r *rig) {
+				r.reg.Immutable = true
+				r.reg.Prepared = engine.Prepared{LatestImmutable: "repository cache/app has IMMUTABLE tag mutability"}
+				r.store("latest", older, 5*time.Hour)
+				r.store(keyTag("b"), older, time.Hour)
+			},
+			built: true, push: true, puts: []string{"KEY"}, latest: "OLD", cacheFrom: keyTag("b"), previous: keyTag("b"),
+			log:    []string{"IMMUTABLE tag mutability: latest is not pushed", "changed since " + repo + ":" + keyTag("b")},
+			nowarn: []string{"was not moved"},
+		},
+		{
+			name: "a repository that says latest cannot move: a first miss does not create latest",
+			before: func(r *rig) {
+				r.reg.Immutable = true
+				r.reg.Prepared = engine.Prepared{LatestImmutable: "repository cache/app has IMMUTABLE tag mutability"}
+			},
+			built: true, push: true, puts: []string{"KEY"}, latest: "",
+			log: []string{"cache miss: no image for key KEY"}, nowarn: []string{"was not moved"},
+		},
+		{
 			name: "immutable tags: restore: false cannot replace the key's image",
 			set:  func(c *engine.Config) { c.Restore = false },
 			before: func(r *rig) {

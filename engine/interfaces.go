@@ -55,12 +55,6 @@ func refusesOverwrite(err error) bool {
 	return errors.Is(err, ErrImmutable) || Immutable().MatchString(err.Error())
 }
 
-// Lister is a Registry that lists its repository's tags, so that a miss
-// finds the newest key's image where no moving tag is kept.
-type Lister interface {
-	ListTags(ctx context.Context, auth Auth) ([]string, error)
-}
-
 // Warmer is a Registry that can start getting its credential in the
 // background, so that the token exchange overlaps the key's computation.
 // Auth then waits for it.
@@ -102,9 +96,21 @@ type Registry interface {
 	Labels(ctx context.Context, tag string, auth Auth) (map[string]string, error)
 	// Tag gives the image under tag the tag newTag too, without pulling it.
 	Tag(ctx context.Context, tag, newTag string, auth Auth) error
+	// ListTags lists the repository's tags, so that a miss finds the
+	// newest key's image where no moving tag is kept.
+	ListTags(ctx context.Context, auth Auth) ([]string, error)
 	// Prepare readies the repository for a push: it creates it if needed
 	// and applies tags and retention. Called on a miss, before the build.
-	Prepare(ctx context.Context) error
+	Prepare(ctx context.Context) (Prepared, error)
+}
+
+// Prepared is what Prepare learned of the repository.
+type Prepared struct {
+	// LatestImmutable says why the repository refuses to move latest (an
+	// ECR repository's IMMUTABLE tag mutability), or is "": a miss then
+	// neither pushes latest nor reads it before fallback-tag and the
+	// newest key's image.
+	LatestImmutable string
 }
 
 // Capabilities are what a registry provider can do.

@@ -25,7 +25,6 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 		e.Reporter.Infof("restore: false: %s is stored, but is built again and replaces it", s.Ref)
 		s.CacheHit, s.Digest = false, ""
 	}
-	cache := e.explain(ctx, s)
 	if s.can.Remote && cfg.Save {
 		if err := e.prepare(ctx, s); err != nil {
 			if !cfg.ForkPullRequest {
@@ -36,6 +35,7 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 			e.Reporter.Warnf("%v: this run is a pull request from a fork, so the build goes on, and its push may be refused too", err)
 		}
 	}
+	cache := e.explain(ctx, s)
 	if err := e.build(ctx, s, cache); err != nil {
 		return err
 	}
@@ -55,13 +55,14 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 // explain logs the miss and what changed since the previous image, whose
 // labels it reads as the forward-only check does (labels). The previous
 // image is latest, else fallback-tag, else the newest key's image
-// (newest); with push-latest: false, which keeps no moving tag, latest is
-// read last, as a tag kept by other means. It returns the previous
+// (newest); with push-latest: false, or where latest cannot move, no
+// moving tag is kept, and latest is read last, as a tag kept by other
+// means or left behind. It returns the previous
 // image's reference when it is in the registry, to be layer cache, or "".
 func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
 	cfg := &s.plan.Config
 	order := []string{"latest", cfg.FallbackTag, newestKey}
-	if !cfg.PushLatest {
+	if !cfg.PushLatest || s.latestImmutable != "" {
 		order = []string{cfg.FallbackTag, newestKey, "latest"}
 	}
 	var labels map[string]string
@@ -128,11 +129,10 @@ const maxNewest = 100
 // maxNewest. It returns "" when the registry cannot list or label, or
 // holds no image of this cache's making.
 func (e *Engine) newest(ctx context.Context, s *state) (tag string, labels map[string]string) {
-	l, ok := e.Registry.(Lister)
-	if !ok || !s.can.Remote || !s.can.Labels {
+	if !s.can.Remote || !s.can.Labels {
 		return "", nil
 	}
-	tags, err := l.ListTags(ctx, s.auth)
+	tags, err := e.Registry.ListTags(ctx, s.auth)
 	if errors.Is(err, ErrUnsupported) {
 		return "", nil
 	}
@@ -165,10 +165,16 @@ func (e *Engine) newest(ctx context.Context, s *state) (tag string, labels map[s
 }
 
 // prepare readies the repository for a push.
+// When latest cannot move there, it says so, and the run neither pushes
+// latest nor builds on it first.
 func (e *Engine) prepare(ctx context.Context, s *state) error {
 	e.Reporter.Phase(PhasePrepare, s.Image)
-	if err := e.Registry.Prepare(ctx); err != nil {
+	p, err := e.Registry.Prepare(ctx)
+	if err != nil {
 		return fmt.Errorf("preparing %s: %w", s.Image, err)
+	}
+	if s.latestImmutable = p.LatestImmutable; s.latestImmutable != "" && s.plan.Config.PushLatest {
+		e.Reporter.Infof("%s: latest is not pushed, and a miss builds on fallback-tag, or on the newest key's image", s.latestImmutable)
 	}
 	return nil
 }

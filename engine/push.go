@@ -74,13 +74,14 @@ func (e *Engine) held(ctx context.Context, s *state, pushed string) (string, err
 	return digest, nil
 }
 
-// moveLatest moves latest to the key's image when push-latest is set and
-// latest names an older build, the way the image was stored: a tag on the
+// moveLatest moves latest to the key's image when push-latest is set, the
+// repository lets latest move, and latest names an older build, the way
+// the image was stored: a tag on the
 // daemon (the local provider), a tag in the registry (the builder pushed
 // the key tag), or a tag on the daemon then a push. It runs once the key
 // tag is stored, so that latest never names an image without one.
 func (e *Engine) moveLatest(ctx context.Context, s *state) error {
-	if !s.plan.Config.PushLatest || !e.latestIsOlder(ctx, s) {
+	if !s.plan.Config.PushLatest || s.latestImmutable != "" || !e.latestIsOlder(ctx, s) {
 		return nil
 	}
 	latest := s.latest()
@@ -134,7 +135,7 @@ func (e *Engine) latestRefused(ctx context.Context, s *state, err error) error {
 // moves when that one started before this one.
 func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 	latest := s.latest()
-	labels, err := e.latestLabels(ctx, s)
+	labels, err := e.labels(ctx, s, "latest")
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return true
@@ -156,11 +157,6 @@ func (e *Engine) latestIsOlder(ctx context.Context, s *state) bool {
 		return false
 	}
 	return true
-}
-
-// latestLabels reads latest's labels, for the forward-only check.
-func (e *Engine) latestLabels(ctx context.Context, s *state) (map[string]string, error) {
-	return e.labels(ctx, s, "latest")
 }
 
 // labels reads the labels of tag's image, for the miss's explanation and

@@ -23,7 +23,8 @@ type Engine struct {
 }
 
 // state is what the steps of one run learn and share. Only the run's own
-// files (run, lookup, hit, miss, push) use it.
+// files (run, lookup, hit, miss, push, and daemonless and vanished for
+// its corners) use it.
 type state struct {
 	Result
 	plan    Plan // e.Plan, with the platform resolved
@@ -37,6 +38,9 @@ type state struct {
 	// e.Docker; noDaemon says why none answers.
 	daemon   bool
 	noDaemon error
+	// latestImmutable: why the repository refuses to move latest, from
+	// Prepare, or "".
+	latestImmutable string
 }
 
 // latest is the image's latest tag.

@@ -72,7 +72,8 @@ func (g gatedBuilder) Build(ctx context.Context, spec engine.BuildSpec) (engine.
 // against its test server, the real daemon and the real provider: two
 // overlapping misses finishing in the reverse order leave latest on the
 // newer build, and a miss on a daemon that never saw the previous image
-// names the changed input, read from the registry.
+// names the changed input, read from the registry; without latest, the
+// newest key's image, found by listing the tags.
 func TestRemoteProvidersLatestAndChanges(t *testing.T) {
 	dockerHost := testenv.Docker(t)
 	for _, p := range remoteProviders {
@@ -174,6 +175,16 @@ func TestRemoteProvidersLatestAndChanges(t *testing.T) {
 			want := key.Change{Kind: key.Modified, Input: "file input.txt"}
 			if third.Previous != second.Image+":latest" || !slices.Contains(third.Changed, want) {
 				t.Errorf("previous %q, changed %v; want %v since latest\n%s", third.Previous, third.Changed, want, log.Log())
+			}
+
+			// With no moving tag read first (push-latest: false), the newest
+			// key's image, found by listing the tags and reading labels.
+			four := checkout("four")
+			four.PushLatest = false
+			removeRepoImages(t, second.Image)
+			fourth, log, _ := run(four)
+			if newest := third.Image + ":" + third.Tag; fourth.Previous != newest || !slices.Contains(fourth.Changed, want) {
+				t.Errorf("previous %q, changed %v; want %v since %s\n%s", fourth.Previous, fourth.Changed, want, newest, log.Log())
 			}
 		})
 	}

@@ -28,7 +28,7 @@ func (s *Server) startFront(t testing.TB) string {
 			}}})
 			return
 		}
-		if name, tag, ok := tagPut(r); ok && s.immutable(name) && s.retags(r, name, tag) {
+		if name, tag, ok := tagPut(r); ok && s.immutable(name, tag) && s.retags(r, name, tag) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{

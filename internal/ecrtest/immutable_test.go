@@ -68,3 +68,42 @@ func TestImmutableRepositoryRefusesRetag(t *testing.T) {
 		t.Error("v1 moved")
 	}
 }
+
+// The _WITH_EXCLUSION kinds make the tags their wildcard filters match the
+// exceptions, and DescribeRepositories carries the filters.
+func TestMutabilityExclusions(t *testing.T) {
+	s := ecrtest.Start(t, ecrtest.Options{})
+	c, _ := clients(t, s)
+	for _, tc := range []struct {
+		mutability types.ImageTagMutability
+		moves      map[string]bool // tag: whether a retag is taken
+	}{
+		{types.ImageTagMutabilityImmutableWithExclusion, map[string]bool{"latest": true, "release-1": true, "v1": false}},
+		{types.ImageTagMutabilityMutableWithExclusion, map[string]bool{"latest": false, "release-1": false, "v1": true}},
+	} {
+		name := "cache/" + strings.ToLower(strings.ReplaceAll(string(tc.mutability), "_", "-"))
+		_, err := c.CreateRepository(context.Background(), &ecr.CreateRepositoryInput{
+			RepositoryName:     aws.String(name),
+			ImageTagMutability: tc.mutability,
+			ImageTagMutabilityExclusionFilters: []types.ImageTagMutabilityExclusionFilter{
+				{Filter: aws.String("latest"), FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard},
+				{Filter: aws.String("release-*"), FilterType: types.ImageTagMutabilityExclusionFilterTypeWildcard},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+		if err != nil || d.Repositories[0].ImageTagMutability != tc.mutability || len(d.Repositories[0].ImageTagMutabilityExclusionFilters) != 2 ||
+			aws.ToString(d.Repositories[0].ImageTagMutabilityExclusionFilters[1].Filter) != "release-*" {
+			t.Fatalf("DescribeRepositories: %+v, %v", d, err)
+		}
+		for tag, moves := range tc.moves {
+			ecrtest.PushImage(t, s.RegistryHost, name, tag, "AWS", s.Password, "one")
+			_, err := ecrtest.TryPushImage(s.RegistryHost, name, tag, "AWS", s.Password, "two")
+			if moved := err == nil; moved != moves || (err != nil && !strings.Contains(err.Error(), "cannot be overwritten")) {
+				t.Errorf("%s: retag of %s: %v, want taken %v", tc.mutability, tag, err, moves)
+			}
+		}
+	}
+}

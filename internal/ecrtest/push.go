@@ -17,13 +17,22 @@ import (
 // Docker daemon. It returns the manifest digest.
 func PushImage(t testing.TB, host, repo, tag, user, password, content string) string {
 	t.Helper()
+	d, err := TryPushImage(host, repo, tag, user, password, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TryPushImage is PushImage that returns the registry's refusal.
+func TryPushImage(host, repo, tag, user, password, content string) (string, error) {
 	c := &http.Client{Timeout: 10 * time.Second}
 	base := "http://" + host + "/v2/" + repo
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	layer := []byte(content)
 	for _, blob := range [][]byte{config, layer} {
 		if err := pushBlob(c, base, user, password, blob); err != nil {
-			t.Fatalf("pushing a blob to %s/%s: %v", host, repo, err)
+			return "", fmt.Errorf("pushing a blob to %s/%s: %w", host, repo, err)
 		}
 	}
 	manifest, _ := json.Marshal(map[string]any{
@@ -37,14 +46,14 @@ func PushImage(t testing.TB, host, repo, tag, user, password, content string) st
 	req.SetBasicAuth(user, password)
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("pushing %s/%s:%s: %v", host, repo, tag, err)
+		return "", fmt.Errorf("pushing %s/%s:%s: %w", host, repo, tag, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusCreated {
 		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("pushing %s/%s:%s: %s %s", host, repo, tag, resp.Status, body)
+		return "", fmt.Errorf("pushing %s/%s:%s: %s %s", host, repo, tag, resp.Status, body)
 	}
-	return digest(manifest)
+	return digest(manifest), nil
 }
 
 func pushBlob(c *http.Client, base, user, password string, blob []byte) error {

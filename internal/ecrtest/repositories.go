@@ -16,12 +16,19 @@ type tag struct {
 }
 
 type repository struct {
-	RepositoryArn      string  `json:"repositoryArn"`
-	RegistryID         string  `json:"registryId"`
-	RepositoryName     string  `json:"repositoryName"`
-	RepositoryURI      string  `json:"repositoryUri"`
-	CreatedAt          float64 `json:"createdAt"`
-	ImageTagMutability string  `json:"imageTagMutability"`
+	RepositoryArn                      string            `json:"repositoryArn"`
+	RegistryID                         string            `json:"registryId"`
+	RepositoryName                     string            `json:"repositoryName"`
+	RepositoryURI                      string            `json:"repositoryUri"`
+	CreatedAt                          float64           `json:"createdAt"`
+	ImageTagMutability                 string            `json:"imageTagMutability"`
+	ImageTagMutabilityExclusionFilters []exclusionFilter `json:"imageTagMutabilityExclusionFilters,omitempty"`
+}
+
+// exclusionFilter is one of a repository's tag mutability exceptions.
+type exclusionFilter struct {
+	Filter     string `json:"filter"`
+	FilterType string `json:"filterType"`
 }
 
 func decode(in []byte, v any) *apiError {
@@ -39,14 +46,18 @@ func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 func (s *Server) account(registryID string) string { return or(registryID, s.AccountID) }
 
 func (s *Server) shape(r *Repo) repository {
-	return repository{
+	out := repository{
 		RepositoryArn:      r.ARN,
 		RegistryID:         r.Account,
 		RepositoryName:     r.Name,
 		RepositoryURI:      s.RegistryHost + "/" + r.Name,
 		CreatedAt:          epoch(r.Created),
-		ImageTagMutability: map[bool]string{false: "MUTABLE", true: "IMMUTABLE"}[r.Immutable],
+		ImageTagMutability: or(r.Mutability, "MUTABLE"),
 	}
+	for _, f := range r.Exclusions {
+		out.ImageTagMutabilityExclusionFilters = append(out.ImageTagMutabilityExclusionFilters, exclusionFilter{f, "WILDCARD"})
+	}
+	return out
 }
 
 func notFound(account, name string) *apiError {
@@ -99,10 +110,11 @@ func (s *Server) describeRepositories(in []byte) (any, *apiError) {
 
 func (s *Server) createRepository(in []byte) (any, *apiError) {
 	var req struct {
-		RegistryID         string `json:"registryId"`
-		RepositoryName     string `json:"repositoryName"`
-		Tags               []tag  `json:"tags"`
-		ImageTagMutability string `json:"imageTagMutability"`
+		RegistryID                         string            `json:"registryId"`
+		RepositoryName                     string            `json:"repositoryName"`
+		Tags                               []tag             `json:"tags"`
+		ImageTagMutability                 string            `json:"imageTagMutability"`
+		ImageTagMutabilityExclusionFilters []exclusionFilter `json:"imageTagMutabilityExclusionFilters"`
 	}
 	if err := decode(in, &req); err != nil {
 		return nil, err
@@ -128,7 +140,12 @@ func (s *Server) createRepository(in []byte) (any, *apiError) {
 		return nil, errorf("RepositoryAlreadyExistsException", "The repository with name '%s' already exists in the registry with id '%s'", req.RepositoryName, account)
 	}
 	r := s.newRepo(account, req.RepositoryName, tags, "")
-	r.Immutable = req.ImageTagMutability == "IMMUTABLE"
+	if req.ImageTagMutability != "MUTABLE" {
+		r.Mutability = req.ImageTagMutability
+	}
+	for _, f := range req.ImageTagMutabilityExclusionFilters {
+		r.Exclusions = append(r.Exclusions, f.Filter)
+	}
 	s.repos[key] = r
 	return map[string]any{"repository": s.shape(r)}, nil
 }

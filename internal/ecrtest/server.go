@@ -15,6 +15,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http/httptest"
+	"path"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -46,9 +48,30 @@ type Repo struct {
 	Tags    map[string]string
 	Policy  string // lifecycle policy text, empty for none
 	Created time.Time
-	// Immutable: IMMUTABLE tag mutability, under which the registry
-	// refuses to move a tag that names an image.
-	Immutable bool
+	// Mutability is the repository's tag mutability, "" for MUTABLE:
+	// IMMUTABLE, under which the registry refuses to move a tag that names
+	// an image, or IMMUTABLE_WITH_EXCLUSION and MUTABLE_WITH_EXCLUSION,
+	// under which the tags Exclusions match (ECR's wildcard filters) are
+	// the exceptions.
+	Mutability string
+	Exclusions []string
+}
+
+// immutable reports whether the repository refuses to move tag.
+func (r *Repo) immutable(tag string) bool {
+	excluded := slices.ContainsFunc(r.Exclusions, func(f string) bool {
+		ok, _ := path.Match(f, tag) // ECR's filters have no special character but *
+		return ok
+	})
+	switch r.Mutability {
+	case "IMMUTABLE":
+		return true
+	case "IMMUTABLE_WITH_EXCLUSION":
+		return !excluded
+	case "MUTABLE_WITH_EXCLUSION":
+		return excluded
+	}
+	return false
 }
 
 // Server is the ECR and STS API, and the registry behind it.
@@ -152,20 +175,25 @@ func (s *Server) newRepo(account, name string, tags map[string]string, policy st
 
 // SetImmutable gives a repository IMMUTABLE tag mutability, as
 // PutImageTagMutability does.
-func (s *Server) SetImmutable(account, name string) {
+func (s *Server) SetImmutable(account, name string) { s.SetMutability(account, name, "IMMUTABLE") }
+
+// SetMutability gives a repository a tag mutability, with the wildcard
+// exclusion filters of the _WITH_EXCLUSION kinds, as
+// PutImageTagMutability does.
+func (s *Server) SetMutability(account, name, mutability string, exclusions ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.repos[account+"/"+name]; ok {
-		r.Immutable = true
+		r.Mutability, r.Exclusions = mutability, exclusions
 	}
 }
 
-// immutable reports whether a repository called name has IMMUTABLE tags.
-func (s *Server) immutable(name string) bool {
+// immutable reports whether a repository called name refuses to move tag.
+func (s *Server) immutable(name, tag string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.repos {
-		if r.Name == name && r.Immutable {
+		if r.Name == name && r.immutable(tag) {
 			return true
 		}
 	}

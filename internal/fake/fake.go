@@ -29,7 +29,6 @@ var (
 	_ engine.Pinger          = (*Docker)(nil)
 	_ engine.PlatformBuilder = (*Builder)(nil)
 	_ engine.Reporter        = (*Reporter)(nil)
-	_ engine.Lister          = (*Registry)(nil)
 )
 
 // calls records calls and injects failures.
@@ -100,6 +99,8 @@ type Registry struct {
 	NoLabels, NoTag bool
 	// NoList makes ListTags answer ErrUnsupported.
 	NoList bool
+	// Prepared is what Prepare answers.
+	Prepared engine.Prepared
 	// Immutable refuses to overwrite a stored tag, as an ECR repository
 	// with IMMUTABLE tag mutability does, on a push and on Tag.
 	Immutable bool
@@ -183,8 +184,10 @@ func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, er
 	return tags, nil
 }
 
-// Prepare records the call.
-func (r *Registry) Prepare(ctx context.Context) error { return r.call(ctx, "Prepare") }
+// Prepare records the call, and answers Prepared.
+func (r *Registry) Prepare(ctx context.Context) (engine.Prepared, error) {
+	return r.Prepared, r.call(ctx, "Prepare")
+}
 
 // Tag gives the image under tag the tag newTag too. A credential other
 // than Cred is refused.

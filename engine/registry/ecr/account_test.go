@@ -37,7 +37,7 @@ func TestCrossAccountNeedsNoSTS(t *testing.T) {
 	if err != nil || auth.Server != "210987654321.dkr.ecr.eu-west-2.amazonaws.com" {
 		t.Fatalf("auth for %q, %v", auth.Server, err)
 	}
-	if err := r.Prepare(context.Background()); err != nil {
+	if _, err := r.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Repository("210987654321", "cache/app"); !ok {

@@ -37,10 +37,7 @@ type Registry struct {
 	auth    *authn.AuthConfig // the run's one token
 }
 
-var (
-	_ engine.Registry = (*Registry)(nil)
-	_ engine.Lister   = (*Registry)(nil)
-)
+var _ engine.Registry = (*Registry)(nil)
 
 // New loads the AWS configuration for c's ECR options, which
 // Config.Validate checked. It makes no network call.

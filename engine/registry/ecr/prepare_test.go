@@ -18,7 +18,7 @@ func TestPrepareCreatesWithTagsAndPolicy(t *testing.T) {
 	c.ECRTags = map[string]string{"CostCenter": "Platform", "team": "CI"}
 	c.MaxAgeDays = 7
 	r, log := provider(t, c)
-	if err := r.Prepare(context.Background()); err != nil {
+	if _, err := r.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := calls(s), "DescribeRepositories CreateRepository PutLifecyclePolicy"; got != want {
@@ -58,7 +58,7 @@ func TestPrepareLeavesAnUpToDateRepositoryAlone(t *testing.T) {
 	policy := strings.ReplaceAll(ecr.LifecyclePolicy(30), ",", ",\n  ")
 	s.AddRepository(s.AccountID, "cache/app", map[string]string{"CostCenter": "Platform", "Owner": "someone"}, policy)
 	r, _ := provider(t, c)
-	if err := r.Prepare(context.Background()); err != nil {
+	if _, err := r.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := calls(s), "DescribeRepositories ListTagsForResource GetLifecyclePolicy"; got != want {
@@ -73,7 +73,7 @@ func TestPrepareUpdatesTagsAndPolicyThatDiffer(t *testing.T) {
 	c.MaxAgeDays = 14
 	s.AddRepository(s.AccountID, "cache/app", map[string]string{"CostCenter": "Old", "Owner": "someone"}, ecr.LifecyclePolicy(30))
 	r, _ := provider(t, c)
-	if err := r.Prepare(context.Background()); err != nil {
+	if _, err := r.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := "DescribeRepositories ListTagsForResource TagResource GetLifecyclePolicy PutLifecyclePolicy"
@@ -91,7 +91,7 @@ func TestPrepareWithoutTagsOrPolicyPutsThePolicy(t *testing.T) {
 	s := serve(t)
 	s.AddRepository(s.AccountID, "cache/app", nil, "")
 	r, _ := provider(t, config(s, "cache/app"))
-	if err := r.Prepare(context.Background()); err != nil {
+	if _, err := r.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// No ecr-tags: tags are not read. LifecyclePolicyNotFound: put.
@@ -109,7 +109,7 @@ func TestTagAndPolicyFailuresOnlyWarn(t *testing.T) {
 			c := config(s, "cache/app")
 			c.ECRTags = map[string]string{"a": "new"}
 			r, log := provider(t, c)
-			if err := r.Prepare(context.Background()); err != nil {
+			if _, err := r.Prepare(context.Background()); err != nil {
 				t.Fatalf("Prepare failed on a denied %s: %v", denied, err)
 			}
 			if !strings.Contains(log.warnings(), "ecr:"+denied+" was denied") {
@@ -123,7 +123,7 @@ func TestCreateDeniedFails(t *testing.T) {
 	s := serve(t)
 	s.Deny("CreateRepository")
 	r, _ := provider(t, config(s, "cache/app"))
-	err := r.Prepare(context.Background())
+	_, err := r.Prepare(context.Background())
 	errorSays(t, err, "creating repository cache/app", "ecr:CreateRepository was denied", "AccessDeniedException")
 	if engine.IsConfigError(err) {
 		t.Error("a denied call is a runtime failure, not a configuration error")
@@ -137,7 +137,7 @@ func TestDescribeDeniedFails(t *testing.T) {
 	s := serve(t)
 	s.Deny("DescribeRepositories")
 	r, _ := provider(t, config(s, "cache/app"))
-	err := r.Prepare(context.Background())
+	_, err := r.Prepare(context.Background())
 	errorSays(t, err, "ecr:DescribeRepositories was denied")
 }
 
@@ -153,7 +153,7 @@ func TestConcurrentCreatesBothSucceed(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.Prepare(context.Background())
+			_, errs[i] = r.Prepare(context.Background())
 		}()
 	}
 	wg.Wait()
@@ -170,4 +170,39 @@ func TestConcurrentCreatesBothSucceed(t *testing.T) {
 		t.Errorf("repository %+v", repo)
 	}
 	checkPolicy(t, repo.Policy, 30)
+}
+
+// Prepare tells, from DescribeRepositories, whether the repository's tag
+// mutability and its exclusion filters let latest move.
+func TestPrepareTellsWhetherLatestCanMove(t *testing.T) {
+	for _, tc := range []struct {
+		mutability string
+		exclusions []string
+		fixed      bool
+	}{
+		{"MUTABLE", nil, false},
+		{"IMMUTABLE", nil, true},
+		{"IMMUTABLE_WITH_EXCLUSION", []string{"lat*"}, false},
+		{"IMMUTABLE_WITH_EXCLUSION", []string{"release-*"}, true},
+		{"MUTABLE_WITH_EXCLUSION", []string{"latest"}, true},
+		{"MUTABLE_WITH_EXCLUSION", []string{"v*"}, false},
+	} {
+		s := serve(t)
+		s.AddRepository(s.AccountID, "cache/app", nil, ecr.LifecyclePolicy(30))
+		s.SetMutability(s.AccountID, "cache/app", tc.mutability, tc.exclusions...)
+		r, _ := provider(t, config(s, "cache/app"))
+		p, err := r.Prepare(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fixed := p.LatestImmutable != ""; fixed != tc.fixed || (fixed && !strings.Contains(p.LatestImmutable, tc.mutability+" tag mutability")) {
+			t.Errorf("%s %v: LatestImmutable %q, want fixed %v", tc.mutability, tc.exclusions, p.LatestImmutable, tc.fixed)
+		}
+	}
+	// A repository this run creates is MUTABLE.
+	s := serve(t)
+	r, _ := provider(t, config(s, "cache/new"))
+	if p, err := r.Prepare(context.Background()); err != nil || p.LatestImmutable != "" {
+		t.Errorf("a created repository: %+v, %v", p, err)
+	}
 }

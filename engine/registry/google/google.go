@@ -65,7 +65,12 @@ func (r *Registry) Can() engine.Capabilities {
 // Prepare does nothing. gcr.io repositories are created by the first push
 // (given the permission to); Artifact Registry repositories must already
 // exist, and a push to a missing one fails.
-func (r *Registry) Prepare(context.Context) error { return nil }
+func (r *Registry) Prepare(context.Context) (engine.Prepared, error) { return engine.Prepared{}, nil }
+
+// ListTags lists the repository's tags through the registry API.
+func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, error) {
+	return r.lookup.Tags(ctx, r.repo, auth)
+}
 
 // Labels reads the labels of tag's image from the registry without
 // pulling it, so that a miss can say what changed since that image.

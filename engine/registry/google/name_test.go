@@ -38,7 +38,7 @@ func TestImageNames(t *testing.T) {
 		if got, _ := r.Repository(context.Background()); got != tc.want {
 			t.Errorf("%s: Repository() = %q, want %q", tc.name, got, tc.want)
 		}
-		if r.Can() != (engine.Capabilities{Remote: true, Labels: true, Tag: true}) || r.Prepare(context.Background()) != nil {
+		if p, err := r.Prepare(context.Background()); r.Can() != (engine.Capabilities{Remote: true, Labels: true, Tag: true}) || p != (engine.Prepared{}) || err != nil {
 			t.Errorf("%s: want a remote registry whose Prepare does nothing", tc.name)
 		}
 	}

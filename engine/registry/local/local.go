@@ -43,5 +43,10 @@ func (r Registry) Tag(_ context.Context, tag, newTag string, _ engine.Auth) erro
 	return fmt.Errorf("tagging %s:%s as %s: %w", r.Name, tag, newTag, engine.ErrUnsupported)
 }
 
+// ListTags is unsupported: the daemon holds the images.
+func (r Registry) ListTags(context.Context, engine.Auth) ([]string, error) {
+	return nil, fmt.Errorf("listing the tags of %s: %w", r.Name, engine.ErrUnsupported)
+}
+
 // Prepare does nothing.
-func (r Registry) Prepare(context.Context) error { return nil }
+func (r Registry) Prepare(context.Context) (engine.Prepared, error) { return engine.Prepared{}, nil }

@@ -20,10 +20,7 @@ type Registry struct {
 	Fixes string
 }
 
-var (
-	_ engine.Registry = (*Registry)(nil)
-	_ engine.Lister   = (*Registry)(nil)
-)
+var _ engine.Registry = (*Registry)(nil)
 
 // New returns the provider for c.Registry, which Config.Validate checked.
 func New(c *engine.Config, log engine.Reporter) *Registry {
@@ -67,4 +64,4 @@ func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, er
 }
 
 // Prepare does nothing: registries create repositories on push.
-func (r *Registry) Prepare(context.Context) error { return nil }
+func (r *Registry) Prepare(context.Context) (engine.Prepared, error) { return engine.Prepared{}, nil }
