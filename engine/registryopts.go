@@ -256,11 +256,14 @@ func (c *Config) hostedProblems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	host := StripScheme(strings.TrimSpace(c.RegistryHostname))
+	hostErr := hostProblem("registry-hostname", c.RegistryHostname, host)
 	switch {
 	case host == "" && c.RegistryProvider == ProviderACR:
 		add("registry-hostname is required with registry-provider: acr: set it to the registry's login server, for example myregistry.azurecr.io")
 	case host != "" && !hostPort().MatchString(host):
 		add("registry-hostname %q is not host[:port]: write only the host, for example myregistry.azurecr.io or packages.buildkite.com", c.RegistryHostname)
+	case hostErr != nil:
+		errs = append(errs, hostErr)
 	case c.RegistryProvider == ProviderACR && !acrHost(host):
 		add("registry-hostname %q is not an Azure Container Registry login server (NAME.azurecr.io, .azurecr.cn or .azurecr.us): "+
 			"the job's Azure AD token is sent to it, so it must be one", c.RegistryHostname)

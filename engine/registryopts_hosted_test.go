@@ -37,6 +37,11 @@ func TestHostedRegistryOptions(t *testing.T) {
 		{"acr not azurecr.io", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "evil.example.com" }, "",
 			`registry-hostname "evil.example.com" is not an Azure Container Registry login server`},
 		{"acr loopback", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "127.0.0.1:5000" }, "127.0.0.1:5000/build-cache/app", ""},
+		{"acr IPv6", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "[::1]:5000" }, "", `registry-hostname "[::1]:5000" names an IPv6 address`},
+		{"acr port 0", func(c *Config) { c.RegistryProvider, c.RegistryHostname = ProviderACR, "127.0.0.1:0" }, "", `registry-hostname "127.0.0.1:0": `},
+		{"buildkite port out of range", func(c *Config) {
+			c.RegistryProvider, c.RegistryHostname, c.BuildkiteRegistry = ProviderBuildkite, "packages.example.com:99999", "cache"
+		}, "", `registry-hostname "packages.example.com:99999": `},
 		{"ghcr not ghcr.io", func(c *Config) { c.RegistryProvider, c.Registry = ProviderGHCR, "evil.example.com/x/y" }, "", "is not on ghcr.io"},
 		{"ghcr enterprise", func(c *Config) {
 			c.RegistryProvider, c.Registry = ProviderGHCR, "containers.git.example.com/org/cache"
