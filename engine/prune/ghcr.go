@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/registry/oci"
 )
 
 // GHCR prunes a GitHub container package through GitHub's REST API for
@@ -238,7 +239,10 @@ func (g *GHCR) cacheManifest(ctx context.Context, digest string) (bool, error) {
 		}
 	}
 	cfg, err := config(desc)
-	if err != nil || cfg == nil {
+	switch {
+	case errors.Is(err, oci.ErrConfigTooLarge):
+		return false, nil // not the cache's
+	case err != nil || cfg == nil:
 		return false, ignoreNotFound(ref, err)
 	}
 	return cfg.Config.Labels[engine.LabelKey] != "", nil

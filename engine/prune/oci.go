@@ -160,8 +160,11 @@ func (r *Registry) read(ctx context.Context, tag string) (Image, bool, error) {
 		img.Pushed, _ = engine.ParseStarted(e.Started)
 		return img, true, nil
 	}
-	cfg, err := im.ConfigFile()
-	if err != nil {
+	cfg, err := oci.ConfigFile(im)
+	switch {
+	case errors.Is(err, oci.ErrConfigTooLarge):
+		return img, true, nil // no key: kept, as every image not of the cache's making
+	case err != nil:
 		return img, false, ignoreNotFound(ref, err)
 	}
 	img.Key = cfg.Config.Labels[engine.LabelKey]
@@ -212,7 +215,7 @@ func config(desc *remote.Descriptor) (*v1.ConfigFile, error) {
 	if err != nil || img == nil {
 		return nil, err
 	}
-	return img.ConfigFile()
+	return oci.ConfigFile(img)
 }
 
 func ignoreNotFound(ref name.Reference, err error) error {

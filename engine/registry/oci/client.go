@@ -186,11 +186,33 @@ func (c *Client) Labels(ctx context.Context, repo, tag string, auth engine.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ref, c.explain(ctx, ref, auth, err))
 	}
-	cfg, err := img.ConfigFile()
+	cfg, err := ConfigFile(img)
 	if err != nil {
 		return nil, fmt.Errorf("reading the config of %s: %w", ref, err)
 	}
 	return cfg.Config.Labels, nil
+}
+
+// MaxConfigSize bounds the image config read from a registry. A config is
+// a few KiB (this cache's labels are at most 64 KiB): one that declares
+// more is refused rather than read into memory.
+const MaxConfigSize = 8 << 20
+
+// ErrConfigTooLarge is ConfigFile's refusal of a config over MaxConfigSize.
+var ErrConfigTooLarge = errors.New("no image of this cache's making")
+
+// ConfigFile reads img's config, refusing one whose manifest declares
+// more than MaxConfigSize bytes. go-containerregistry reads no more than
+// the declared size, so a registry that streams more is cut there.
+func ConfigFile(img v1.Image) (*v1.ConfigFile, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Size > MaxConfigSize {
+		return nil, fmt.Errorf("its manifest declares a config of %d bytes, over the %d this tool reads: %w", m.Config.Size, MaxConfigSize, ErrConfigTooLarge)
+	}
+	return img.ConfigFile()
 }
 
 // Tags lists repo's tags, every page of them. A missing repository has
