@@ -31,6 +31,9 @@ func TestSelectedValuesExact(t *testing.T) {
 		{name: "big integers as strings", a: `{"n":9007199254740993}`, b: `{"n":9007199254740992}`, selector: ".n | tostring"},
 		{name: "invalid UTF-8", a: "{\"a\":\"\xff\"}", b: "{\"a\":\"\xfe\"}", selector: ".a", err: "invalid UTF-8 (a key hashes strings byte for byte: save the file as UTF-8) at byte 6"},
 		{name: "invalid UTF-8 outside the selection", a: "{\"a\":1,\"b\":\"\xff\"}", b: "{\"a\":1,\"b\":\"\xfe\"}", selector: ".a", err: "invalid UTF-8"},
+		{name: "invalid UTF-8 a selector makes", a: `{"a":"/w=="}`, b: `{"a":"/g=="}`, selector: ".a|@base64d", err: "yields a string that is not valid UTF-8 (as @base64d can)"},
+		{name: "invalid UTF-8 as an object key", a: `{"a":"/w=="}`, b: `{"a":"/g=="}`, selector: "{(.a|@base64d): 1}", err: "not valid UTF-8"},
+		{name: "valid UTF-8 a selector decodes", a: `{"a":"w6k="}`, b: `{"a":"w6g="}`, selector: ".a|@base64d"},
 		{name: "lone surrogates", a: `{"a":"\ud800"}`, b: `{"a":"\udbff"}`, selector: ".a", err: "half of a UTF-16 surrogate pair"},
 		{name: "low surrogate first", a: `{"a":"\udc00\ud800"}`, b: `{"a":"\udfff"}`, selector: ".", err: "half of a UTF-16 surrogate pair"},
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
 )
@@ -208,8 +209,11 @@ func (sel *selector) digest(ctx context.Context, doc []byte, heap uint64) (strin
 		}
 		enc.reset(bound - total)
 		if err := enc.value(v); err != nil {
-			if errors.Is(err, errTooBig) {
+			switch {
+			case errors.Is(err, errTooBig):
 				return "", fmt.Errorf("selector %s selects more than %s of JSON: select less", preview(selector), mib(int64(bound)))
+			case errors.Is(err, errNotUTF8):
+				return "", fmt.Errorf("selector %s yields a string that is not valid UTF-8 (as @base64d can), which JSON cannot carry exactly: select the encoded value instead", preview(selector))
 			}
 			return "", bounded("selector "+preview(selector), err)
 		}
@@ -258,7 +262,10 @@ func watchHeap(ctx context.Context, limit uint64) (watched context.Context, stop
 	}
 }
 
-var errTooBig = errors.New("too big")
+var (
+	errTooBig  = errors.New("too big")
+	errNotUTF8 = errors.New("not UTF-8")
+)
 
 // canonical writes a value from gojq as json.Marshal does (object keys
 // sorted, no spaces, HTML characters escaped), but stops at a bound, and
@@ -335,6 +342,10 @@ func (c *canonical) leaf(v any) error {
 		return c.raw(strconv.AppendBool(nil, v))
 	case int:
 		return c.raw(strconv.AppendInt(nil, int64(v), 10))
+	case string:
+		if !utf8.ValidString(v) { // json.Marshal would fold it to U+FFFD
+			return errNotUTF8
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
