@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
 )
 
 // Config is every option a front end can set. The names in comments are the
@@ -106,8 +109,21 @@ func NewConfig() Config {
 // ConfigError is a problem with the configuration: the fix is the user's.
 type ConfigError struct{ Err error }
 
-func (e *ConfigError) Error() string { return e.Err.Error() }
+// Error is Err's message with every quoted value longer than a few dozen
+// bytes shortened (key.Preview): no message grows with the input.
+func (e *ConfigError) Error() string {
+	return quoted().ReplaceAllStringFunc(e.Err.Error(), func(q string) string {
+		if s, err := strconv.Unquote(q); err == nil {
+			return key.Preview(s)
+		}
+		return q
+	})
+}
+
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// quoted matches a value quoted as %q quotes it.
+var quoted = lazyRegexp(`"(?:[^"\\\n]|\\.)*"`)
 
 // IsConfigError reports whether err is a configuration problem (exit 2).
 func IsConfigError(err error) bool {

@@ -109,7 +109,7 @@ func TestPlanProblems(t *testing.T) {
 		{"ecr registry-hostname", func(c *Config) { c.RegistryHostname = "host/path" },
 			`registry-hostname "host/path" is not host[:port]: write for example 123456789012.dkr.ecr.eu-west-1.amazonaws.com`},
 		{"ecr-tags key", func(c *Config) { c.ECRTags = map[string]string{long: "x"} },
-			`ecr-tags entry "` + long + `": keys must be 1 to 128 characters and values at most 256`},
+			`ecr-tags entry "` + long[:64] + `"… (129 bytes): keys must be 1 to 128 characters and values at most 256`},
 		{"ecr-tags value", func(c *Config) { c.ECRTags = map[string]string{"k": strings.Repeat("v", 257)} },
 			`ecr-tags entry "k": keys must be 1 to 128 characters`},
 
@@ -471,5 +471,43 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	gcr.RegistryProvider = ProviderGCR
 	if err := gcr.Validate(); err == nil || !strings.Contains(err.Error(), "gcp-project is required") {
 		t.Errorf("gcr without gcp-project: Validate() = %v", err)
+	}
+}
+
+// An option's value, however long, is quoted short in its error, and the
+// error still names the option and the fix.
+func TestConfigErrorsQuoteValuesShort(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 100_000)
+	tests := []struct {
+		name string
+		set  func(c *Config)
+		want []string
+	}{
+		{"registry", func(c *Config) { c.RegistryProvider, c.Registry = ProviderRegistry, long },
+			[]string{`registry "aaaa`, "(100000 bytes) is not host[:port]/path: write for example"}},
+		{"registry-provider", func(c *Config) { c.RegistryProvider = long }, []string{`registry-provider "aaaa`, "is not known: use one of"}},
+		{"platform", func(c *Config) { c.Platform = long }, []string{`platform "aaaa`, "(100000 bytes)"}},
+		{"export-env-variable", func(c *Config) { c.ExportEnvVariable = strings.ToUpper(long) }, []string{`export-env-variable "AAAA`, "its name must say so"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := NewConfig()
+			tt.set(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if len(msg) > 2000 {
+				t.Errorf("the error is %d bytes", len(msg))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not say %q", msg, w)
+				}
+			}
+		})
 	}
 }

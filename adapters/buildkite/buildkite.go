@@ -128,7 +128,7 @@ func loadFlattened(c *engine.Config, getenv func(string) string, environ []strin
 			// Outputs of an earlier instance of this plugin, not options.
 		default:
 			_, err := engine.LookupOption(optionName(rest))
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, fmt.Errorf("%.100s: %w", name, err)) // a name of any length: cut
 		}
 	}
 	for name, v := range scalars {

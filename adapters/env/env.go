@@ -109,7 +109,7 @@ func Parse(c *engine.Config, s Settings, args []string, env frontend.Env) (Setti
 		if !ok {
 			// Name the variable as written; suggest from the option names.
 			_, err := engine.LookupOption(strings.ToLower(strings.ReplaceAll(rest, "_", "-")))
-			errs = append(errs, fmt.Errorf("%s%s: %w", Prefix, rest, err))
+			errs = append(errs, fmt.Errorf("%.100s: %w", Prefix+rest, err)) // a name of any length: cut
 			continue
 		}
 		if err := c.SetText(name, getenv(Prefix+rest)); err != nil {

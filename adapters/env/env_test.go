@@ -68,6 +68,8 @@ func TestLoadErrorsNameTheOption(t *testing.T) {
 		{"bad output", []string{"--output", "yaml"}, nil, []string{`output "yaml"`}},
 		{"two at once", []string{"--nope", "--output", "xml"}, nil, []string{`"nope"`, `output "xml"`}},
 		// the test bed's variables are the test helpers' business (testenv.WithoutBed), not the command's
+		{"a variable of any length", nil, map[string]string{"DOCKER_ECR_CACHE_" + strings.Repeat("X", 100_000): "1"},
+			[]string{"DOCKER_ECR_CACHE_XXXX", `unknown option "xxxx`, "(100000 bytes)"}},
 		{"test bed variable", nil, map[string]string{"DOCKER_ECR_CACHE_REQUIRE_DOCKER": "1"}, []string{"DOCKER_ECR_CACHE_REQUIRE_DOCKER", "unknown option"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +82,9 @@ func TestLoadErrorsNameTheOption(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			if n := len(err.Error()); n > 2000 {
+				t.Errorf("the error is %d bytes", n)
 			}
 		})
 	}

@@ -132,7 +132,7 @@ func unknownInputs(environ []string) []error {
 		written := strings.ToLower(strings.TrimPrefix(k, "INPUT_"))
 		guess := strings.ReplaceAll(written, "_", "-")
 		if _, err := engine.LookupOption(guess); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			errs = append(errs, fmt.Errorf("%.100s: %w", k, err)) // a name of any length: cut
 		} else {
 			errs = append(errs, fmt.Errorf("%s: unknown input %q: did you mean %q? Input names keep their hyphens (%s)", k, written, guess, InputVar(guess)))
 		}

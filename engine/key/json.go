@@ -330,7 +330,7 @@ func (d *decoder) number() (any, error) {
 	case !integer:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, &syntaxError{fmt.Sprintf("number %s is out of range", preview(s)), start}
+			return nil, &syntaxError{fmt.Sprintf("number %s is out of range", Preview(s)), start}
 		}
 		return f, nil
 	}

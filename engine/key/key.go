@@ -82,9 +82,9 @@ func configf(format string, args ...any) error {
 // maxQuoted bounds the bytes of a value that an error quotes.
 const maxQuoted = 64
 
-// preview quotes s for an error: whole if short, else its first bytes and
+// Preview quotes s for an error: whole if short, else its first bytes and
 // its length, so that no message grows with the input.
-func preview(s string) string {
+func Preview(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
@@ -196,7 +196,7 @@ func (s *Spec) dockerfileContent(ctx context.Context) ([]byte, error) {
 	name := s.dockerfileName()
 	rel, err := checkoutRel(s.Dir, name)
 	if err != nil {
-		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", Preview(name), err)
 	}
 	ck, err := openCheckout(s.Dir)
 	if err != nil {
@@ -210,15 +210,15 @@ func (s *Spec) dockerfileContent(ctx context.Context) ([]byte, error) {
 	case err == nil:
 		return b, nil
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("reading dockerfile %s: %w", preview(name), ctx.Err())
+		return nil, fmt.Errorf("reading dockerfile %s: %w", Preview(name), ctx.Err())
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, configf("dockerfile %s does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", preview(name), dirName(s.Dir))
+		return nil, configf("dockerfile %s does not exist: set dockerfile to the path of your Dockerfile, relative to %s, or use dockerfile-inline", Preview(name), dirName(s.Dir))
 	case errors.As(err, &outside):
-		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", preview(name), err)
+		return nil, configf("dockerfile %s %v: give a path inside it, or use dockerfile-inline", Preview(name), err)
 	case errors.As(err, &irregular):
-		return nil, configf("dockerfile %s %v: set dockerfile to the path of your Dockerfile, relative to %s", preview(name), err, dirName(s.Dir))
+		return nil, configf("dockerfile %s %v: set dockerfile to the path of your Dockerfile, relative to %s", Preview(name), err, dirName(s.Dir))
 	}
-	return nil, configf("dockerfile %s: %v", preview(name), err)
+	return nil, configf("dockerfile %s: %s", Preview(name), clip(err.Error()))
 }
 
 func (s *Spec) dockerfileName() string {
@@ -266,7 +266,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, []Pattern, error) {
 		sel := sels[text]
 		if text != "" && sel == nil {
 			if sel, err = compileSelector(text); err != nil {
-				return nil, nil, configf("cache-on %s: %v", preview(pattern), err)
+				return nil, nil, configf("cache-on %s: %v", Preview(pattern), err)
 			}
 			sels[text] = sel
 		}
@@ -285,11 +285,11 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, []Pattern, error) {
 		var outside *outsideError
 		switch {
 		case ctx.Err() != nil:
-			return nil, nil, fmt.Errorf("listing the files of cache-on %s: %w", preview(pattern), ctx.Err())
+			return nil, nil, fmt.Errorf("listing the files of cache-on %s: %w", Preview(pattern), ctx.Err())
 		case errors.As(err, &outside):
-			return nil, nil, configf("cache-on %s %v: %s", preview(pattern), err, fixOutside)
+			return nil, nil, configf("cache-on %s %v: %s", Preview(pattern), err, fixOutside)
 		case err != nil:
-			return nil, nil, configf("cache-on %s: %v", preview(pattern), err)
+			return nil, nil, configf("cache-on %s: %s", Preview(pattern), clip(err.Error()))
 		case len(matches[i]) == 0 && !s.AllowEmptyCacheOn:
 			return nil, nil, errMatchesNothing(pattern, dir)
 		}
@@ -345,7 +345,7 @@ func (s *Spec) cacheOnInputs(ctx context.Context) ([]Input, []Pattern, error) {
 const fixOutside = "cache-on hashes files inside the checkout only: point the link inside it, or narrow the pattern"
 
 func errMatchesNothing(pattern, dir string) error {
-	return configf("cache-on %s matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", preview(pattern), dir)
+	return configf("cache-on %s matches no file in %s: fix the path or glob, or set allow-empty-cache-on: true", Preview(pattern), dir)
 }
 
 // A hashJob is a matched file, or a JSON selection in it, and its digest.

@@ -66,7 +66,7 @@ func CheckSelector(selector string) error {
 func parseSelector(selector string) (*gojq.Query, error) {
 	q, err := gojq.Parse(selector)
 	if err != nil {
-		return nil, fmt.Errorf("selector %s: %s", preview(selector), clip(err.Error()))
+		return nil, fmt.Errorf("selector %s: %s", Preview(selector), clip(err.Error()))
 	}
 	var uses []string
 	walkFuncs(reflect.ValueOf(q), func(name string) {
@@ -83,7 +83,7 @@ func parseSelector(selector string) (*gojq.Query, error) {
 	}
 	all := slices.Sorted(maps.Keys(refused))
 	return nil, fmt.Errorf("selector %s uses %s: a key is decided by the files alone, so the selector may not use %s",
-		preview(selector), strings.Join(why, ", "), strings.Join(all, ", "))
+		Preview(selector), strings.Join(why, ", "), strings.Join(all, ", "))
 }
 
 // walkFuncs calls fn with the name of each function and variable that the
@@ -142,7 +142,7 @@ func compileSelector(text string) (*selector, error) {
 	}
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
-		return nil, fmt.Errorf("selector %s: %s", preview(text), clip(err.Error()))
+		return nil, fmt.Errorf("selector %s: %s", Preview(text), clip(err.Error()))
 	}
 	return &selector{text, code}, nil
 }
@@ -204,18 +204,18 @@ func (sel *selector) digest(ctx context.Context, doc []byte, heap uint64) (strin
 			break
 		}
 		if err, ok := v.(error); ok {
-			what := "selector " + preview(selector)
+			what := "selector " + Preview(selector)
 			return "", bounded(what, fmt.Errorf("%s: %s", what, clip(err.Error())))
 		}
 		enc.reset(bound - total)
 		if err := enc.value(v); err != nil {
 			switch {
 			case errors.Is(err, errTooBig):
-				return "", fmt.Errorf("selector %s selects more than %s of JSON: select less", preview(selector), mib(int64(bound)))
+				return "", fmt.Errorf("selector %s selects more than %s of JSON: select less", Preview(selector), mib(int64(bound)))
 			case errors.Is(err, errNotUTF8):
-				return "", fmt.Errorf("selector %s yields a string that is not valid UTF-8 (as @base64d can), which JSON cannot carry exactly: select the encoded value instead", preview(selector))
+				return "", fmt.Errorf("selector %s yields a string that is not valid UTF-8 (as @base64d can), which JSON cannot carry exactly: select the encoded value instead", Preview(selector))
 			}
-			return "", bounded("selector "+preview(selector), err)
+			return "", bounded("selector "+Preview(selector), err)
 		}
 		frame = strconv.AppendInt(frame[:0], int64(len(enc.buf)), 10)
 		frame = append(frame, ':')
