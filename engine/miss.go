@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine/key"
+	"github.com/docker-ecr-cache/docker-ecr-cache/engine/retry"
 )
 
 // miss says what changed since the previous image, builds the key's image
@@ -60,6 +61,9 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 // means or left behind. It returns the previous
 // image's reference when it is in the registry, to be layer cache, or "".
 func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
+	// One retry budget for the step: a registry that fails every read
+	// costs one deadline, not one for each of up to maxNewest images.
+	ctx = retry.Phase(ctx, retry.Default)
 	cfg := &s.plan.Config
 	order := []string{"latest", cfg.FallbackTag, newestKey}
 	if !cfg.PushLatest || s.latestImmutable != "" {
