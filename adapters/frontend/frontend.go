@@ -96,12 +96,15 @@ func Run(ctx context.Context, fe FrontEnd) error {
 	if plan.Config.Prune {
 		pruned, err := Prune(ctx, &plan.Config, log, false, func(line string) { log.Infof("%s", line) })
 		if err != nil {
-			return Fail(log, fmt.Errorf("prune: %w", err))
+			err = fmt.Errorf("prune: %w", err)
 		}
-		if p, ok := fe.(Pruner); ok {
-			if err := p.Pruned(pruned); err != nil {
-				return Fail(log, fmt.Errorf("writing the prune's summary: %w", err))
+		if p, ok := fe.(Pruner); ok { // deletions made before a failure too
+			if serr := p.Pruned(pruned); serr != nil && err == nil {
+				err = fmt.Errorf("writing the prune's summary: %w", serr)
 			}
+		}
+		if err != nil {
+			return Fail(log, err)
 		}
 		log.EndGroup()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
 	"github.com/docker-ecr-cache/docker-ecr-cache/engine"
+	"github.com/docker-ecr-cache/docker-ecr-cache/internal/faultproxy"
 	"github.com/docker-ecr-cache/docker-ecr-cache/internal/testenv"
 )
 
@@ -162,5 +164,39 @@ func TestRunWithPrune(t *testing.T) {
 	sort.Strings(want)
 	if fmt.Sprint(tags) != fmt.Sprint(want) {
 		t.Errorf("tags left %v, want the new key, the prune's index and latest", tags)
+	}
+}
+
+// A prune that fails after a deletion still writes the deletions it made
+// to the GitHub step summary, and fails the step.
+func TestGitHubPruneSummaryAfterAFailedDelete(t *testing.T) {
+	t.Parallel()
+	testenv.Docker(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Delete: true})
+	const path = "owner/repo/prune-fails"
+	keys := []string{strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)}
+	digests := map[string]string{}
+	for i, k := range keys {
+		digests[k] = testenv.PushImage(t, reg.Host+"/"+path+":"+k, testenv.LabelledImage(t, map[string]string{
+			engine.LabelKey:          k,
+			engine.LabelBuildStarted: fmt.Sprint(time.Now().Add(-time.Duration(40+i) * 24 * time.Hour).Unix()),
+		}))
+	}
+	// The middle one of three deletions, whichever end the plan starts at.
+	proxy := faultproxy.Start(t, reg.Host, faultproxy.Rule{Method: "DELETE", Path: "/manifests/" + digests[keys[1]] + "$", Fault: faultproxy.Status(403)})
+	repo := proxy.Host + "/" + path
+	removeImages(t, repo)
+	ws := t.TempDir()
+	testenv.Busybox(t, ws)
+	writeFile(t, filepath.Join(ws, "Dockerfile"), forkDockerfile)
+	fc := newFileCommands(t)
+	in := map[string]string{"INPUT_REGISTRY-PROVIDER": "registry", "INPUT_REGISTRY": repo, "INPUT_PRUNE": "true", "INPUT_MAX-AGE-DAYS": "7", "INPUT_KEEP-LAST": "0"}
+	stdout, code := runStep(t, append(stepEnv(ws, fc.dir, in), "HOME="+t.TempDir()))
+	if code != 1 || !strings.Contains(stdout, "prune: deleting "+repo+"@"+digests[keys[1]]) {
+		t.Fatalf("exit %d, want 1 naming the refused delete:\n%s", code, stdout)
+	}
+	summary := fc.read(t, "GITHUB_STEP_SUMMARY")
+	if !strings.Contains(summary, "1 images deleted") || !strings.Contains(summary, "`"+keys[0]+"`") && !strings.Contains(summary, "`"+keys[2]+"`") {
+		t.Errorf("the step summary lacks the deletion made before the failure:\n%s", summary)
 	}
 }
