@@ -154,7 +154,6 @@ func (k *keychain) renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	k.log.Mask(refresh)
 	k.refresh, k.expires = refresh, time.Now().Add(refreshLife)
 	return nil
 }
@@ -175,7 +174,7 @@ func (k *keychain) exchange(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("getting an Azure AD token for %s: %w: %s", k.host, err, CredentialFixes)
 	}
-	k.log.Mask(aad.Token)
+	k.log.Mask(aad.Token) // the engine masks what Auth returns, but never sees this one
 	form := url.Values{"grant_type": {"access_token"}, "service": {k.host}, "access_token": {aad.Token}}
 	if tenant := os.Getenv("AZURE_TENANT_ID"); tenant != "" {
 		form.Set("tenant", tenant)

@@ -80,7 +80,6 @@ func (k *tokenKeychain) ResolveContext(ctx context.Context, _ authn.Resource) (a
 		// A long-lived secret: never to a host a pipeline could choose.
 		return nil, fmt.Errorf("getting a Buildkite OIDC token for %s: %w; %s is sent to %s only, not to %s", k.audience, err, EnvAPIToken, engine.DefaultBuildkiteHost, k.host)
 	}
-	k.log.Mask(apiToken)
 	k.log.Infof("no Buildkite OIDC token (%v): using the API token in %s", err, EnvAPIToken)
 	return &authn.Basic{Username: User, Password: apiToken}, nil
 }
@@ -99,9 +98,6 @@ func (k *tokenKeychain) oidcToken(ctx context.Context) (string, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
 	token := strings.TrimSpace(stdout.String())
-	if token != "" {
-		k.log.Mask(token)
-	}
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("buildkite-agent oidc request-token: %w: %s", err, lastLine(stderr.String()))

@@ -26,7 +26,8 @@ func config(s *bkpackagestest.Server, env map[string]string) *engine.Config {
 
 // The OIDC token for the registry's audience is the credential; without
 // an agent, the API token is; with neither, the error says what to set.
-// The tokens are masked before anything could print them.
+// The tokens are the engine's to mask, once, as Auth returns them: the
+// provider masks nothing itself.
 func TestAuth(t *testing.T) {
 	s := bkpackagestest.Start(t)
 	env := map[string]string{"BUILDKITE_ORGANIZATION_SLUG": bkpackagestest.Org}
@@ -44,8 +45,8 @@ func TestAuth(t *testing.T) {
 
 	t.Setenv("PATH", s.Agent(t, s.Token))
 	auth, err := r.Auth(context.Background())
-	if err != nil || auth.Username != User || auth.Password != s.Token || !masked[s.Token] {
-		t.Fatalf("Auth = %q/%q, %v (masked: %v); want the OIDC token, masked", auth.Username, auth.Password, err, masked[s.Token])
+	if err != nil || auth.Username != User || auth.Password != s.Token {
+		t.Fatalf("Auth = %q/%q, %v; want the OIDC token", auth.Username, auth.Password, err)
 	}
 	if _, err := r.Lookup(context.Background(), "k1", auth); err != nil {
 		t.Errorf("Lookup with the OIDC token: %v", err)
@@ -61,8 +62,11 @@ func TestAuth(t *testing.T) {
 	}
 	env[EnvAPIToken] = "bkua_api-token-0123456789"
 	auth, err = r.Auth(context.Background())
-	if err != nil || auth.Password != env[EnvAPIToken] || !masked[env[EnvAPIToken]] {
+	if err != nil || auth.Password != env[EnvAPIToken] {
 		t.Errorf("with the API token: %q, %v", auth.Password, err)
+	}
+	if len(masked) != 0 {
+		t.Errorf("the provider masked %d values itself", len(masked))
 	}
 	// The registry takes only the OIDC token: the API token is refused
 	// with the fixes, never taken for a miss.
