@@ -38,19 +38,27 @@ func main() {
 	results := flag.String("results", "bench/results", "the directory of the bench scripts' .tsv files")
 	out := flag.String("o", "docs/performance.svg", "the SVG to write")
 	flag.Parse()
-	var gs []group
-	for _, g := range groups {
-		bars, measured, err := read(filepath.Join(*results, g.name+".tsv"))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "chart: %v (run bench/%s.sh)\n", err, g.name)
-			os.Exit(1)
-		}
-		gs = append(gs, group{g.title, measured, bars})
+	chart, err := draw(*results)
+	if err == nil {
+		err = os.WriteFile(*out, []byte(chart), 0o644)
 	}
-	if err := os.WriteFile(*out, []byte(svg(gs)), 0o644); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 		os.Exit(1)
 	}
+}
+
+// draw is the chart of the results in dir.
+func draw(dir string) (string, error) {
+	var gs []group
+	for _, g := range groups {
+		bars, measured, err := read(filepath.Join(dir, g.name+".tsv"))
+		if err != nil {
+			return "", fmt.Errorf("%w (run bench/%s.sh)", err, g.name)
+		}
+		gs = append(gs, group{g.title, measured, bars})
+	}
+	return svg(gs), nil
 }
 
 // read parses one results file: "# machine" then "group\tlabel\tms" lines.

@@ -73,9 +73,7 @@ func TestBuildKitTransports(t *testing.T) {
 	bin := t.TempDir()
 	calls := filepath.Join(t.TempDir(), "kubectl.calls")
 	kubectl := fmt.Sprintf(fakeKubectl, calls, name, name)
-	if err := os.WriteFile(filepath.Join(bin, "kubectl"), []byte(kubectl), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteExecutable(t, filepath.Join(bin, "kubectl"), kubectl)
 	for _, tc := range []struct{ name, host string }{
 		{"docker-container", "docker-container://" + name},
 		{"kube-pod", "kube-pod://" + name + "?namespace=ci&container=buildkitd"},

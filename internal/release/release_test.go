@@ -55,19 +55,21 @@ func docs(t *testing.T) []string {
 // pluginSources returns the source of every plugin in the README's YAML
 // examples that have a plugins: list, parsed by go-pipeline as the agent
 // parses a pipeline.
+// fragmentPlugin is a plugin item of this plugin in a YAML fragment:
+// "- SOURCE#VERSION:".
+var fragmentPlugin = regexp.MustCompile(`(?m)^\s*-\s+([\w./:-]*docker-ecr-cache[\w./-]*#[\w.-]+):`)
+
 func pluginSources(t *testing.T, readme string) []string {
 	t.Helper()
 	var sources []string
 	blocks := regexp.MustCompile("(?s)```ya?ml\n(.*?)```").FindAllStringSubmatch(readme, -1)
 	for _, b := range blocks {
-		if !strings.Contains(b[1], "plugins:") {
-			continue
-		}
 		var doc map[string]any
-		if err := yaml.Unmarshal([]byte(b[1]), &doc); err != nil {
-			continue // a fragment, not a pipeline
-		}
-		if _, ok := doc["steps"]; !ok {
+		if err := yaml.Unmarshal([]byte(b[1]), &doc); err != nil || doc["steps"] == nil || !strings.Contains(b[1], "plugins:") {
+			// A fragment, not a pipeline: its plugin items, as written.
+			for _, m := range fragmentPlugin.FindAllStringSubmatch(b[1], -1) {
+				sources = append(sources, m[1])
+			}
 			continue
 		}
 		p, err := pipeline.Parse(strings.NewReader(b[1]))
