@@ -134,8 +134,8 @@ func TestBuildkiteForkPullRequestRefusedPush(t *testing.T) {
 				t.Errorf("latest was pushed: %q", reg.Requests())
 			}
 			if !fork {
-				if r.code == 0 || !strings.Contains(r.output, "pushing "+repo+":") {
-					t.Errorf("exit %d, want a failure naming the push:\n%s", r.code, r.output)
+				if r.code != 1 || !strings.Contains(r.output, "pushing "+repo+":") {
+					t.Errorf("exit %d, want 1 and the push named:\n%s", r.code, r.output)
 				}
 				return
 			}

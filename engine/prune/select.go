@@ -56,7 +56,7 @@ func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Regis
 	case strings.HasSuffix(host, "-docker.pkg.dev"):
 		note = "Artifact Registry's cleanup policies do this without a job (gcloud artifacts repositories set-cleanup-policies, with a delete condition olderThan " +
 			fmt.Sprint(c.MaxAgeDays) + "d and a keep condition keepCount " + fmt.Sprint(c.KeepLast) + "): prefer them"
-	case strings.Contains(host, "gitlab"):
+	case strings.Contains(host, "gitlab") || strings.EqualFold(host, getenv("CI_REGISTRY")): // a self-hosted GitLab's registry, in its own job
 		note = "GitLab's cleanup policy for the container registry (Settings > Packages and registries) does this without a job: prefer it"
 	}
 	return r, note, nil

@@ -2,6 +2,7 @@ package prune_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,11 +26,12 @@ func TestFor(t *testing.T) {
 		{provider: "registry", registry: "registry.example.com/cache/app", backend: "registry"},
 		{provider: "registry", registry: "europe-docker.pkg.dev/proj/repo/app", backend: "registry", note: "cleanup policies"},
 		{provider: "registry", registry: "registry.gitlab.com/group/project/cache", backend: "registry", note: "GitLab's cleanup policy"},
+		{provider: "registry", registry: "registry.example.org/group/project/cache", env: map[string]string{"CI_REGISTRY": "registry.example.org"}, backend: "registry", note: "GitLab's cleanup policy"},
 		{provider: "registry", registry: "ghcr.io/octo/app", env: map[string]string{"GITHUB_TOKEN": "t"}, backend: "ghcr"},
 		{provider: "registry", registry: "ghcr.io/octo/app", err: "needs a GitHub token"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.provider+" "+tt.registry, func(t *testing.T) {
+		t.Run(tt.provider+" "+tt.registry+fmt.Sprint(tt.env), func(t *testing.T) {
 			c := engine.NewConfig()
 			c.RegistryProvider, c.Registry = tt.provider, tt.registry
 			c.Getenv = func(k string) string { return tt.env[k] }
@@ -50,7 +52,7 @@ func TestFor(t *testing.T) {
 			case *prune.GHCR:
 				kind = "ghcr"
 			}
-			if kind != tt.backend || !strings.Contains(note, tt.note) {
+			if kind != tt.backend || !strings.Contains(note, tt.note) || (tt.note == "" && note != "") {
 				t.Errorf("backend %q, note %q; want %q and a note with %q", kind, note, tt.backend, tt.note)
 			}
 		})
