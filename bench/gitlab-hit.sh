@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck disable=SC1091
+. bench/report.sh
 runs=${1:-5}
 eval "$(scripts/docker-up.sh)"
 export DOCKER_HOST
@@ -86,3 +88,10 @@ printf '%-48s %7s ms %8s\n' "the tool (engine time, its summary line)" "$t" "$(a
 printf '%-48s %7s ms %8s\n' "the component's job (gitlab-ci-local)" "$j" "100%"
 printf '%-48s %7s ms\n' "the whole pipeline, gitlab-ci-local's process" "$w"
 cd "$root"
+bench_report gitlab-hit "bench/gitlab-hit.sh $runs" <<EOF
+| | median | share of the job |
+|---|---|---|
+| the tool (the engine's time, from its summary line) | $t ms | $(awk -v a="$t" -v b="$j" 'BEGIN {printf "%.1f%%", 100*a/b}') |
+| the component's job, as gitlab-ci-local times it | $j ms | 100% |
+| the whole pipeline, gitlab-ci-local's process | $w ms | |
+EOF
