@@ -58,8 +58,8 @@ func (e *Engine) miss(ctx context.Context, s *state) error {
 // image is latest, else fallback-tag, else the newest key's image
 // (newest); with push-latest: false, or where latest cannot move, no
 // moving tag is kept, and latest is read last, as a tag kept by other
-// means or left behind. It returns the previous
-// image's reference when it is in the registry, to be layer cache, or "".
+// means or left behind. It returns the previous image's reference when it
+// is in the registry, to be layer cache, or "".
 func (e *Engine) explain(ctx context.Context, s *state) (cache string) {
 	// One retry budget for the step: a registry that fails every read
 	// costs one deadline, not one for each of up to maxNewest images.
@@ -168,9 +168,9 @@ func (e *Engine) newest(ctx context.Context, s *state) (tag string, labels map[s
 	return tag, labels
 }
 
-// prepare readies the repository for a push.
-// When latest cannot move there, it says so, and the run neither pushes
-// latest nor builds on it first.
+// prepare readies the repository for a push. When latest cannot move
+// there, it says so, and the run neither pushes latest nor builds on it
+// first.
 func (e *Engine) prepare(ctx context.Context, s *state) error {
 	e.Reporter.Phase(PhasePrepare, s.Image)
 	p, err := e.Registry.Prepare(ctx)

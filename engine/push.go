@@ -76,9 +76,9 @@ func (e *Engine) held(ctx context.Context, s *state, pushed string) (string, err
 
 // moveLatest moves latest to the key's image when push-latest is set, the
 // repository lets latest move, and latest names an older build, the way
-// the image was stored: a tag on the
-// daemon (the local provider), a tag in the registry (the builder pushed
-// the key tag), or a tag on the daemon then a push. It runs once the key
+// the image was stored: a tag on the daemon (the local provider), a tag in
+// the registry (the builder pushed the key tag), or a tag on the daemon
+// then a push. It runs once the key
 // tag is stored, so that latest never names an image without one.
 func (e *Engine) moveLatest(ctx context.Context, s *state) error {
 	if !s.plan.Config.PushLatest || s.latestImmutable != "" || !e.latestIsOlder(ctx, s) {

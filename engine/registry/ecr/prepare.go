@@ -65,7 +65,7 @@ func (r *Registry) ensureRepository(ctx context.Context) (types.Repository, bool
 	}
 	var notFound *types.RepositoryNotFoundException
 	if !errors.As(err, &notFound) {
-		return repo, false, fmt.Errorf("looking for repository %s: %w", name, explain("ecr:DescribeRepositories", err))
+		return types.Repository{}, false, fmt.Errorf("looking for repository %s: %w", name, explain("ecr:DescribeRepositories", err))
 	}
 	out, err := r.ecr.CreateRepository(ctx, &ecr.CreateRepositoryInput{
 		RepositoryName: aws.String(name),
@@ -78,7 +78,7 @@ func (r *Registry) ensureRepository(ctx context.Context) (types.Repository, bool
 		r.log.Infof("repository %s was just created by another job", name)
 		repo, err := r.describe(ctx)
 		if err != nil {
-			return repo, false, fmt.Errorf("looking for repository %s after another job created it: %w", name, explain("ecr:DescribeRepositories", err))
+			return types.Repository{}, false, fmt.Errorf("looking for repository %s after another job created it: %w", name, explain("ecr:DescribeRepositories", err))
 		}
 		return repo, false, nil
 	case err != nil:
