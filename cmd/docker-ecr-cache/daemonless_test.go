@@ -19,8 +19,9 @@ const nowhere = "DOCKER_HOST=unix:///nonexistent/docker.sock"
 // TestDaemonless: with DOCKER_HOST pointing at nothing, a miss is built and
 // pushed by buildkit-host (the workers' platform); a hit without
 // buildkit-host (this machine's platform) makes one manifest HEAD and
-// nothing else, and names the same key as a run with the real daemon; a
-// miss with neither exits 1 naming both ways and pushes nothing.
+// nothing else, collects no garbage, and names the same key as a run with
+// the real daemon; a miss with neither exits 1 naming both ways and pushes
+// nothing.
 func TestDaemonless(t *testing.T) {
 	bkHost := testenv.BuildKit(t)
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -52,7 +53,7 @@ func TestDaemonless(t *testing.T) {
 	delete(j.options, "BUILDKIT_HOST")
 	t.Run("hit: one manifest HEAD, this machine's platform, the same key", func(t *testing.T) {
 		reg.Reset()
-		hit := j.run(t, 0)
+		hit := j.run(t, 0, "GODEBUG=gctrace=1")
 		if hit.Outputs["CACHE_HIT"] != "true" || hit.Outputs["TAG"] != tag || hit.Outputs["DIGEST"] != miss.Outputs["DIGEST"] {
 			t.Errorf("outputs %v, want a hit on %s with %s\n%s", hit.Outputs, tag, miss.Outputs["DIGEST"], hit.Stderr)
 		}
@@ -62,6 +63,10 @@ func TestDaemonless(t *testing.T) {
 		}
 		if !strings.Contains(hit.Stderr, "this machine's (no Docker daemon, and no buildkit-host)") {
 			t.Errorf("stderr does not name the platform's source:\n%s", hit.Stderr)
+		}
+		// A tenth of a hit's time was one garbage collection (deferFirstGC).
+		if gc := regexp.MustCompile(`(?m)^gc \d+ @.*$`).FindString(hit.Stderr); gc != "" {
+			t.Errorf("the hit collected garbage: %s", gc)
 		}
 	})
 

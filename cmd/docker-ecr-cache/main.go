@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/docker-ecr-cache/docker-ecr-cache/adapters/frontend"
+	_ "github.com/docker-ecr-cache/docker-ecr-cache/internal/firstgc" // a short run collects no garbage
 )
 
 func main() {
