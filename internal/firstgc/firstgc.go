@@ -27,9 +27,10 @@ const ShortRun = 400
 func init() { Defer() }
 
 // Defer raises GOGC to ShortRun until the next collection, and then puts
-// back the GOGC it found. A GOGC set in the environment is left alone.
+// back the GOGC it found. A GOGC set in the environment is left alone;
+// an empty one, which the runtime reads as the default, is not a setting.
 func Defer() {
-	if _, set := os.LookupEnv("GOGC"); set {
+	if os.Getenv("GOGC") != "" {
 		return
 	}
 	previous := debug.SetGCPercent(ShortRun)

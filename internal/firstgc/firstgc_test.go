@@ -17,7 +17,7 @@ func gogc() uint64 {
 }
 
 // TestDefer: GOGC is ShortRun until the next collection and what it was
-// after it; a GOGC in the environment is left alone.
+// after it; a GOGC in the environment is left alone, unless it is empty.
 func TestDefer(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(100) })
 	if v, set := os.LookupEnv("GOGC"); set {
@@ -37,6 +37,12 @@ func TestDefer(t *testing.T) {
 	}
 	if got := gogc(); got != 100 {
 		t.Fatalf("GOGC %d after the collection, want 100", got)
+	}
+
+	t.Setenv("GOGC", "")
+	Defer()
+	if got := gogc(); got != ShortRun {
+		t.Errorf("with an empty GOGC in the environment, GOGC %d, want %d", got, ShortRun)
 	}
 
 	t.Setenv("GOGC", "50")
