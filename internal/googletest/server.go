@@ -2,7 +2,9 @@
 // speaks the service-account flow of the real one (RFC 7523 JWT bearer
 // grant), so that tests run the real golang.org/x/oauth2/google against
 // it: a test writes the service account key file it makes (WriteKeyFile)
-// and points GOOGLE_APPLICATION_CREDENTIALS at it.
+// and points GOOGLE_APPLICATION_CREDENTIALS at it. The same server answers
+// the Artifact Registry API's repositories.get (SetRepository), for the
+// access tokens it hands out.
 //
 // It is backed by a real distribution registry whose htpasswd user is
 // oauth2accesstoken and whose password is exactly the access token the
@@ -40,6 +42,7 @@ type Options struct {
 // Server is the token endpoint and the registry behind it.
 type Server struct {
 	URL          string            // the token endpoint: the key file's token_uri
+	APIURL       string            // the Artifact Registry API's root (SetRepository)
 	Token        string            // the access token handed out: the registry's password
 	Project      string            // the service account's project
 	ClientEmail  string            // the service account
@@ -56,6 +59,10 @@ type Server struct {
 	refusals []string // why requests were refused
 
 	unavailable, unavailableStatus int // token requests left to fail, and how
+
+	repositories     map[string]bool // Artifact Registry repositories: immutable tags
+	denyRepositories bool            // repositories.get answers 403
+	apiRequests      []string        // Artifact Registry API requests
 }
 
 // Start starts the token endpoint and its registry for the test's
@@ -86,6 +93,7 @@ func Start(t testing.TB, opts Options) *Server {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL + "/token"
+	s.APIURL = srv.URL + "/"
 	return s
 }
 

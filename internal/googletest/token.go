@@ -18,8 +18,13 @@ import (
 const JWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 // ServeHTTP is the token endpoint: POST /token with a form holding
-// grant_type and an RS256 assertion signed by the service account's key.
+// grant_type and an RS256 assertion signed by the service account's key;
+// and /v1/ is the Artifact Registry API (serveAPI).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.serveAPI(w, r)
+		return
+	}
 	if r.URL.Path != "/token" {
 		http.NotFound(w, r)
 		return

@@ -2,14 +2,16 @@
 // registry-provider: artifact-registry: Google's Artifact Registry, which
 // also serves the gcr.io names since Container Registry shut down.
 //
-// A run costs one access token (Application Default Credentials, else a
-// Docker credential helper or the Docker config) and one manifest HEAD.
+// A hit costs one access token (Application Default Credentials, else a
+// Docker credential helper or the Docker config) and one manifest HEAD; a
+// miss also asks the Artifact Registry API whether tags are immutable.
 // Nothing is created: gcr.io repositories are created on the first push,
 // and Artifact Registry repositories must exist before it.
 package google
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -24,6 +26,8 @@ type Registry struct {
 	provider string // engine.ProviderGCR or engine.ProviderGAR
 	host     string // registry host[:port]
 	repo     string // host/project/[repository/]name
+	arName   string // projects/P/locations/L/repositories/R, or "" (arRepository)
+	api      string // the Artifact Registry API's root, ending in /
 	log      engine.Reporter
 	lookup   *oci.Client
 	keychain authn.Keychain // ADC, then the environment and the Docker config
@@ -46,9 +50,16 @@ func New(c *engine.Config, log engine.Reporter) *Registry {
 		provider: c.RegistryProvider,
 		host:     host,
 		repo:     repo,
+		arName:   arRepository(host, c.GCPProject, c.RepositoryName()),
+		api:      DefaultAPI,
 		log:      log,
 		lookup:   oci.NewClient(log),
 		findADC:  defaultADC,
+	}
+	if c.Getenv != nil {
+		if api := strings.TrimSpace(c.Getenv(APIEndpointEnv)); api != "" {
+			r.api = strings.TrimSuffix(api, "/") + "/"
+		}
 	}
 	r.keychain = authn.NewMultiKeychain(adcKeychain{r}, oci.Keychain(c.Getenv))
 	return r
@@ -61,11 +72,6 @@ func (r *Registry) Repository(context.Context) (string, error) { return r.repo, 
 func (r *Registry) Can() engine.Capabilities {
 	return engine.Capabilities{Remote: true, Labels: true, Tag: true}
 }
-
-// Prepare does nothing. gcr.io repositories are created by the first push
-// (given the permission to); Artifact Registry repositories must already
-// exist, and a push to a missing one fails.
-func (r *Registry) Prepare(context.Context) (engine.Prepared, error) { return engine.Prepared{}, nil }
 
 // ListTags lists the repository's tags through the registry API.
 func (r *Registry) ListTags(ctx context.Context, auth engine.Auth) ([]string, error) {
