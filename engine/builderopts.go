@@ -72,7 +72,7 @@ func (c *Config) unhashedBuildArgs() []string {
 	var out []string
 	for _, a := range c.UnhashedBuildArgs {
 		if !strings.Contains(a, "=") {
-			a += "=" + c.getenv(a)
+			a += "=" + c.Env(a)
 		}
 		out = append(out, a)
 	}

@@ -138,7 +138,8 @@ func Configf(format string, args ...any) error {
 
 var envName = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func (c *Config) getenv(name string) string {
+// Env reads name from the job's environment (Getenv), or "" without one.
+func (c *Config) Env(name string) string {
 	if c.Getenv == nil {
 		return ""
 	}

@@ -200,7 +200,7 @@ func (e *Engine) build(ctx context.Context, s *state, cache string) error {
 		Tags:       []string{s.Ref},
 		Labels:     labels,
 		Auth:       s.auth,
-		Getenv:     p.Config.getenv,
+		Getenv:     p.Config.Env,
 	}
 	if p.Dockerfile == "" {
 		spec.Inline = []byte(p.Config.DockerfileInline)

@@ -88,7 +88,7 @@ func (c *Config) Plan() (*Plan, error) {
 	}
 	p := &Plan{Config: *c}
 	for _, s := range c.Secrets {
-		sec, err := ParseSecret(s, c.getenv)
+		sec, err := ParseSecret(s, c.Env)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -136,7 +136,7 @@ func (c *Config) Plan() (*Plan, error) {
 
 	for _, a := range append(append([]string(nil), c.BuildArgs...), flags.BuildArgs...) {
 		if !strings.Contains(a, "=") {
-			a += "=" + c.getenv(a)
+			a += "=" + c.Env(a)
 		}
 		p.BuildArgs = append(p.BuildArgs, a)
 	}

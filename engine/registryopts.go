@@ -242,7 +242,7 @@ func (c *Config) BuildkiteRegistryPath() (host, path string) {
 	}
 	org := strings.TrimSpace(c.BuildkiteOrg)
 	if org == "" {
-		org = c.getenv("BUILDKITE_ORGANIZATION_SLUG")
+		org = c.Env("BUILDKITE_ORGANIZATION_SLUG")
 	}
 	return host, org + "/" + strings.TrimSpace(c.BuildkiteRegistry)
 }
@@ -316,6 +316,6 @@ func (c *Config) githubHost(host string) bool {
 	if h == "ghcr.io" || Loopback(host) {
 		return true
 	}
-	server := StripScheme(strings.ToLower(c.getenv("GITHUB_SERVER_URL")))
+	server := StripScheme(strings.ToLower(c.Env("GITHUB_SERVER_URL")))
 	return server != "" && server != "github.com" && h == "containers."+server
 }

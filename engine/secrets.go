@@ -73,7 +73,7 @@ func (p *Plan) SecretValues() []string {
 	var out []string
 	for _, s := range p.Secrets {
 		if s.Env != "" {
-			out = append(out, p.Config.getenv(s.Env))
+			out = append(out, p.Config.Env(s.Env))
 		}
 		if s.Src != "" {
 			if b, err := readSecretFile(s.Src); err == nil {
@@ -82,7 +82,7 @@ func (p *Plan) SecretValues() []string {
 		}
 	}
 	for _, name := range CredentialVars {
-		out = append(out, p.Config.getenv(name))
+		out = append(out, p.Config.Env(name))
 	}
 	return out
 }

@@ -15,12 +15,6 @@ import (
 // to do there; with one, note may name the registry's own cleanup
 // feature, the better way. log is required (engine.Discard says nothing).
 func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Registry, error), log engine.Reporter) (b Backend, note string, err error) {
-	getenv := func(name string) string {
-		if c.Getenv == nil {
-			return ""
-		}
-		return c.Getenv(name)
-	}
 	switch c.RegistryProvider {
 	case engine.ProviderECR:
 		return nil, fmt.Sprintf("on ECR, the repository's lifecycle policy expires the images of keys older than max-age-days (%d days): prune has nothing to do", c.MaxAgeDays), nil
@@ -46,17 +40,17 @@ func For(ctx context.Context, c *engine.Config, newRegistry func() (engine.Regis
 	case host == "ghcr.io":
 		token := auth.Password
 		if token == "" {
-			token = getenv("GITHUB_TOKEN")
+			token = c.Env("GITHUB_TOKEN")
 		}
 		if token == "" {
 			return nil, "", engine.Configf("prune on ghcr.io needs a GitHub token with the delete:packages scope: set %s (and %s) or GITHUB_TOKEN", oci.EnvPassword, oci.EnvUsername)
 		}
 		log.Mask(token)
-		return &GHCR{Registry: r, API: getenv("GITHUB_API_URL"), Token: token, Log: log.Warnf}, "", nil
+		return &GHCR{Registry: r, API: c.Env("GITHUB_API_URL"), Token: token, Log: log.Warnf}, "", nil
 	case strings.HasSuffix(host, "-docker.pkg.dev"):
 		note = "Artifact Registry's cleanup policies do this without a job (gcloud artifacts repositories set-cleanup-policies, with a delete condition olderThan " +
 			fmt.Sprint(c.MaxAgeDays) + "d and a keep condition keepCount " + fmt.Sprint(c.KeepLast) + "): prefer them"
-	case strings.Contains(host, "gitlab") || strings.EqualFold(host, getenv("CI_REGISTRY")): // a self-hosted GitLab's registry, in its own job
+	case strings.Contains(host, "gitlab") || strings.EqualFold(host, c.Env("CI_REGISTRY")): // a self-hosted GitLab's registry, in its own job
 		note = "GitLab's cleanup policy for the container registry (Settings > Packages and registries) does this without a job: prefer it"
 	}
 	return r, note, nil

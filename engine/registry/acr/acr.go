@@ -71,7 +71,7 @@ var (
 // Warm starts the exchange in the background, unless a registry
 // credential in the environment makes it needless.
 func (r Registry) Warm(ctx context.Context) {
-	if r.getenv != nil && (r.getenv(oci.EnvUsername) != "" || r.getenv(oci.EnvPassword) != "") {
+	if r.getenv(oci.EnvUsername) != "" || r.getenv(oci.EnvPassword) != "" {
 		return
 	}
 	r.kc.warm(ctx)
@@ -95,7 +95,7 @@ func New(c *engine.Config, log engine.Reporter) Registry {
 			Fixes:    Fixes,
 		},
 		kc:     kc,
-		getenv: c.Getenv,
+		getenv: c.Env, // never nil
 	}
 }
 

@@ -56,10 +56,8 @@ func New(c *engine.Config, log engine.Reporter) *Registry {
 		lookup:   oci.NewClient(log),
 		findADC:  defaultADC,
 	}
-	if c.Getenv != nil {
-		if api := strings.TrimSpace(c.Getenv(APIEndpointEnv)); api != "" {
-			r.api = strings.TrimSuffix(api, "/") + "/"
-		}
+	if api := strings.TrimSpace(c.Env(APIEndpointEnv)); api != "" {
+		r.api = strings.TrimSuffix(api, "/") + "/"
 	}
 	r.keychain = authn.NewMultiKeychain(adcKeychain{r}, oci.Keychain(c.Getenv))
 	return r
